@@ -11,6 +11,7 @@
 //! | [`vrf`] | leader election | ECVRF-EDWARDS25519-SHA512-TAI (RFC 9381) |
 //! | [`kes`] | block-header signatures | sum-composition key-evolving signatures over Ed25519 |
 //! | [`kzg`] | AI-compute receipts | EIP-4844 KZG commitments with the Ethereum ceremony setup |
+//! | [`operational_certificate`] | cold key authorising a KES key | Ed25519 over a domain-separated message |
 //!
 //! Invariants:
 //! - This crate does no I/O, starts no threads and reads no clock. Randomness is taken
@@ -23,5 +24,6 @@ pub mod bls;
 pub mod ed25519;
 pub mod kes;
 pub mod kzg;
+pub mod operational_certificate;
 pub mod random;
 pub mod vrf;

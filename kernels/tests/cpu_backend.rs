@@ -1,0 +1,82 @@
+//! The CPU backend against single verification, the reference decision.
+
+use aether_crypto::ed25519::{Ed25519PublicKey, Ed25519SecretKey, Ed25519Signature, verify};
+use aether_kernels::{BackendKind, CpuSigVerify, SigVerify, SigVerifyError, VerifyItem, open_backend};
+
+struct Signed {
+    public_key: Ed25519PublicKey,
+    message: Vec<u8>,
+    signature: Ed25519Signature,
+}
+
+/// `count` signatures; every `corrupt_every`-th one is damaged in one of four ways.
+fn workload(count: usize, corrupt_every: usize) -> Vec<Signed> {
+    (0..count)
+        .map(|index| {
+            let mut seed = [0u8; 32];
+            seed[..8].copy_from_slice(&(index as u64 % 97).to_le_bytes());
+            let key = Ed25519SecretKey::from_seed(&seed);
+            let message = format!("transaction {index}").into_bytes();
+            let mut signed =
+                Signed { public_key: key.public_key(), signature: key.sign(&message), message };
+            if index % corrupt_every == corrupt_every - 1 {
+                match (index / corrupt_every) % 4 {
+                    0 => signed.signature.0[5] ^= 0x40,
+                    1 => signed.signature.0[40] ^= 0x01,
+                    2 => signed.message.push(b'!'),
+                    _ => signed.public_key.0[3] ^= 0x10,
+                }
+            }
+            signed
+        })
+        .collect()
+}
+
+fn items(signed: &[Signed]) -> Vec<VerifyItem<'_>> {
+    signed
+        .iter()
+        .map(|entry| VerifyItem {
+            public_key: &entry.public_key,
+            message: &entry.message,
+            signature: &entry.signature,
+        })
+        .collect()
+}
+
+#[test]
+fn decisions_equal_single_verification_for_every_chunking() {
+    let signed = workload(1000, 7);
+    let reference: Vec<bool> = signed
+        .iter()
+        .map(|entry| verify(&entry.public_key, &entry.message, &entry.signature).is_ok())
+        .collect();
+    assert!(reference.iter().any(|valid| !valid) && reference.iter().any(|valid| *valid));
+    let batch = items(&signed);
+    for (threads, chunk_size) in [(1, 1), (1, 64), (2, 7), (2, 64), (3, 1000)] {
+        let backend = CpuSigVerify::new(threads, chunk_size).unwrap();
+        let mut decisions = vec![true; batch.len()];
+        backend.verify_batch(&batch, &mut decisions).unwrap();
+        assert_eq!(decisions, reference, "threads {threads}, chunk {chunk_size}");
+    }
+}
+
+#[test]
+fn length_mismatch_is_an_error_not_a_panic() {
+    let signed = workload(3, 100);
+    let backend = CpuSigVerify::new(1, 64).unwrap();
+    let mut decisions = vec![false; 2];
+    assert!(matches!(
+        backend.verify_batch(&items(&signed), &mut decisions),
+        Err(SigVerifyError::LengthMismatch { items: 3, decisions: 2 })
+    ));
+}
+
+#[test]
+fn backend_names_parse_and_open() {
+    assert_eq!("cpu".parse::<BackendKind>().unwrap(), BackendKind::Cpu);
+    assert!("gpu-magic".parse::<BackendKind>().is_err());
+    let backend = open_backend("auto".parse().unwrap(), 1).unwrap();
+    assert_eq!(backend.name(), "cpu");
+    let mut decisions = [];
+    backend.verify_batch(&[], &mut decisions).unwrap();
+}

@@ -1,0 +1,89 @@
+//! `aetherctl`: the Aether operator CLI.
+//!
+//! - `aetherctl keys new --out DIR` / `aetherctl keys show DIR`: validator key sets.
+//! - `aetherctl crypto [--batch N]`: the JSON-lines conformance tool for the crypto
+//!   primitives (one output line per input line, in order).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod crypto_tool;
+mod hex_field;
+mod keys;
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+#[derive(Parser)]
+#[command(name = "aetherctl", version, about = "Aether operator CLI")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Generate or inspect a validator's key set.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+    /// Crypto conformance tool: JSON lines on stdin, one JSON line per input on stdout.
+    Crypto {
+        /// Ed25519 verifications are collected into batches of this many signatures and
+        /// verified through the validator's signature-verification backend.
+        #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=65536))]
+        batch: u64,
+        /// Signature-verification backend: cpu or auto.
+        #[arg(long, default_value = "cpu")]
+        backend: aether_kernels::BackendKind,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Create identity, vote (BLS + proof of possession), VRF and KES keys and an
+    /// operational certificate in DIR (files mode 0600; existing keys are never
+    /// overwritten).
+    New {
+        /// Directory for the key files (created if missing).
+        #[arg(long)]
+        out: PathBuf,
+        /// KES tree depth: the key lasts 2^depth periods.
+        #[arg(long, default_value_t = aether_crypto::kes::KES_DEPTH_DEFAULT)]
+        kes_depth: u32,
+    },
+    /// Print the public parts of the key set in DIR, after checking it is consistent.
+    Show {
+        /// Directory holding the key files.
+        dir: PathBuf,
+        /// Print one JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let outcome = match cli.command {
+        Command::Keys { command: KeysCommand::New { out, kes_depth } } => {
+            keys::create(&out, kes_depth).map(|summary| print!("{summary}"))
+        }
+        Command::Keys { command: KeysCommand::Show { dir, json } } => {
+            keys::show(&dir, json).map(|text| print!("{text}"))
+        }
+        Command::Crypto { batch, backend } => {
+            let batch = usize::try_from(batch).expect("batch is at most 65536");
+            crypto_tool::run(batch, backend)
+        }
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
