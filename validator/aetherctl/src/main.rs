@@ -3,6 +3,7 @@
 //! - `aetherctl keys new --out DIR` / `aetherctl keys show DIR`: validator key sets.
 //! - `aetherctl crypto [--batch N]`: the JSON-lines conformance tool for the crypto
 //!   primitives (one output line per input line, in order).
+//! - `aetherctl self-check`: known-answer tests of every primitive on this host.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -12,6 +13,7 @@ use clap::{Parser, Subcommand};
 mod crypto_tool;
 mod hex_field;
 mod keys;
+mod self_check;
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -30,6 +32,8 @@ enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
+    /// Known-answer tests of every primitive on this host; exits non-zero on a mismatch.
+    SelfCheck,
     /// Crypto conformance tool: JSON lines on stdin, one JSON line per input on stdout.
     Crypto {
         /// Ed25519 verifications are collected into batches of this many signatures and
@@ -74,6 +78,7 @@ fn main() -> ExitCode {
         Command::Keys { command: KeysCommand::Show { dir, json } } => {
             keys::show(&dir, json).map(|text| print!("{text}"))
         }
+        Command::SelfCheck => self_check::run().map(|report| print!("{report}")),
         Command::Crypto { batch, backend } => {
             let batch = usize::try_from(batch).expect("batch is at most 65536");
             crypto_tool::run(batch, backend)
