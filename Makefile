@@ -1,0 +1,78 @@
+# Aether — build, keys and tests. `make help` lists the targets.
+#
+# CARGO_TARGET_DIR may point at a shared cache (CI does); everything below finds the
+# binaries through $(TARGET_DIR).
+
+SHELL := /bin/bash
+CARGO ?= cargo
+TARGET_DIR := $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
+KEYS_DIR ?= $(CURDIR)/validator-keys
+# Scales the randomised differential run (cases per primitive family).
+DIFFERENTIAL_COUNT ?= 40
+
+# Debian packages the build and tests need: a C toolchain for blst and c-kzg, and
+# Python with venv for the differential tests against libsodium, py_ecc and c-kzg.
+SYSTEM_PACKAGES := build-essential pkg-config python3 python3-venv python3-pip
+
+.PHONY: help deps build release keys run self-check test test-rust test-differential lint fmt clean
+
+help:
+	@echo "make run                 build aetherctl (release), create ./validator-keys if absent, self-check"
+	@echo "make test                system packages, all Rust tests, differential tests vs independent libraries"
+	@echo "make build | release     debug | release build of the workspace"
+	@echo "make keys                aetherctl keys new --out \$$KEYS_DIR (refuses to overwrite)"
+	@echo "make lint                rustfmt --check and clippy -D warnings"
+	@echo "variables: KEYS_DIR=$(KEYS_DIR) DIFFERENTIAL_COUNT=$(DIFFERENTIAL_COUNT)"
+
+# Installs missing system packages when run as root; otherwise names the command.
+deps:
+	@missing=$$(for package in $(SYSTEM_PACKAGES); do \
+	    dpkg-query -W -f='$${Status}' $$package 2>/dev/null | grep -q "install ok installed" || echo $$package; \
+	  done | xargs); \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ]; then \
+	  echo "installing system packages: $$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	else \
+	  echo "missing system packages; install them with:"; \
+	  echo "  sudo apt-get update && sudo apt-get install -y $$missing"; \
+	  exit 1; \
+	fi
+
+build:
+	$(CARGO) build --workspace
+
+release:
+	$(CARGO) build --release -p aetherctl
+
+keys: release
+	@if [ -e "$(KEYS_DIR)/identity.json" ]; then \
+	  echo "keys already exist in $(KEYS_DIR):"; $(TARGET_DIR)/release/aetherctl keys show "$(KEYS_DIR)"; \
+	else \
+	  $(TARGET_DIR)/release/aetherctl keys new --out "$(KEYS_DIR)"; \
+	fi
+
+self-check: release
+	$(TARGET_DIR)/release/aetherctl self-check
+
+# The main job until the node exists: a validator key set and a check of every primitive.
+run: keys self-check
+
+test: deps test-rust test-differential
+
+test-rust:
+	$(CARGO) test --workspace --no-fail-fast
+
+test-differential:
+	$(CARGO) build -p aetherctl
+	tests/differential/run.sh --aetherctl "$(TARGET_DIR)/debug/aetherctl" --count $(DIFFERENTIAL_COUNT)
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+fmt:
+	$(CARGO) fmt --all
+
+clean:
+	$(CARGO) clean
