@@ -31,7 +31,9 @@ impl FromStr for BackendKind {
         match name {
             "cpu" => Ok(Self::Cpu),
             "auto" => Ok(Self::Auto),
-            _ => Err(ParseBackendError { name: name.to_owned() }),
+            _ => Err(ParseBackendError {
+                name: name.to_owned(),
+            }),
         }
     }
 }
@@ -48,7 +50,10 @@ impl fmt::Display for BackendKind {
 /// Opens the backend `kind` with `threads` CPU workers (0 = one per core).
 ///
 /// `auto` resolves to the CPU backend: no GPU backend is built into this binary yet.
-pub fn open_backend(kind: BackendKind, threads: usize) -> Result<Box<dyn SigVerify>, SigVerifyError> {
+pub fn open_backend(
+    kind: BackendKind,
+    threads: usize,
+) -> Result<Box<dyn SigVerify>, SigVerifyError> {
     match kind {
         BackendKind::Cpu | BackendKind::Auto => {
             Ok(Box::new(CpuSigVerify::new(threads, DEFAULT_CHUNK_SIZE)?))

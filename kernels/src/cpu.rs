@@ -64,11 +64,12 @@ impl SigVerify for CpuSigVerify {
         }
         let chunk_size = self.chunk_size;
         self.pool.install(|| {
-            items.par_chunks(chunk_size).zip(decisions.par_chunks_mut(chunk_size)).for_each(
-                |(item_chunk, decision_chunk)| {
+            items
+                .par_chunks(chunk_size)
+                .zip(decisions.par_chunks_mut(chunk_size))
+                .for_each(|(item_chunk, decision_chunk)| {
                     aether_crypto::ed25519::verify_batch_into(item_chunk, decision_chunk);
-                },
-            );
+                });
         });
         Ok(())
     }

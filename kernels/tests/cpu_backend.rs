@@ -1,7 +1,9 @@
 //! The CPU backend against single verification, the reference decision.
 
 use aether_crypto::ed25519::{Ed25519PublicKey, Ed25519SecretKey, Ed25519Signature, verify};
-use aether_kernels::{BackendKind, CpuSigVerify, SigVerify, SigVerifyError, VerifyItem, open_backend};
+use aether_kernels::{
+    BackendKind, CpuSigVerify, SigVerify, SigVerifyError, VerifyItem, open_backend,
+};
 
 struct Signed {
     public_key: Ed25519PublicKey,
@@ -17,8 +19,11 @@ fn workload(count: usize, corrupt_every: usize) -> Vec<Signed> {
             seed[..8].copy_from_slice(&(index as u64 % 97).to_le_bytes());
             let key = Ed25519SecretKey::from_seed(&seed);
             let message = format!("transaction {index}").into_bytes();
-            let mut signed =
-                Signed { public_key: key.public_key(), signature: key.sign(&message), message };
+            let mut signed = Signed {
+                public_key: key.public_key(),
+                signature: key.sign(&message),
+                message,
+            };
             if index % corrupt_every == corrupt_every - 1 {
                 match (index / corrupt_every) % 4 {
                     0 => signed.signature.0[5] ^= 0x40,
@@ -56,7 +61,10 @@ fn decisions_equal_single_verification_for_every_chunking() {
         let backend = CpuSigVerify::new(threads, chunk_size).unwrap();
         let mut decisions = vec![true; batch.len()];
         backend.verify_batch(&batch, &mut decisions).unwrap();
-        assert_eq!(decisions, reference, "threads {threads}, chunk {chunk_size}");
+        assert_eq!(
+            decisions, reference,
+            "threads {threads}, chunk {chunk_size}"
+        );
     }
 }
 
@@ -67,7 +75,10 @@ fn length_mismatch_is_an_error_not_a_panic() {
     let mut decisions = vec![false; 2];
     assert!(matches!(
         backend.verify_batch(&items(&signed), &mut decisions),
-        Err(SigVerifyError::LengthMismatch { items: 3, decisions: 2 })
+        Err(SigVerifyError::LengthMismatch {
+            items: 3,
+            decisions: 2
+        })
     ));
 }
 

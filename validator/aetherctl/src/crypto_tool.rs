@@ -56,14 +56,23 @@ struct Session {
 /// Runs the tool over stdin and stdout until end of input.
 pub fn run(batch_size: usize, backend_kind: BackendKind) -> Result<()> {
     let backend = open_backend(backend_kind, 0).context("opening the sigverify backend")?;
-    let mut session =
-        Session { backend, batch_size, kzg: None, slots: Vec::new(), pending: Vec::new() };
+    let mut session = Session {
+        backend,
+        batch_size,
+        kzg: None,
+        slots: Vec::new(),
+        pending: Vec::new(),
+    };
     let mut input = BufReader::with_capacity(INPUT_BUFFER_BYTES, io::stdin());
     let mut output = BufWriter::new(io::stdout().lock());
     let mut line = Vec::new();
     loop {
         line.clear();
-        if input.read_until(b'\n', &mut line).context("reading stdin")? == 0 {
+        if input
+            .read_until(b'\n', &mut line)
+            .context("reading stdin")?
+            == 0
+        {
             break;
         }
         session.accept_line(&line);
@@ -85,7 +94,9 @@ impl Session {
             .and_then(|request| self.handle(&request));
         match outcome {
             Ok(slot) => self.slots.push(slot),
-            Err(error) => self.slots.push(Slot::Answered(json!({ "error": format!("{error:#}") }))),
+            Err(error) => self
+                .slots
+                .push(Slot::Answered(json!({ "error": format!("{error:#}") }))),
         }
     }
 
@@ -101,7 +112,9 @@ impl Session {
             })
             .collect();
         let mut decisions = vec![false; items.len()];
-        self.backend.verify_batch(&items, &mut decisions).context("signature verification")?;
+        self.backend
+            .verify_batch(&items, &mut decisions)
+            .context("signature verification")?;
         for slot in self.slots.drain(..) {
             let answer = match slot {
                 Slot::Answered(value) => value,
@@ -148,8 +161,13 @@ impl Session {
                 let public_key: [u8; bls::PUBLIC_KEY_BYTES] = array(request, "pubkey")?;
                 let message = bytes(request, "msg")?;
                 let signature: [u8; bls::SIGNATURE_BYTES] = array(request, "sig")?;
-                let valid = match (BlsPublicKey::from_bytes(&public_key), BlsSignature::from_bytes(&signature)) {
-                    (Ok(public_key), Ok(signature)) => bls::verify(&public_key, &message, &signature).is_ok(),
+                let valid = match (
+                    BlsPublicKey::from_bytes(&public_key),
+                    BlsSignature::from_bytes(&signature),
+                ) {
+                    (Ok(public_key), Ok(signature)) => {
+                        bls::verify(&public_key, &message, &signature).is_ok()
+                    }
                     _ => false,
                 };
                 json!({ "valid": valid })

@@ -45,7 +45,9 @@ pub fn list(object: &Value, name: &str) -> Result<Vec<Vec<u8>>> {
         .ok_or_else(|| anyhow!("field {name:?} must be an array"))?
         .iter()
         .map(|entry| {
-            let text = entry.as_str().ok_or_else(|| anyhow!("{name:?} entries must be strings"))?;
+            let text = entry
+                .as_str()
+                .ok_or_else(|| anyhow!("{name:?} entries must be strings"))?;
             decode(name, text)
         })
         .collect()

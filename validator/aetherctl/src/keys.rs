@@ -32,8 +32,13 @@ use serde_json::{Value, json};
 use crate::hex_field::{array, bytes, text};
 
 /// The key files, in the order they are written.
-pub const KEY_FILES: [&str; 5] =
-    ["identity.json", "vote.json", "vrf.json", "kes.json", "opcert.json"];
+pub const KEY_FILES: [&str; 5] = [
+    "identity.json",
+    "vote.json",
+    "vrf.json",
+    "kes.json",
+    "opcert.json",
+];
 
 /// Generates a key set into `directory` and returns a summary for the terminal.
 pub fn create(directory: &Path, kes_depth: u32) -> Result<String> {
@@ -45,7 +50,10 @@ pub fn create(directory: &Path, kes_depth: u32) -> Result<String> {
     for name in KEY_FILES {
         let path = directory.join(name);
         if path.exists() {
-            bail!("{} already exists; refusing to overwrite keys", path.display());
+            bail!(
+                "{} already exists; refusing to overwrite keys",
+                path.display()
+            );
         }
     }
 
@@ -109,8 +117,10 @@ fn write_private(path: &Path, contents: &Value) -> Result<()> {
         .with_context(|| format!("creating {}", path.display()))?;
     let mut text = serde_json::to_string_pretty(contents).expect("JSON values serialise");
     text.push('\n');
-    file.write_all(text.as_bytes()).with_context(|| format!("writing {}", path.display()))?;
-    file.sync_all().with_context(|| format!("syncing {}", path.display()))
+    file.write_all(text.as_bytes())
+        .with_context(|| format!("writing {}", path.display()))?;
+    file.sync_all()
+        .with_context(|| format!("syncing {}", path.display()))
 }
 
 fn read_file(directory: &Path, name: &str, kind: &str) -> Result<Value> {
@@ -138,29 +148,47 @@ fn public_matches(file: &str, stored: &str, derived: &[u8]) -> Result<()> {
 pub fn show(directory: &Path, as_json: bool) -> Result<String> {
     let identity_file = read_file(directory, "identity.json", "aether-identity-ed25519")?;
     let identity = Ed25519SecretKey::from_seed(&array(&identity_file, "secret_seed")?);
-    public_matches("identity.json", text(&identity_file, "public_key")?, &identity.public_key().0)?;
+    public_matches(
+        "identity.json",
+        text(&identity_file, "public_key")?,
+        &identity.public_key().0,
+    )?;
 
     let vote_file = read_file(directory, "vote.json", "aether-vote-bls12381")?;
     let vote = BlsSecretKey::from_bytes(&array(&vote_file, "secret_key")?)?;
     let vote_public = vote.public_key();
-    public_matches("vote.json", text(&vote_file, "public_key")?, &vote_public.to_bytes())?;
+    public_matches(
+        "vote.json",
+        text(&vote_file, "public_key")?,
+        &vote_public.to_bytes(),
+    )?;
     let possession = bls::BlsSignature::from_bytes(&bytes(&vote_file, "proof_of_possession")?)?;
     bls::verify_possession(&vote_public, &possession)
         .context("vote.json: proof of possession does not verify")?;
 
     let vrf_file = read_file(directory, "vrf.json", "aether-vrf-ed25519")?;
     let vrf = VrfSecretKey::from_seed(&array(&vrf_file, "secret_seed")?);
-    public_matches("vrf.json", text(&vrf_file, "public_key")?, &vrf.public_key().0)?;
+    public_matches(
+        "vrf.json",
+        text(&vrf_file, "public_key")?,
+        &vrf.public_key().0,
+    )?;
 
     let kes_file = read_file(directory, "kes.json", "aether-kes-sum-ed25519")?;
     let kes = KesSecretKey::from_bytes(&bytes(&kes_file, "secret_key")?)
         .context("kes.json: secret_key")?;
-    public_matches("kes.json", text(&kes_file, "public_key")?, &kes.public_key().0)?;
+    public_matches(
+        "kes.json",
+        text(&kes_file, "public_key")?,
+        &kes.public_key().0,
+    )?;
 
     let certificate_file = read_file(directory, "opcert.json", "aether-operational-certificate")?;
     let certificate = OperationalCertificate {
         kes_public_key: KesPublicKey(array(&certificate_file, "kes_public_key")?),
-        counter: certificate_file["counter"].as_u64().context("opcert.json: counter")?,
+        counter: certificate_file["counter"]
+            .as_u64()
+            .context("opcert.json: counter")?,
         start_period: certificate_file["start_period"]
             .as_u64()
             .and_then(|period| u32::try_from(period).ok())
@@ -191,9 +219,19 @@ pub fn show(directory: &Path, as_json: bool) -> Result<String> {
     let mut rendered = String::new();
     let identity_public: Ed25519PublicKey = identity.public_key();
     writeln!(rendered, "identity (ed25519):    {identity_public}").unwrap();
-    writeln!(rendered, "vote (bls12-381):      {}", hex::encode(vote_public.to_bytes())).unwrap();
+    writeln!(
+        rendered,
+        "vote (bls12-381):      {}",
+        hex::encode(vote_public.to_bytes())
+    )
+    .unwrap();
     writeln!(rendered, "  proof of possession: verified").unwrap();
-    writeln!(rendered, "vrf (ecvrf-ed25519):   {}", hex::encode(vrf.public_key().0)).unwrap();
+    writeln!(
+        rendered,
+        "vrf (ecvrf-ed25519):   {}",
+        hex::encode(vrf.public_key().0)
+    )
+    .unwrap();
     writeln!(
         rendered,
         "kes (sum-ed25519):     {} (depth {}, period {} of {})",

@@ -72,12 +72,12 @@ enum KeysCommand {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.command {
-        Command::Keys { command: KeysCommand::New { out, kes_depth } } => {
-            keys::create(&out, kes_depth).map(|summary| print!("{summary}"))
-        }
-        Command::Keys { command: KeysCommand::Show { dir, json } } => {
-            keys::show(&dir, json).map(|text| print!("{text}"))
-        }
+        Command::Keys {
+            command: KeysCommand::New { out, kes_depth },
+        } => keys::create(&out, kes_depth).map(|summary| print!("{summary}")),
+        Command::Keys {
+            command: KeysCommand::Show { dir, json },
+        } => keys::show(&dir, json).map(|text| print!("{text}")),
         Command::SelfCheck => self_check::run().map(|report| print!("{report}")),
         Command::Crypto { batch, backend } => {
             let batch = usize::try_from(batch).expect("batch is at most 65536");

@@ -29,10 +29,13 @@ const HASH_TO_G2_EMPTY: &str = "a5cb8437535e20ecffaef7752baddf98034139c38452458b
 /// Signatures in the batch-verification check.
 const BATCH_SIGNATURES: usize = 1024;
 
+/// One known-answer check: a description of what matched, or the mismatch.
+type Check = fn() -> Result<String>;
+
 /// Runs every check and returns the report; an error names the first failed check.
 pub fn run() -> Result<String> {
     let mut report = String::new();
-    let checks: [(&str, fn() -> Result<String>); 6] = [
+    let checks: [(&str, Check); 6] = [
         ("ed25519 RFC 8032 7.1", check_ed25519),
         ("ed25519 batch (ZIP-215)", check_batch),
         ("bls12-381 hash-to-G2 + POP", check_bls),
@@ -51,23 +54,32 @@ pub fn run() -> Result<String> {
 }
 
 fn seed() -> Result<[u8; 32]> {
-    Ok(hex::decode(RFC8032_SEED)?.try_into().expect("32-byte constant"))
+    Ok(hex::decode(RFC8032_SEED)?
+        .try_into()
+        .expect("32-byte constant"))
 }
 
 fn check_ed25519() -> Result<String> {
     let key = Ed25519SecretKey::from_seed(&seed()?);
     let signature = key.sign(b"");
-    ensure!(hex::encode(signature.0) == RFC8032_SIGNATURE, "signature differs from the RFC");
+    ensure!(
+        hex::encode(signature.0) == RFC8032_SIGNATURE,
+        "signature differs from the RFC"
+    );
     ed25519::verify(&key.public_key(), b"", &signature)?;
     Ok("sign + verify match the RFC".into())
 }
 
 fn check_batch() -> Result<String> {
-    let keys: Vec<Ed25519SecretKey> =
-        (0..16u8).map(|index| Ed25519SecretKey::from_seed(&[index; 32])).collect();
-    let messages: Vec<Vec<u8>> =
-        (0..BATCH_SIGNATURES).map(|index| format!("self-check {index}").into_bytes()).collect();
-    let public_keys: Vec<_> = (0..BATCH_SIGNATURES).map(|index| keys[index % 16].public_key()).collect();
+    let keys: Vec<Ed25519SecretKey> = (0..16u8)
+        .map(|index| Ed25519SecretKey::from_seed(&[index; 32]))
+        .collect();
+    let messages: Vec<Vec<u8>> = (0..BATCH_SIGNATURES)
+        .map(|index| format!("self-check {index}").into_bytes())
+        .collect();
+    let public_keys: Vec<_> = (0..BATCH_SIGNATURES)
+        .map(|index| keys[index % 16].public_key())
+        .collect();
     let mut signatures: Vec<_> = (0..BATCH_SIGNATURES)
         .map(|index| keys[index % 16].sign(&messages[index]))
         .collect();
@@ -86,17 +98,25 @@ fn check_batch() -> Result<String> {
     backend.verify_batch(&items, &mut decisions)?;
     let elapsed = started.elapsed();
     for (index, decision) in decisions.iter().enumerate() {
-        ensure!(*decision == (index != corrupted), "wrong decision at position {index}");
+        ensure!(
+            *decision == (index != corrupted),
+            "wrong decision at position {index}"
+        );
     }
     let rate = BATCH_SIGNATURES as f64 / elapsed.as_secs_f64();
-    Ok(format!("{BATCH_SIGNATURES} signatures, the one corrupted rejected ({rate:.0} verifies/s)"))
+    Ok(format!(
+        "{BATCH_SIGNATURES} signatures, the one corrupted rejected ({rate:.0} verifies/s)"
+    ))
 }
 
 fn check_bls() -> Result<String> {
     let mut unit = [0u8; 32];
     unit[31] = 1;
     let hashed = BlsSecretKey::from_bytes(&unit)?.sign_with_dst(b"", HASH_TO_G2_DST);
-    ensure!(hex::encode(hashed.to_bytes()) == HASH_TO_G2_EMPTY, "hash-to-G2 differs from RFC 9380");
+    ensure!(
+        hex::encode(hashed.to_bytes()) == HASH_TO_G2_EMPTY,
+        "hash-to-G2 differs from RFC 9380"
+    );
     let key = BlsSecretKey::from_bytes(&[0x11; 32])?;
     bls::verify_possession(&key.public_key(), &key.prove_possession())?;
     bls::verify(&key.public_key(), b"vote", &key.sign(b"vote"))?;
@@ -106,9 +126,15 @@ fn check_bls() -> Result<String> {
 fn check_vrf() -> Result<String> {
     let key = VrfSecretKey::from_seed(&seed()?);
     let proof = key.prove(b"");
-    ensure!(hex::encode(proof.0) == RFC9381_PI, "proof differs from the RFC");
+    ensure!(
+        hex::encode(proof.0) == RFC9381_PI,
+        "proof differs from the RFC"
+    );
     let output = vrf::verify(&key.public_key(), b"", &proof)?;
-    ensure!(output == vrf::proof_to_hash(&proof)?, "verify and proof_to_hash disagree");
+    ensure!(
+        output == vrf::proof_to_hash(&proof)?,
+        "verify and proof_to_hash disagree"
+    );
     Ok("prove + verify match the RFC".into())
 }
 
@@ -128,7 +154,10 @@ fn check_kes() -> Result<String> {
         }
     }
     ensure!(key.evolve().is_err(), "evolved past the last period");
-    Ok(format!("{} periods signed, verified, evolved", kes::kes_period_count(depth)))
+    Ok(format!(
+        "{} periods signed, verified, evolved",
+        kes::kes_period_count(depth)
+    ))
 }
 
 fn check_kzg() -> Result<String> {
@@ -139,8 +168,14 @@ fn check_kzg() -> Result<String> {
     }
     let commitment = kzg.blob_to_commitment(&blob)?;
     let proof = kzg.compute_blob_proof(&blob, &commitment)?;
-    ensure!(kzg.verify_blob_proof(&blob, &commitment, &proof)?, "blob proof does not verify");
+    ensure!(
+        kzg.verify_blob_proof(&blob, &commitment, &proof)?,
+        "blob proof does not verify"
+    );
     blob[31] ^= 1;
-    ensure!(!kzg.verify_blob_proof(&blob, &commitment, &proof)?, "proof verified for another blob");
+    ensure!(
+        !kzg.verify_blob_proof(&blob, &commitment, &proof)?,
+        "proof verified for another blob"
+    );
     Ok("commit, prove, verify with the Ethereum ceremony setup".into())
 }

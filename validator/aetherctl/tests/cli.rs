@@ -21,7 +21,12 @@ fn crypto(arguments: &[&str], lines: &[String]) -> Vec<Value> {
         .expect("aetherctl starts");
     let mut input = lines.join("\n");
     input.push('\n');
-    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
     let output = child.wait_with_output().unwrap();
     assert!(output.status.success());
     String::from_utf8(output.stdout)
@@ -35,27 +40,54 @@ fn crypto(arguments: &[&str], lines: &[String]) -> Vec<Value> {
 fn keys_new_writes_private_files_and_never_overwrites() {
     let directory = tempfile::tempdir().unwrap();
     let key_directory = directory.path().join("validator-keys");
-    let created = aetherctl().args(["keys", "new", "--out"]).arg(&key_directory).output().unwrap();
-    assert!(created.status.success(), "{}", String::from_utf8_lossy(&created.stderr));
-    for name in ["identity.json", "vote.json", "vrf.json", "kes.json", "opcert.json"] {
+    let created = aetherctl()
+        .args(["keys", "new", "--out"])
+        .arg(&key_directory)
+        .output()
+        .unwrap();
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+    for name in [
+        "identity.json",
+        "vote.json",
+        "vrf.json",
+        "kes.json",
+        "opcert.json",
+    ] {
         let metadata = std::fs::metadata(key_directory.join(name)).unwrap();
         assert_eq!(metadata.permissions().mode() & 0o777, 0o600, "{name}");
     }
     let before = std::fs::read(key_directory.join("identity.json")).unwrap();
-    let again = aetherctl().args(["keys", "new", "--out"]).arg(&key_directory).output().unwrap();
+    let again = aetherctl()
+        .args(["keys", "new", "--out"])
+        .arg(&key_directory)
+        .output()
+        .unwrap();
     assert!(!again.status.success());
     assert!(String::from_utf8_lossy(&again.stderr).contains("refusing to overwrite"));
-    assert_eq!(std::fs::read(key_directory.join("identity.json")).unwrap(), before);
+    assert_eq!(
+        std::fs::read(key_directory.join("identity.json")).unwrap(),
+        before
+    );
 
-    let shown =
-        aetherctl().args(["keys", "show", "--json"]).arg(&key_directory).output().unwrap();
+    let shown = aetherctl()
+        .args(["keys", "show", "--json"])
+        .arg(&key_directory)
+        .output()
+        .unwrap();
     assert!(shown.status.success());
     let public: Value = serde_json::from_slice(&shown.stdout).unwrap();
     assert_eq!(public["kes_depth"], 6);
     assert_eq!(public["identity_public_key"].as_str().unwrap().len(), 64);
     let text = String::from_utf8_lossy(&shown.stdout);
     let identity: Value = serde_json::from_slice(&before).unwrap();
-    assert!(!text.contains(identity["secret_seed"].as_str().unwrap()), "show prints no secret");
+    assert!(
+        !text.contains(identity["secret_seed"].as_str().unwrap()),
+        "show prints no secret"
+    );
 }
 
 #[test]
@@ -64,12 +96,24 @@ fn keys_show_detects_a_certificate_that_does_not_match() {
     let first = directory.path().join("a");
     let second = directory.path().join("b");
     for key_directory in [&first, &second] {
-        assert!(aetherctl().args(["keys", "new", "--out"]).arg(key_directory).output().unwrap().status.success());
+        assert!(
+            aetherctl()
+                .args(["keys", "new", "--out"])
+                .arg(key_directory)
+                .output()
+                .unwrap()
+                .status
+                .success()
+        );
     }
     // Another validator's certificate: signed by a different identity key.
     std::fs::remove_file(first.join("opcert.json")).unwrap();
     std::fs::copy(second.join("opcert.json"), first.join("opcert.json")).unwrap();
-    let shown = aetherctl().args(["keys", "show"]).arg(&first).output().unwrap();
+    let shown = aetherctl()
+        .args(["keys", "show"])
+        .arg(&first)
+        .output()
+        .unwrap();
     assert!(!shown.status.success());
     assert!(String::from_utf8_lossy(&shown.stderr).contains("opcert.json"));
 }
@@ -105,7 +149,11 @@ fn crypto_answers_every_line_in_order_and_survives_bad_lines() {
         assert!(answers[5]["error"].as_str().unwrap().contains("hex"));
         assert!(answers[6]["error"].as_str().unwrap().contains("unknown op"));
         assert_eq!(answers[7], json!({"sig": signature}));
-        assert_eq!(answers[8], json!({"valid": false}), "infinity key and signature");
+        assert_eq!(
+            answers[8],
+            json!({"valid": false}),
+            "infinity key and signature"
+        );
         assert!(answers[9]["error"].is_string());
         assert_eq!(answers[10], json!({"valid": true}));
     }

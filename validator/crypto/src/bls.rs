@@ -103,30 +103,42 @@ impl BlsSecretKey {
 
     /// The public key `[sk]G1`.
     pub fn public_key(&self) -> BlsPublicKey {
-        BlsPublicKey { inner: self.inner.sk_to_pk() }
+        BlsPublicKey {
+            inner: self.inner.sk_to_pk(),
+        }
     }
 
     /// Signs `message` under the POP ciphersuite's signature DST.
     pub fn sign(&self, message: &[u8]) -> BlsSignature {
-        BlsSignature { inner: self.inner.sign(message, SIGNATURE_DST, &[]) }
+        BlsSignature {
+            inner: self.inner.sign(message, SIGNATURE_DST, &[]),
+        }
     }
 
     /// The proof of possession: a signature of the compressed public key under the
     /// possession DST.
     pub fn prove_possession(&self) -> BlsSignature {
         let public_key = self.public_key().to_bytes();
-        BlsSignature { inner: self.inner.sign(&public_key, POSSESSION_DST, &[]) }
+        BlsSignature {
+            inner: self.inner.sign(&public_key, POSSESSION_DST, &[]),
+        }
     }
 
     /// Signs `message` with an arbitrary DST (conformance tests of other ciphersuites).
     pub fn sign_with_dst(&self, message: &[u8], dst: &[u8]) -> BlsSignature {
-        BlsSignature { inner: self.inner.sign(message, dst, &[]) }
+        BlsSignature {
+            inner: self.inner.sign(message, dst, &[]),
+        }
     }
 }
 
 impl fmt::Debug for BlsSecretKey {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(formatter, "BlsSecretKey(<redacted>, public {:?})", self.public_key())
+        write!(
+            formatter,
+            "BlsSecretKey(<redacted>, public {:?})",
+            self.public_key()
+        )
     }
 }
 
@@ -197,7 +209,11 @@ impl fmt::Debug for BlsSignature {
 }
 
 fn check(outcome: BLST_ERROR) -> Result<(), BlsError> {
-    if outcome == BLST_ERROR::BLST_SUCCESS { Ok(()) } else { Err(BlsError::VerificationFailed) }
+    if outcome == BLST_ERROR::BLST_SUCCESS {
+        Ok(())
+    } else {
+        Err(BlsError::VerificationFailed)
+    }
 }
 
 /// Verifies one signature on `message`.
@@ -206,21 +222,32 @@ pub fn verify(
     message: &[u8],
     signature: &BlsSignature,
 ) -> Result<(), BlsError> {
-    check(signature.inner.verify(false, message, SIGNATURE_DST, &[], &public_key.inner, false))
+    check(
+        signature
+            .inner
+            .verify(false, message, SIGNATURE_DST, &[], &public_key.inner, false),
+    )
 }
 
 /// Verifies a proof of possession for `public_key`.
-pub fn verify_possession(
-    public_key: &BlsPublicKey,
-    proof: &BlsSignature,
-) -> Result<(), BlsError> {
+pub fn verify_possession(public_key: &BlsPublicKey, proof: &BlsSignature) -> Result<(), BlsError> {
     let message = public_key.to_bytes();
-    check(proof.inner.verify(false, &message, POSSESSION_DST, &[], &public_key.inner, false))
+    check(proof.inner.verify(
+        false,
+        &message,
+        POSSESSION_DST,
+        &[],
+        &public_key.inner,
+        false,
+    ))
 }
 
 /// Adds signatures (on the same or different messages) into one.
 pub fn aggregate(signatures: &[BlsSignature]) -> Result<BlsSignature, BlsError> {
-    let references: Vec<&Signature> = signatures.iter().map(|signature| &signature.inner).collect();
+    let references: Vec<&Signature> = signatures
+        .iter()
+        .map(|signature| &signature.inner)
+        .collect();
     if references.is_empty() {
         return Err(BlsError::Empty);
     }
@@ -228,7 +255,9 @@ pub fn aggregate(signatures: &[BlsSignature]) -> Result<BlsSignature, BlsError> 
     let inner = sum.to_signature();
     // A sum of subgroup points stays in the subgroup; only infinity is possible (when
     // signatures cancel), and a certificate must never carry it.
-    inner.validate(true).map_err(|_| BlsError::SignatureIsInfinity)?;
+    inner
+        .validate(true)
+        .map_err(|_| BlsError::SignatureIsInfinity)?;
     Ok(BlsSignature { inner })
 }
 
@@ -240,7 +269,9 @@ pub fn aggregate_public_keys(public_keys: &[BlsPublicKey]) -> Result<BlsPublicKe
     }
     let sum = AggregatePublicKey::aggregate(&references, false).map_err(|_| BlsError::Empty)?;
     let inner = sum.to_public_key();
-    inner.validate().map_err(|_| BlsError::PublicKeyIsInfinity)?;
+    inner
+        .validate()
+        .map_err(|_| BlsError::PublicKeyIsInfinity)?;
     Ok(BlsPublicKey { inner })
 }
 
@@ -255,7 +286,11 @@ pub fn fast_aggregate_verify(
         return Err(BlsError::Empty);
     }
     let references: Vec<&PublicKey> = public_keys.iter().map(|key| &key.inner).collect();
-    check(signature.inner.fast_aggregate_verify(false, message, SIGNATURE_DST, &references))
+    check(
+        signature
+            .inner
+            .fast_aggregate_verify(false, message, SIGNATURE_DST, &references),
+    )
 }
 
 /// Verifies an aggregate signature where key `i` signed message `i` (timeout
@@ -287,11 +322,19 @@ pub fn aggregate_verify_with_dst(
         });
     }
     let references: Vec<&PublicKey> = public_keys.iter().map(|key| &key.inner).collect();
-    check(signature.inner.aggregate_verify(false, messages, dst, &references, false))
+    check(
+        signature
+            .inner
+            .aggregate_verify(false, messages, dst, &references, false),
+    )
 }
 
 fn hex_prefix(bytes: &[u8]) -> String {
-    let mut text: String = bytes.iter().take(8).map(|byte| format!("{byte:02x}")).collect();
+    let mut text: String = bytes
+        .iter()
+        .take(8)
+        .map(|byte| format!("{byte:02x}"))
+        .collect();
     text.push('…');
     text
 }
@@ -309,7 +352,10 @@ mod tests {
 
     #[test]
     fn zero_secret_key_is_rejected() {
-        assert_eq!(BlsSecretKey::from_bytes(&[0u8; 32]).unwrap_err(), BlsError::InvalidSecretKey);
+        assert_eq!(
+            BlsSecretKey::from_bytes(&[0u8; 32]).unwrap_err(),
+            BlsError::InvalidSecretKey
+        );
     }
 
     #[test]
@@ -318,11 +364,20 @@ mod tests {
         let public = secret.public_key();
         let signature = secret.sign(b"vote");
         assert_eq!(verify(&public, b"vote", &signature), Ok(()));
-        assert_eq!(verify(&public, b"veto", &signature), Err(BlsError::VerificationFailed));
-        assert_eq!(verify_possession(&public, &secret.prove_possession()), Ok(()));
+        assert_eq!(
+            verify(&public, b"veto", &signature),
+            Err(BlsError::VerificationFailed)
+        );
+        assert_eq!(
+            verify_possession(&public, &secret.prove_possession()),
+            Ok(())
+        );
         // A vote signature is not a proof of possession: the DSTs separate them.
         let confused = secret.sign(&public.to_bytes());
-        assert_eq!(verify_possession(&public, &confused), Err(BlsError::VerificationFailed));
+        assert_eq!(
+            verify_possession(&public, &confused),
+            Err(BlsError::VerificationFailed)
+        );
     }
 
     #[test]
@@ -331,7 +386,10 @@ mod tests {
         let publics: Vec<BlsPublicKey> = secrets.iter().map(BlsSecretKey::public_key).collect();
         let signatures: Vec<BlsSignature> = secrets.iter().map(|s| s.sign(b"block")).collect();
         let aggregated = aggregate(&signatures).unwrap();
-        assert_eq!(fast_aggregate_verify(&publics, b"block", &aggregated), Ok(()));
+        assert_eq!(
+            fast_aggregate_verify(&publics, b"block", &aggregated),
+            Ok(())
+        );
         assert!(fast_aggregate_verify(&publics[..4], b"block", &aggregated).is_err());
         let aggregated_key = aggregate_public_keys(&publics).unwrap();
         assert_eq!(verify(&aggregated_key, b"block", &aggregated), Ok(()));
@@ -342,15 +400,21 @@ mod tests {
         let secrets: Vec<BlsSecretKey> = (1..=3).map(key).collect();
         let publics: Vec<BlsPublicKey> = secrets.iter().map(BlsSecretKey::public_key).collect();
         let messages: [&[u8]; 3] = [b"round 9 hqc 7", b"round 9 hqc 8", b"round 9 hqc 6"];
-        let signatures: Vec<BlsSignature> =
-            secrets.iter().zip(messages).map(|(secret, message)| secret.sign(message)).collect();
+        let signatures: Vec<BlsSignature> = secrets
+            .iter()
+            .zip(messages)
+            .map(|(secret, message)| secret.sign(message))
+            .collect();
         let aggregated = aggregate(&signatures).unwrap();
         assert_eq!(aggregate_verify(&publics, &messages, &aggregated), Ok(()));
         let swapped: [&[u8]; 3] = [messages[1], messages[0], messages[2]];
         assert!(aggregate_verify(&publics, &swapped, &aggregated).is_err());
         assert_eq!(
             aggregate_verify(&publics, &messages[..2], &aggregated),
-            Err(BlsError::CountMismatch { public_keys: 3, messages: 2 })
+            Err(BlsError::CountMismatch {
+                public_keys: 3,
+                messages: 2
+            })
         );
     }
 

@@ -107,7 +107,9 @@ pub struct Ed25519SecretKey {
 impl Ed25519SecretKey {
     /// The key whose RFC 8032 seed is `seed`.
     pub fn from_seed(seed: &[u8; SEED_BYTES]) -> Self {
-        Self { signing_key: ed25519_dalek::SigningKey::from_bytes(seed) }
+        Self {
+            signing_key: ed25519_dalek::SigningKey::from_bytes(seed),
+        }
     }
 
     /// A fresh key from the operating system's random source.
@@ -134,7 +136,11 @@ impl Ed25519SecretKey {
 
 impl fmt::Debug for Ed25519SecretKey {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(formatter, "Ed25519SecretKey(<redacted>, public {})", self.public_key())
+        write!(
+            formatter,
+            "Ed25519SecretKey(<redacted>, public {})",
+            self.public_key()
+        )
     }
 }
 
@@ -184,7 +190,12 @@ fn prepare(
     let challenge_wide: [u8; 64] = hasher.finalize().into();
     let challenge_scalar = Scalar::from_bytes_mod_order_wide(&challenge_wide);
 
-    Ok(Prepared { public_point, commitment_point, response_scalar, challenge_scalar })
+    Ok(Prepared {
+        public_point,
+        commitment_point,
+        response_scalar,
+        challenge_scalar,
+    })
 }
 
 /// Checks `[8]([S]B − R − [k]A) = 0` for one prepared signature.
@@ -205,7 +216,11 @@ pub fn verify(
     signature: &Ed25519Signature,
 ) -> Result<(), Ed25519Error> {
     let prepared = prepare(public_key, message, signature)?;
-    if check_single(&prepared) { Ok(()) } else { Err(Ed25519Error::EquationFailed) }
+    if check_single(&prepared) {
+        Ok(())
+    } else {
+        Err(Ed25519Error::EquationFailed)
+    }
 }
 
 /// Verifies a batch; returns one decision per item, in order, each equal to what
@@ -260,8 +275,18 @@ fn settle(
     }
     let middle = prepared.len() / 2;
     let (accepted_left, accepted_right) = accepted.split_at_mut(middle);
-    settle(&prepared[..middle], &positions[..middle], coefficients, accepted_left);
-    settle(&prepared[middle..], &positions[middle..], coefficients, accepted_right);
+    settle(
+        &prepared[..middle],
+        &positions[..middle],
+        coefficients,
+        accepted_left,
+    );
+    settle(
+        &prepared[middle..],
+        &positions[middle..],
+        coefficients,
+        accepted_right,
+    );
 }
 
 /// The random-linear-combination check over a sub-batch.
@@ -279,7 +304,9 @@ fn check_combined(prepared: &[Prepared], positions: &[usize], coefficients: &[Sc
     }
     scalars.push(basepoint_scalar);
     points.push(curve25519_dalek::constants::ED25519_BASEPOINT_POINT);
-    EdwardsPoint::vartime_multiscalar_mul(scalars, points).mul_by_cofactor().is_identity()
+    EdwardsPoint::vartime_multiscalar_mul(scalars, points)
+        .mul_by_cofactor()
+        .is_identity()
 }
 
 /// 128-bit coefficients, one per item, from a hash of the entire batch.
@@ -345,6 +372,9 @@ mod tests {
             0xde, 0x14, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
         ];
         signature.0[32..].copy_from_slice(&order);
-        assert_eq!(verify(&key.public_key(), b"m", &signature), Err(Ed25519Error::NonCanonicalS));
+        assert_eq!(
+            verify(&key.public_key(), b"m", &signature),
+            Err(Ed25519Error::NonCanonicalS)
+        );
     }
 }

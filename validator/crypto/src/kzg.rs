@@ -71,14 +71,18 @@ impl Kzg {
     /// The Ethereum mainnet ceremony setup embedded in c-kzg (loaded once per process;
     /// the first call takes about two seconds).
     pub fn ethereum() -> Self {
-        Self { settings: SettingsSource::Embedded(c_kzg::ethereum_kzg_settings(0)) }
+        Self {
+            settings: SettingsSource::Embedded(c_kzg::ethereum_kzg_settings(0)),
+        }
     }
 
     /// A setup parsed from the text of a c-kzg `trusted_setup.txt` file.
     pub fn from_trusted_setup_text(text: &str) -> Result<Self, KzgError> {
         let settings = KzgSettings::parse_kzg_trusted_setup(text, 0)
             .map_err(|error| KzgError::InvalidSetup(format!("{error:?}")))?;
-        Ok(Self { settings: SettingsSource::Parsed(Box::new(settings)) })
+        Ok(Self {
+            settings: SettingsSource::Parsed(Box::new(settings)),
+        })
     }
 
     fn settings(&self) -> &KzgSettings {
@@ -91,7 +95,10 @@ impl Kzg {
     /// EIP-4844 `blob_to_kzg_commitment`.
     pub fn blob_to_commitment(&self, blob: &[u8]) -> Result<[u8; POINT_BYTES], KzgError> {
         let blob = parse_blob(blob)?;
-        let commitment = self.settings().blob_to_kzg_commitment(&blob).map_err(rejected)?;
+        let commitment = self
+            .settings()
+            .blob_to_kzg_commitment(&blob)
+            .map_err(rejected)?;
         Ok(commitment.to_bytes().into_inner())
     }
 
@@ -104,7 +111,10 @@ impl Kzg {
     ) -> Result<([u8; POINT_BYTES], [u8; FIELD_ELEMENT_BYTES]), KzgError> {
         let blob = parse_blob(blob)?;
         let z = parse_field_element("z", z)?;
-        let (proof, y) = self.settings().compute_kzg_proof(&blob, &z).map_err(rejected)?;
+        let (proof, y) = self
+            .settings()
+            .compute_kzg_proof(&blob, &z)
+            .map_err(rejected)?;
         let mut y_bytes = [0u8; FIELD_ELEMENT_BYTES];
         y_bytes.copy_from_slice(y.as_slice());
         Ok((proof.to_bytes().into_inner(), y_bytes))
@@ -123,7 +133,9 @@ impl Kzg {
         let z = parse_field_element("z", z)?;
         let y = parse_field_element("y", y)?;
         let proof = parse_point("proof", proof)?;
-        self.settings().verify_kzg_proof(&commitment, &z, &y, &proof).map_err(rejected)
+        self.settings()
+            .verify_kzg_proof(&commitment, &z, &y, &proof)
+            .map_err(rejected)
     }
 
     /// EIP-4844 `compute_blob_kzg_proof`.
@@ -134,7 +146,10 @@ impl Kzg {
     ) -> Result<[u8; POINT_BYTES], KzgError> {
         let blob = parse_blob(blob)?;
         let commitment = parse_point("commitment", commitment)?;
-        let proof = self.settings().compute_blob_kzg_proof(&blob, &commitment).map_err(rejected)?;
+        let proof = self
+            .settings()
+            .compute_blob_kzg_proof(&blob, &commitment)
+            .map_err(rejected)?;
         Ok(proof.to_bytes().into_inner())
     }
 
@@ -148,7 +163,9 @@ impl Kzg {
         let blob = parse_blob(blob)?;
         let commitment = parse_point("commitment", commitment)?;
         let proof = parse_point("proof", proof)?;
-        self.settings().verify_blob_kzg_proof(&blob, &commitment, &proof).map_err(rejected)
+        self.settings()
+            .verify_blob_kzg_proof(&blob, &commitment, &proof)
+            .map_err(rejected)
     }
 
     /// EIP-4844 `verify_blob_kzg_proof_batch`: true when every proof verifies (an
@@ -166,14 +183,21 @@ impl Kzg {
                 proofs: proofs.len(),
             });
         }
-        let blobs: Vec<Blob> = blobs.iter().map(|blob| parse_blob(blob)).collect::<Result<_, _>>()?;
+        let blobs: Vec<Blob> = blobs
+            .iter()
+            .map(|blob| parse_blob(blob))
+            .collect::<Result<_, _>>()?;
         let commitments: Vec<Bytes48> = commitments
             .iter()
             .map(|commitment| parse_point("commitment", commitment))
             .collect::<Result<_, _>>()?;
-        let proofs: Vec<Bytes48> =
-            proofs.iter().map(|proof| parse_point("proof", proof)).collect::<Result<_, _>>()?;
-        self.settings().verify_blob_kzg_proof_batch(&blobs, &commitments, &proofs).map_err(rejected)
+        let proofs: Vec<Bytes48> = proofs
+            .iter()
+            .map(|proof| parse_point("proof", proof))
+            .collect::<Result<_, _>>()?;
+        self.settings()
+            .verify_blob_kzg_proof_batch(&blobs, &commitments, &proofs)
+            .map_err(rejected)
     }
 }
 
@@ -181,7 +205,11 @@ fn check_length(what: &'static str, bytes: &[u8], expected: usize) -> Result<(),
     if bytes.len() == expected {
         Ok(())
     } else {
-        Err(KzgError::WrongLength { what, expected, actual: bytes.len() })
+        Err(KzgError::WrongLength {
+            what,
+            expected,
+            actual: bytes.len(),
+        })
     }
 }
 

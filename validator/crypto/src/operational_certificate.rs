@@ -41,7 +41,11 @@ pub struct OperationalCertificate {
 
 impl OperationalCertificate {
     /// The exact bytes the cold key signs.
-    pub fn signing_message(kes_public_key: &KesPublicKey, counter: u64, start_period: u32) -> Vec<u8> {
+    pub fn signing_message(
+        kes_public_key: &KesPublicKey,
+        counter: u64,
+        start_period: u32,
+    ) -> Vec<u8> {
         let mut message = Vec::with_capacity(CERTIFICATE_DOMAIN.len() + 32 + 8 + 4);
         message.extend_from_slice(CERTIFICATE_DOMAIN);
         message.extend_from_slice(&kes_public_key.0);
@@ -58,7 +62,12 @@ impl OperationalCertificate {
         start_period: u32,
     ) -> Self {
         let message = Self::signing_message(&kes_public_key, counter, start_period);
-        Self { kes_public_key, counter, start_period, cold_signature: cold_key.sign(&message) }
+        Self {
+            kes_public_key,
+            counter,
+            start_period,
+            cold_signature: cold_key.sign(&message),
+        }
     }
 
     /// Checks the cold key's signature.
@@ -79,9 +88,18 @@ mod tests {
         let certificate = OperationalCertificate::issue(&cold, KesPublicKey([4u8; 32]), 3, 17);
         assert_eq!(certificate.verify(&cold.public_key()), Ok(()));
         for tampered in [
-            OperationalCertificate { counter: 4, ..certificate },
-            OperationalCertificate { start_period: 16, ..certificate },
-            OperationalCertificate { kes_public_key: KesPublicKey([5u8; 32]), ..certificate },
+            OperationalCertificate {
+                counter: 4,
+                ..certificate
+            },
+            OperationalCertificate {
+                start_period: 16,
+                ..certificate
+            },
+            OperationalCertificate {
+                kes_public_key: KesPublicKey([5u8; 32]),
+                ..certificate
+            },
         ] {
             assert!(tampered.verify(&cold.public_key()).is_err());
         }

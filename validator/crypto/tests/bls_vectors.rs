@@ -33,11 +33,17 @@ fn wycheproof_pop_ciphersuite_verify() {
     let mut checked = 0;
     let mut mismatches = Vec::new();
     for group in vectors["testGroups"].as_array().unwrap() {
-        assert_eq!(group["ciphersuite"], "BLS_SIG_BLS12381G2_XMD:SHA-256_SSWU_RO_POP_");
+        assert_eq!(
+            group["ciphersuite"],
+            "BLS_SIG_BLS12381G2_XMD:SHA-256_SSWU_RO_POP_"
+        );
         let public_key = BlsPublicKey::from_bytes(&hex_field(&group["publicKey"]["pk"]));
         for test in group["tests"].as_array().unwrap() {
             let message = hex_field(&test["msg"]);
-            let decision = match (&public_key, BlsSignature::from_bytes(&hex_field(&test["sig"]))) {
+            let decision = match (
+                &public_key,
+                BlsSignature::from_bytes(&hex_field(&test["sig"])),
+            ) {
                 (Ok(public_key), Ok(signature)) => verify(public_key, &message, &signature).is_ok(),
                 _ => false,
             };
@@ -67,8 +73,12 @@ fn wycheproof_aggregate_verify() {
                 .iter()
                 .map(|key| BlsPublicKey::from_bytes(&hex_field(key)))
                 .collect();
-            let messages: Vec<Vec<u8>> =
-                test["messages"].as_array().unwrap().iter().map(hex_field).collect();
+            let messages: Vec<Vec<u8>> = test["messages"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(hex_field)
+                .collect();
             let message_slices: Vec<&[u8]> = messages.iter().map(Vec::as_slice).collect();
             let signature = BlsSignature::from_bytes(&hex_field(&test["sig"]));
             let decision = match (public_keys, signature) {
@@ -101,7 +111,10 @@ fn wycheproof_hash_to_g2_through_the_unit_scalar() {
         let dst = group["dst"].as_str().unwrap().as_bytes();
         for test in group["tests"].as_array().unwrap() {
             let hashed = unit_key.sign_with_dst(&hex_field(&test["msg"]), dst);
-            assert_eq!(hex::encode(hashed.to_bytes()), test["expected"].as_str().unwrap());
+            assert_eq!(
+                hex::encode(hashed.to_bytes()),
+                test["expected"].as_str().unwrap()
+            );
             checked += 1;
         }
     }
@@ -112,8 +125,12 @@ fn wycheproof_hash_to_g2_through_the_unit_scalar() {
 fn aggregate_of_nothing_is_an_error() {
     assert_eq!(bls::aggregate(&[]).unwrap_err(), bls::BlsError::Empty);
     assert_eq!(
-        bls::fast_aggregate_verify(&[], b"m", &BlsSecretKey::from_bytes(&[1; 32]).unwrap().sign(b"m"))
-            .unwrap_err(),
+        bls::fast_aggregate_verify(
+            &[],
+            b"m",
+            &BlsSecretKey::from_bytes(&[1; 32]).unwrap().sign(b"m")
+        )
+        .unwrap_err(),
         bls::BlsError::Empty
     );
 }

@@ -33,7 +33,11 @@ fn cases(function: &str) -> Vec<(String, serde_yaml::Value, serde_yaml::Value)> 
         .map(|case_directory| {
             let text = std::fs::read_to_string(case_directory.join("data.yaml")).unwrap();
             let document: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
-            (name_of(&case_directory), document["input"].clone(), document["output"].clone())
+            (
+                name_of(&case_directory),
+                document["input"].clone(),
+                document["output"].clone(),
+            )
         })
         .collect()
 }
@@ -50,7 +54,9 @@ fn bytes(value: &serde_yaml::Value) -> Vec<u8> {
 }
 
 fn output_bytes(value: &serde_yaml::Value) -> Option<Vec<u8>> {
-    value.as_str().map(|text| hex::decode(text.trim_start_matches("0x")).unwrap())
+    value
+        .as_str()
+        .map(|text| hex::decode(text.trim_start_matches("0x")).unwrap())
 }
 
 #[test]
@@ -100,39 +106,64 @@ fn verify_kzg_proof_reference_cases() {
     }
 }
 
+/// A `verify_blob_kzg_proof` case whose inputs are well formed.
+struct WellFormedCase {
+    blob: Vec<u8>,
+    commitment: Vec<u8>,
+    proof: Vec<u8>,
+    valid: bool,
+}
+
 #[test]
 fn verify_blob_kzg_proof_reference_cases_and_batch_agreement() {
     let kzg = setup_from_file();
     let all = cases("verify_blob_kzg_proof");
     assert_eq!(all.len(), 29);
-    let mut batchable = Vec::new();
+    let mut batchable: Vec<WellFormedCase> = Vec::new();
     for (name, input, output) in all {
-        let (blob, commitment, proof) =
-            (bytes(&input["blob"]), bytes(&input["commitment"]), bytes(&input["proof"]));
+        let (blob, commitment, proof) = (
+            bytes(&input["blob"]),
+            bytes(&input["commitment"]),
+            bytes(&input["proof"]),
+        );
         let result = kzg.verify_blob_proof(&blob, &commitment, &proof);
         match output.as_bool() {
             None => assert!(result.is_err(), "{name}: must fail, got {result:?}"),
             Some(expected) => {
                 assert_eq!(result, Ok(expected), "{name}");
-                batchable.push((blob, commitment, proof, expected));
+                batchable.push(WellFormedCase {
+                    blob,
+                    commitment,
+                    proof,
+                    valid: expected,
+                });
             }
         }
     }
     // The batch of every well-formed case is valid exactly when each of them is, and
     // the batch of only the valid ones is valid.
-    let verify_all = |selection: &[&(Vec<u8>, Vec<u8>, Vec<u8>, bool)]| {
-        let blobs: Vec<&[u8]> = selection.iter().map(|case| case.0.as_slice()).collect();
-        let commitments: Vec<&[u8]> = selection.iter().map(|case| case.1.as_slice()).collect();
-        let proofs: Vec<&[u8]> = selection.iter().map(|case| case.2.as_slice()).collect();
+    let verify_all = |selection: &[&WellFormedCase]| {
+        let blobs: Vec<&[u8]> = selection.iter().map(|case| case.blob.as_slice()).collect();
+        let commitments: Vec<&[u8]> = selection
+            .iter()
+            .map(|case| case.commitment.as_slice())
+            .collect();
+        let proofs: Vec<&[u8]> = selection.iter().map(|case| case.proof.as_slice()).collect();
         kzg.verify_blob_proof_batch(&blobs, &commitments, &proofs)
     };
     let every: Vec<_> = batchable.iter().collect();
-    let valid_only: Vec<_> = batchable.iter().filter(|case| case.3).collect();
-    assert!(every.len() > valid_only.len(), "the set holds invalid proofs too");
+    let valid_only: Vec<_> = batchable.iter().filter(|case| case.valid).collect();
+    assert!(
+        every.len() > valid_only.len(),
+        "the set holds invalid proofs too"
+    );
     assert_eq!(verify_all(&every), Ok(false));
     assert_eq!(verify_all(&valid_only), Ok(true));
     assert_eq!(verify_all(&[]), Ok(true));
-    assert!(kzg.verify_blob_proof_batch(&[&valid_only[0].0], &[], &[]).is_err());
+    assert!(
+        kzg.verify_blob_proof_batch(&[&valid_only[0].blob], &[], &[])
+            .is_err()
+    );
 }
 
 #[test]
@@ -150,17 +181,24 @@ fn compute_kzg_proof_round_trips_through_verify() {
     assert_eq!(kzg.verify_proof(&commitment, &z, &y, &proof), Ok(true));
     let mut wrong_y = y;
     wrong_y[31] ^= 1;
-    assert_eq!(kzg.verify_proof(&commitment, &z, &wrong_y, &proof), Ok(false));
+    assert_eq!(
+        kzg.verify_proof(&commitment, &z, &wrong_y, &proof),
+        Ok(false)
+    );
     let blob_proof = kzg.compute_blob_proof(&blob, &commitment).unwrap();
-    assert_eq!(kzg.verify_blob_proof(&blob, &commitment, &blob_proof), Ok(true));
+    assert_eq!(
+        kzg.verify_blob_proof(&blob, &commitment, &blob_proof),
+        Ok(true)
+    );
 }
 
 #[test]
 fn embedded_setup_equals_the_shared_ceremony_file() {
     let embedded = Kzg::ethereum();
-    let blob = vec![0x11u8; BLOB_BYTES].into_iter().enumerate().map(|(index, byte)| {
-        if index % 32 == 0 { 0 } else { byte }
-    });
+    let blob = vec![0x11u8; BLOB_BYTES]
+        .into_iter()
+        .enumerate()
+        .map(|(index, byte)| if index % 32 == 0 { 0 } else { byte });
     let blob: Vec<u8> = blob.collect();
     assert_eq!(
         embedded.blob_to_commitment(&blob).unwrap(),
