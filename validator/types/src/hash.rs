@@ -1,0 +1,195 @@
+//! 32-byte BLAKE3 hashes and domain-separated hashing.
+//!
+//! Two hashing modes are used, and each use names its mode:
+//!
+//! - **Plain** `BLAKE3(bytes)` ([`Hash::digest`]) where a contract fixes it: the transaction
+//!   id (BLAKE3 of the encoded body), the block hash (BLAKE3 of the encoded unsigned
+//!   header) and a public-key hash (BLAKE3 of the 32-byte Ed25519 key).
+//! - **Domain-separated** ([`Hash::digest_with_domain`]): BLAKE3's own key-derivation mode
+//!   (`blake3::Hasher::new_derive_key(context)`) with one [`Domain`]'s context string. The
+//!   context is hashed into the chaining key, so outputs of different domains, and of
+//!   plain BLAKE3, are unrelated even for identical input bytes. Every context string is
+//!   listed in [`Domain::context`], so a new use cannot silently reuse an old domain.
+
+use core::fmt;
+use core::str::FromStr;
+
+use crate::codec::{Decode, DecodeError, Encode, Reader};
+
+/// A 32-byte BLAKE3 output (also used as a 32-byte state key).
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Hash(pub [u8; 32]);
+
+/// Every use of domain-separated hashing; each has its own BLAKE3 context string.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Domain {
+    /// The state key of an output: `tx_id ‖ index (u16 LE)`.
+    OutputKey,
+    /// A leaf of the transactions Merkle tree: one transaction id.
+    MerkleLeaf,
+    /// An inner node of the transactions Merkle tree: `left ‖ right`.
+    MerkleNode,
+}
+
+impl Domain {
+    /// The BLAKE3 `derive_key` context string (format: application, date, purpose).
+    pub const fn context(self) -> &'static str {
+        match self {
+            Domain::OutputKey => "aether 2026-01-01 output reference key",
+            Domain::MerkleLeaf => "aether 2026-01-01 transactions merkle leaf",
+            Domain::MerkleNode => "aether 2026-01-01 transactions merkle node",
+        }
+    }
+}
+
+impl Hash {
+    /// Encoded and in-memory size.
+    pub const LEN: usize = 32;
+
+    /// All zero bytes (the root of an empty Merkle tree).
+    pub const ZERO: Hash = Hash([0; 32]);
+
+    /// Plain `BLAKE3(bytes)`.
+    pub fn digest(bytes: &[u8]) -> Hash {
+        Hash(*blake3::hash(bytes).as_bytes())
+    }
+
+    /// `BLAKE3` in key-derivation mode with `domain`'s context string, over the
+    /// concatenation of `parts`.
+    pub fn digest_with_domain(domain: Domain, parts: &[&[u8]]) -> Hash {
+        let mut hasher = blake3::Hasher::new_derive_key(domain.context());
+        for part in parts {
+            hasher.update(part);
+        }
+        Hash(*hasher.finalize().as_bytes())
+    }
+
+    /// The raw bytes.
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+}
+
+impl fmt::Display for Hash {
+    /// Lowercase hex, 64 characters.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for byte in self.0 {
+            write!(f, "{byte:02x}")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for Hash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Hash({self})")
+    }
+}
+
+/// Why a string is not a hash.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ParseHashError {
+    /// Not exactly 64 characters.
+    #[error("a hash is 64 hex characters, got {length}")]
+    WrongLength {
+        /// Characters given.
+        length: usize,
+    },
+    /// A character that is not a hex digit.
+    #[error("not a hex digit at position {position}")]
+    NotHex {
+        /// Where the bad character is.
+        position: usize,
+    },
+}
+
+impl FromStr for Hash {
+    type Err = ParseHashError;
+
+    /// Parses 64 hex digits (either case).
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let text = text.as_bytes();
+        if text.len() != 64 {
+            return Err(ParseHashError::WrongLength { length: text.len() });
+        }
+        let nibble = |position: usize| -> Result<u8, ParseHashError> {
+            match text[position] {
+                digit @ b'0'..=b'9' => Ok(digit - b'0'),
+                letter @ b'a'..=b'f' => Ok(letter - b'a' + 10),
+                letter @ b'A'..=b'F' => Ok(letter - b'A' + 10),
+                _ => Err(ParseHashError::NotHex { position }),
+            }
+        };
+        let mut bytes = [0u8; 32];
+        for (index, byte) in bytes.iter_mut().enumerate() {
+            *byte = nibble(2 * index)? << 4 | nibble(2 * index + 1)?;
+        }
+        Ok(Hash(bytes))
+    }
+}
+
+impl Encode for Hash {
+    fn encode_to(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.0);
+    }
+    fn encoded_len(&self) -> usize {
+        Self::LEN
+    }
+}
+
+impl Decode for Hash {
+    const MIN_ENCODED_LEN: usize = Self::LEN;
+    fn decode_from(reader: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(Hash(reader.read_array()?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_digest_is_blake3() {
+        // BLAKE3("") from the reference implementation's test vectors.
+        assert_eq!(
+            Hash::digest(b"").to_string(),
+            "af1349b9f5f9a1a6a0404dea36dcc9499bcb25c9adc112b7cc9a93cae41f3262"
+        );
+    }
+
+    #[test]
+    fn domains_separate_outputs() {
+        let bytes: &[u8] = b"same bytes";
+        let plain = Hash::digest(bytes);
+        let all = [Domain::OutputKey, Domain::MerkleLeaf, Domain::MerkleNode];
+        let hashes: Vec<Hash> = all
+            .iter()
+            .map(|d| Hash::digest_with_domain(*d, &[bytes]))
+            .collect();
+        for (index, hash) in hashes.iter().enumerate() {
+            assert_ne!(*hash, plain);
+            assert!(hashes[index + 1..].iter().all(|other| other != hash));
+        }
+        // Parts are concatenated.
+        assert_eq!(
+            Hash::digest_with_domain(Domain::MerkleNode, &[b"same ", b"bytes"]),
+            hashes[2]
+        );
+    }
+
+    #[test]
+    fn hex_round_trips() {
+        let hash = Hash::digest(b"x");
+        assert_eq!(hash.to_string().parse::<Hash>(), Ok(hash));
+        assert_eq!(hash.to_string().to_uppercase().parse::<Hash>(), Ok(hash));
+        assert_eq!(
+            "ab".parse::<Hash>(),
+            Err(ParseHashError::WrongLength { length: 2 })
+        );
+        let bad = format!("{}g", &hash.to_string()[..63]);
+        assert_eq!(
+            bad.parse::<Hash>(),
+            Err(ParseHashError::NotHex { position: 63 })
+        );
+    }
+}
