@@ -78,7 +78,7 @@ pub fn create(directory: &Path, kes_depth: u32) -> Result<String> {
         json!({
             "kind": "aether-vrf-ed25519",
             "public_key": hex::encode(vrf.public_key().0),
-            "secret_seed": hex::encode(vrf.to_seed()),
+            "secret_seed": hex::encode(*vrf.to_seed()),
         }),
         json!({
             "kind": "aether-kes-sum-ed25519",

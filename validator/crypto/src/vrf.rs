@@ -32,7 +32,7 @@ use curve25519_dalek::scalar::{Scalar, clamp_integer};
 use curve25519_dalek::traits::IsIdentity;
 use sha2::{Digest, Sha512};
 use thiserror::Error;
-use zeroize::{Zeroize, ZeroizeOnDrop};
+use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use crate::random::{RandomError, random_bytes};
 
@@ -146,8 +146,8 @@ impl VrfSecretKey {
     }
 
     /// The 32-byte seed, for writing the key to storage. Handle with care.
-    pub fn to_seed(&self) -> [u8; VRF_SECRET_KEY_LEN] {
-        self.seed
+    pub fn to_seed(&self) -> Zeroizing<[u8; VRF_SECRET_KEY_LEN]> {
+        Zeroizing::new(self.seed)
     }
 
     /// The public key `Y = x·B`.

@@ -45,7 +45,11 @@ fn build(seed: [u8; 32], mut message: Vec<u8>, corruption: &Corruption) -> Case 
         ed25519_dalek::Signer::sign(&dalek_key, &message).to_bytes(),
         "signatures are deterministic and must be byte-identical"
     );
-    let mut case = Case { public_key: key.public_key(), message: Vec::new(), signature };
+    let mut case = Case {
+        public_key: key.public_key(),
+        message: Vec::new(),
+        signature,
+    };
     match corruption {
         Corruption::None => {}
         Corruption::SignatureBit(bit) => case.signature.0[bit / 8] ^= 1 << (bit % 8),

@@ -4,8 +4,8 @@
 //!   hash does not depend on the KES signature.
 //! - The KES signature signs [`BlockHeader::signing_message`]:
 //!   `b"aether.block-header.v1" ‖ block hash`.
-//! - The cold key signs [`OperationalCertificate::signing_message`]:
-//!   `b"aether.opcert.v1" ‖ kes_public_key ‖ counter (u64 LE) ‖ start_period (u32 LE)`.
+//! - The cold key signs the message defined once, in
+//!   `aether_crypto::operational_certificate` (this crate only carries the bytes).
 //! - A block's `transaction_count` must equal its number of transactions (checked on
 //!   decode). Its `transactions_root` is not checked here: it costs a hash per
 //!   transaction; the ledger compares it with [`Block::computed_transactions_root`].
@@ -27,11 +27,6 @@ pub const MAX_BLOCK_TRANSACTIONS: usize = 16_384;
 pub const BLOCK_HEADER_SIGNING_DOMAIN: &[u8] = b"aether.block-header.v1";
 /// Length of the block header signing message.
 pub const BLOCK_HEADER_SIGNING_MESSAGE_BYTES: usize = BLOCK_HEADER_SIGNING_DOMAIN.len() + Hash::LEN;
-/// Domain tag of the operational certificate signing message.
-pub const OPERATIONAL_CERTIFICATE_SIGNING_DOMAIN: &[u8] = b"aether.opcert.v1";
-/// Length of the operational certificate signing message.
-pub const OPERATIONAL_CERTIFICATE_SIGNING_MESSAGE_BYTES: usize =
-    OPERATIONAL_CERTIFICATE_SIGNING_DOMAIN.len() + 32 + 8 + 4;
 
 // A depth-6 Ed25519 sum-KES signature (7 × 64-byte signature/key material) fits.
 const _: () = assert!(448 <= MAX_KES_SIGNATURE_BYTES);
@@ -48,24 +43,14 @@ pub struct OperationalCertificate {
     pub counter: u64,
     /// First KES period the key may sign in.
     pub start_period: u32,
-    /// Ed25519 signature by the cold key over [`Self::signing_message`].
+    /// Ed25519 signature by the cold key over the message of
+    /// `aether_crypto::operational_certificate::OperationalCertificate::signing_message`.
     pub cold_signature: [u8; 64],
 }
 
 impl OperationalCertificate {
     /// Encoded size.
     pub const ENCODED_LEN: usize = 32 + 8 + 4 + 64;
-
-    /// The bytes the cold key signs.
-    pub fn signing_message(&self) -> [u8; OPERATIONAL_CERTIFICATE_SIGNING_MESSAGE_BYTES] {
-        let mut message = [0u8; OPERATIONAL_CERTIFICATE_SIGNING_MESSAGE_BYTES];
-        let domain = OPERATIONAL_CERTIFICATE_SIGNING_DOMAIN.len();
-        message[..domain].copy_from_slice(OPERATIONAL_CERTIFICATE_SIGNING_DOMAIN);
-        message[domain..domain + 32].copy_from_slice(&self.kes_public_key);
-        message[domain + 32..domain + 40].copy_from_slice(&self.counter.to_le_bytes());
-        message[domain + 40..].copy_from_slice(&self.start_period.to_le_bytes());
-        message
-    }
 }
 
 impl Encode for OperationalCertificate {
