@@ -14,13 +14,14 @@ DIFFERENTIAL_COUNT ?= 40
 # Python with venv for the differential tests against libsodium, py_ecc and c-kzg.
 SYSTEM_PACKAGES := build-essential pkg-config python3 python3-venv python3-pip
 
-.PHONY: help deps build release keys run self-check test test-rust test-differential lint fmt clean
+.PHONY: help deps build release keys run self-check test test-rust test-differential bench lint fmt clean
 
 help:
 	@echo "make run                 build aetherctl (release), create ./validator-keys if absent, self-check"
 	@echo "make test                system packages, all Rust tests, differential tests vs independent libraries"
 	@echo "make build | release     debug | release build of the workspace"
 	@echo "make keys                aetherctl keys new --out \$$KEYS_DIR (refuses to overwrite)"
+	@echo "make bench               criterion: signature verification against same-run baselines"
 	@echo "make lint                rustfmt --check and clippy -D warnings"
 	@echo "variables: KEYS_DIR=$(KEYS_DIR) DIFFERENTIAL_COUNT=$(DIFFERENTIAL_COUNT)"
 
@@ -60,8 +61,13 @@ run: keys self-check
 
 test: deps test-rust test-differential
 
+# Unit, property, vector and CLI tests; then every criterion bench once, as a smoke test.
 test-rust:
 	$(CARGO) test --workspace --no-fail-fast
+	$(CARGO) test --workspace --benches
+
+bench:
+	$(CARGO) bench -p aether-crypto --bench signatures
 
 test-differential:
 	$(CARGO) build -p aetherctl

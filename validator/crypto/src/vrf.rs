@@ -29,7 +29,6 @@
 
 use curve25519_dalek::edwards::{CompressedEdwardsY, EdwardsPoint};
 use curve25519_dalek::scalar::{Scalar, clamp_integer};
-use curve25519_dalek::traits::IsIdentity;
 use sha2::{Digest, Sha512};
 use thiserror::Error;
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
@@ -267,7 +266,7 @@ fn decode_point(bytes: &[u8; POINT_LEN]) -> Option<EdwardsPoint> {
 
 /// ECVRF_encode_to_curve_try_and_increment (section 5.4.1.1) with the public key bytes
 /// as salt. The result is `8·P` for the first candidate `P` that decodes, so it lies in
-/// the prime-order subgroup and is not the identity.
+/// the prime-order subgroup.
 fn encode_to_curve(salt: &[u8; POINT_LEN], alpha: &[u8]) -> Result<EdwardsPoint, VrfError> {
     for ctr in 0..=u8::MAX {
         let hash = Sha512::new()
@@ -279,10 +278,10 @@ fn encode_to_curve(salt: &[u8; POINT_LEN], alpha: &[u8]) -> Result<EdwardsPoint,
         let mut candidate = [0u8; POINT_LEN];
         candidate.copy_from_slice(&hash[..POINT_LEN]);
         if let Some(point) = decode_point(&candidate) {
-            let cleared = point.mul_by_cofactor();
-            if !cleared.is_identity() {
-                return Ok(cleared);
-            }
+            // As the RFC: a small-order candidate (probability about 2^-252) clears to
+            // the identity and is still the answer; skipping it would be a different
+            // function.
+            return Ok(point.mul_by_cofactor());
         }
     }
     Err(VrfError::EncodeToCurveExhausted)

@@ -6,6 +6,7 @@
 //! transcriptions.
 
 use super::*;
+use curve25519_dalek::traits::IsIdentity;
 
 struct Intermediates {
     sk: &'static str,
