@@ -14,7 +14,10 @@
 //! Where a well-formed input holds a value that is not a valid point (BLS keys and
 //! signatures, VRF proofs), the answer is `"valid": false`, as the reference
 //! implementations decide; KZG inputs that are not canonical field elements or points
-//! are errors, as c-kzg-4844 raises them.
+//! are errors, as c-kzg-4844 raises them. `bls_aggregate` is stricter than the IETF
+//! `Aggregate` (which adds any G2 points): a signature outside the prime-order subgroup
+//! is an error, because the validator parses every signature with a subgroup check
+//! before it may enter a certificate.
 
 use std::io::{self, BufRead, BufReader, BufWriter, Write};
 
