@@ -2,8 +2,9 @@
 //!
 //! A batch is cut into chunks of [`CpuSigVerify::chunk_size`] signatures; each worker
 //! runs [`aether_crypto::ed25519::verify_batch_into`] on its chunk (one multi-scalar
-//! multiplication per chunk, halving on failure). Chunking changes only the speed,
-//! never a decision, because batch and single verification agree under ZIP-215.
+//! multiplication per chunk, searching for the invalid ones on failure). Chunking
+//! changes only the speed, never a decision, because batch and single verification
+//! agree under ZIP-215.
 
 use rayon::prelude::*;
 

@@ -6,7 +6,7 @@
 //! command exit non-zero.
 
 use std::fmt::Write as _;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use aether_crypto::bls::{self, BlsSecretKey};
 use aether_crypto::ed25519::{self, Ed25519SecretKey, VerifyItem};
@@ -93,17 +93,21 @@ fn check_batch() -> Result<String> {
         })
         .collect();
     let backend = open_backend(BackendKind::Cpu, 0)?;
-    let mut decisions = vec![false; BATCH_SIGNATURES];
-    let started = Instant::now();
-    backend.verify_batch(&items, &mut decisions)?;
-    let elapsed = started.elapsed();
-    for (index, decision) in decisions.iter().enumerate() {
-        ensure!(
-            *decision == (index != corrupted),
-            "wrong decision at position {index}"
-        );
+    // One warm-up pass (thread wake-up, table set-up), then the best of three timed.
+    let mut fastest = Duration::MAX;
+    for _ in 0..4 {
+        let mut decisions = vec![false; BATCH_SIGNATURES];
+        let started = Instant::now();
+        backend.verify_batch(&items, &mut decisions)?;
+        fastest = fastest.min(started.elapsed());
+        for (index, decision) in decisions.iter().enumerate() {
+            ensure!(
+                *decision == (index != corrupted),
+                "wrong decision at position {index}"
+            );
+        }
     }
-    let rate = BATCH_SIGNATURES as f64 / elapsed.as_secs_f64();
+    let rate = BATCH_SIGNATURES as f64 / fastest.as_secs_f64();
     Ok(format!(
         "{BATCH_SIGNATURES} signatures, the one corrupted rejected ({rate:.0} verifies/s)"
     ))

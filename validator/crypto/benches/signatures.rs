@@ -106,6 +106,40 @@ fn ed25519_batch(criterion: &mut Criterion) {
     group.finish();
 }
 
+/// Batches of 64 with invalid signatures mixed in: the cost a spammer can impose.
+fn ed25519_batch_with_invalid(criterion: &mut Criterion) {
+    let mut group = criterion.benchmark_group("ed25519_verify_batch_64_with_invalid");
+    group.throughput(Throughput::Elements(64));
+    for invalid_count in [0usize, 1, 8, 32] {
+        let mut signed = workload(64);
+        for index in 0..invalid_count {
+            signed[index * 64 / invalid_count.max(1)].message.push(b'!');
+        }
+        let items: Vec<VerifyItem<'_>> = signed
+            .iter()
+            .map(|entry| VerifyItem {
+                public_key: &entry.public_key,
+                message: &entry.message,
+                signature: &entry.signature,
+            })
+            .collect();
+        group.bench_with_input(
+            BenchmarkId::new("aether_zip215_batch", invalid_count),
+            &items,
+            |bencher, items| {
+                bencher.iter(|| {
+                    let decisions = ed25519::verify_batch(items);
+                    assert_eq!(
+                        decisions.iter().filter(|valid| !**valid).count(),
+                        invalid_count
+                    );
+                })
+            },
+        );
+    }
+    group.finish();
+}
+
 fn bls_certificates(criterion: &mut Criterion) {
     let secrets: Vec<BlsSecretKey> = (1..=100u8)
         .map(|index| {
@@ -131,5 +165,11 @@ fn bls_certificates(criterion: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, ed25519_single, ed25519_batch, bls_certificates);
+criterion_group!(
+    benches,
+    ed25519_single,
+    ed25519_batch,
+    ed25519_batch_with_invalid,
+    bls_certificates
+);
 criterion_main!(benches);

@@ -26,9 +26,19 @@
 //! coefficients `zᵢ` derived by hashing the whole batch (a Fiat–Shamir transcript: the
 //! coefficients are fixed only after every signature is, so a forger cannot aim at
 //! them, and the same batch always takes the same path, which keeps runs
-//! reproducible). If the combined check fails, the batch is split in halves until the
-//! invalid signatures are isolated, so the result is one decision per signature, equal
-//! to [`verify`]'s.
+//! reproducible). If the combined check fails, the left half is checked: if it passes,
+//! the invalid signatures are in the right half, which is searched the same way (its
+//! own combined check is implied by its parent's failure and is skipped); if the left
+//! half fails too, invalid signatures are dense and the remainder is verified one by
+//! one. The result is one decision per signature, equal to [`verify`]'s.
+//!
+//! The search bounds what a spammer can cost. Measured on a batch of 64
+//! (`make bench`, `ed25519_verify_batch_64_with_invalid`, one core, against 2.53 ms for
+//! 64 single verifications in the same run): all valid 1.25 ms; 1 invalid (at the
+//! worst position, first), 8 and 32 invalid: 3.39, 3.43 and 3.62 ms, so never worse than about 1.45 times verifying one by one.
+//! Plain bisection (check both halves, recurse into each failure) measured 2.73 ms with
+//! one invalid signature but 5.69 ms with 8 or 32, and its cost grows with the number
+//! of levels an attacker can make fail.
 
 use core::fmt;
 
@@ -49,8 +59,8 @@ pub const PUBLIC_KEY_BYTES: usize = 32;
 /// Length of an Ed25519 signature in bytes.
 pub const SIGNATURE_BYTES: usize = 64;
 
-/// Below this many signatures a failing batch is settled one signature at a time
-/// instead of by further halving.
+/// At or below this many signatures, a failing sub-batch is settled one signature at a
+/// time instead of by further halving.
 const BATCH_SPLIT_FLOOR: usize = 4;
 
 /// Why a signature was rejected.
@@ -256,6 +266,11 @@ pub fn verify_batch_into(items: &[VerifyItem<'_>], decisions: &mut [bool]) {
 }
 
 /// Decides every signature in `prepared`, writing into `accepted` (parallel slices).
+///
+/// Search for the invalid signatures, with bounded cost (module docs, "Batches"):
+/// a failed sub-batch checks its left half; if that passes, the failure is in the right
+/// half, which needs no combined check of its own; if the left half fails too, invalid
+/// signatures are dense and everything left is verified one by one.
 fn settle(
     prepared: &[Prepared],
     positions: &[usize],
@@ -263,30 +278,25 @@ fn settle(
     accepted: &mut [bool],
 ) {
     debug_assert_eq!(prepared.len(), accepted.len());
-    if prepared.len() <= BATCH_SPLIT_FLOOR {
-        for (index, ready) in prepared.iter().enumerate() {
-            accepted[index] = check_single(ready);
-        }
-        return;
-    }
     if check_combined(prepared, positions, coefficients) {
         accepted.fill(true);
         return;
     }
-    let middle = prepared.len() / 2;
-    let (accepted_left, accepted_right) = accepted.split_at_mut(middle);
-    settle(
-        &prepared[..middle],
-        &positions[..middle],
-        coefficients,
-        accepted_left,
-    );
-    settle(
-        &prepared[middle..],
-        &positions[middle..],
-        coefficients,
-        accepted_right,
-    );
+    let (mut prepared, mut positions, mut accepted) = (prepared, positions, accepted);
+    // Invariant: the combined check of `prepared` has failed.
+    while prepared.len() > BATCH_SPLIT_FLOOR {
+        let middle = prepared.len() / 2;
+        if !check_combined(&prepared[..middle], &positions[..middle], coefficients) {
+            break;
+        }
+        let (accepted_left, accepted_right) = accepted.split_at_mut(middle);
+        accepted_left.fill(true);
+        (prepared, positions, accepted) =
+            (&prepared[middle..], &positions[middle..], accepted_right);
+    }
+    for (index, ready) in prepared.iter().enumerate() {
+        accepted[index] = check_single(ready);
+    }
 }
 
 /// The random-linear-combination check over a sub-batch.
