@@ -1,29 +1,19 @@
 //! The CPU backend against single verification, the reference decision.
 
-use aether_crypto::ed25519::{Ed25519PublicKey, Ed25519SecretKey, Ed25519Signature, verify};
+use aether_crypto::ed25519::{Ed25519SecretKey, SignedMessage};
 use aether_kernels::{
     BackendKind, CpuSigVerify, SigVerify, SigVerifyError, VerifyItem, open_backend,
 };
 
-struct Signed {
-    public_key: Ed25519PublicKey,
-    message: Vec<u8>,
-    signature: Ed25519Signature,
-}
-
 /// `count` signatures; every `corrupt_every`-th one is damaged in one of four ways.
-fn workload(count: usize, corrupt_every: usize) -> Vec<Signed> {
+fn workload(count: usize, corrupt_every: usize) -> Vec<SignedMessage> {
     (0..count)
         .map(|index| {
             let mut seed = [0u8; 32];
             seed[..8].copy_from_slice(&(index as u64 % 97).to_le_bytes());
             let key = Ed25519SecretKey::from_seed(&seed);
             let message = format!("transaction {index}").into_bytes();
-            let mut signed = Signed {
-                public_key: key.public_key(),
-                signature: key.sign(&message),
-                message,
-            };
+            let mut signed = SignedMessage::sign(&key, message);
             if index % corrupt_every == corrupt_every - 1 {
                 match (index / corrupt_every) % 4 {
                     0 => signed.signature.0[5] ^= 0x40,
@@ -37,24 +27,14 @@ fn workload(count: usize, corrupt_every: usize) -> Vec<Signed> {
         .collect()
 }
 
-fn items(signed: &[Signed]) -> Vec<VerifyItem<'_>> {
-    signed
-        .iter()
-        .map(|entry| VerifyItem {
-            public_key: &entry.public_key,
-            message: &entry.message,
-            signature: &entry.signature,
-        })
-        .collect()
+fn items(signed: &[SignedMessage]) -> Vec<VerifyItem<'_>> {
+    signed.iter().map(SignedMessage::as_item).collect()
 }
 
 #[test]
 fn decisions_equal_single_verification_for_every_chunking() {
     let signed = workload(1000, 7);
-    let reference: Vec<bool> = signed
-        .iter()
-        .map(|entry| verify(&entry.public_key, &entry.message, &entry.signature).is_ok())
-        .collect();
+    let reference: Vec<bool> = signed.iter().map(|entry| entry.verify().is_ok()).collect();
     assert!(reference.iter().any(|valid| !valid) && reference.iter().any(|valid| *valid));
     let batch = items(&signed);
     for (threads, chunk_size) in [(1, 1), (1, 64), (2, 7), (2, 64), (3, 1000)] {

@@ -22,7 +22,7 @@
 use std::io::{self, BufRead, BufReader, BufWriter, Write};
 
 use aether_crypto::bls::{self, BlsPublicKey, BlsSecretKey, BlsSignature};
-use aether_crypto::ed25519::{Ed25519PublicKey, Ed25519SecretKey, Ed25519Signature};
+use aether_crypto::ed25519::{Ed25519PublicKey, Ed25519SecretKey, Ed25519Signature, SignedMessage};
 use aether_crypto::kzg::Kzg;
 use aether_crypto::vrf::{self, VrfProof, VrfPublicKey, VrfSecretKey};
 use aether_kernels::{BackendKind, SigVerify, VerifyItem, open_backend};
@@ -33,13 +33,6 @@ use crate::hex_field::{array, bytes, list, text};
 
 /// Input buffer size; also bounds how many answered lines can wait for a batch.
 const INPUT_BUFFER_BYTES: usize = 1 << 20;
-
-/// One Ed25519 verification waiting for its batch.
-struct PendingVerification {
-    public_key: Ed25519PublicKey,
-    message: Vec<u8>,
-    signature: Ed25519Signature,
-}
 
 /// One output line: answered, or waiting for the batch verification at an index.
 enum Slot {
@@ -53,7 +46,8 @@ struct Session {
     batch_size: usize,
     kzg: Option<Kzg>,
     slots: Vec<Slot>,
-    pending: Vec<PendingVerification>,
+    /// Ed25519 verifications waiting for their batch.
+    pending: Vec<SignedMessage>,
 }
 
 /// Runs the tool over stdin and stdout until end of input.
@@ -105,15 +99,7 @@ impl Session {
 
     /// Verifies the waiting batch and writes every held line, in order.
     fn flush(&mut self, output: &mut impl Write) -> Result<()> {
-        let items: Vec<VerifyItem<'_>> = self
-            .pending
-            .iter()
-            .map(|entry| VerifyItem {
-                public_key: &entry.public_key,
-                message: &entry.message,
-                signature: &entry.signature,
-            })
-            .collect();
+        let items: Vec<VerifyItem<'_>> = self.pending.iter().map(SignedMessage::as_item).collect();
         let mut decisions = vec![false; items.len()];
         self.backend
             .verify_batch(&items, &mut decisions)
@@ -145,7 +131,7 @@ impl Session {
                 json!({ "sig": hex::encode(key.sign(&bytes(request, "msg")?).0) })
             }
             "ed25519_verify" => {
-                self.pending.push(PendingVerification {
+                self.pending.push(SignedMessage {
                     public_key: Ed25519PublicKey(array(request, "pubkey")?),
                     message: bytes(request, "msg")?,
                     signature: Ed25519Signature(array(request, "sig")?),

@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
 use aether_crypto::bls::{self, BlsSecretKey};
-use aether_crypto::ed25519::{self, Ed25519SecretKey, VerifyItem};
+use aether_crypto::ed25519::{self, Ed25519SecretKey, SignedMessage, VerifyItem};
 use aether_crypto::kes::{self, KesSecretKey};
 use aether_crypto::kzg::{BLOB_BYTES, Kzg};
 use aether_crypto::vrf::{self, VrfSecretKey};
@@ -74,24 +74,17 @@ fn check_batch() -> Result<String> {
     let keys: Vec<Ed25519SecretKey> = (0..16u8)
         .map(|index| Ed25519SecretKey::from_seed(&[index; 32]))
         .collect();
-    let messages: Vec<Vec<u8>> = (0..BATCH_SIGNATURES)
-        .map(|index| format!("self-check {index}").into_bytes())
-        .collect();
-    let public_keys: Vec<_> = (0..BATCH_SIGNATURES)
-        .map(|index| keys[index % 16].public_key())
-        .collect();
-    let mut signatures: Vec<_> = (0..BATCH_SIGNATURES)
-        .map(|index| keys[index % 16].sign(&messages[index]))
-        .collect();
-    let corrupted = BATCH_SIGNATURES / 3;
-    signatures[corrupted].0[10] ^= 1;
-    let items: Vec<VerifyItem<'_>> = (0..BATCH_SIGNATURES)
-        .map(|index| VerifyItem {
-            public_key: &public_keys[index],
-            message: &messages[index],
-            signature: &signatures[index],
+    let mut signed: Vec<SignedMessage> = (0..BATCH_SIGNATURES)
+        .map(|index| {
+            SignedMessage::sign(
+                &keys[index % 16],
+                format!("self-check {index}").into_bytes(),
+            )
         })
         .collect();
+    let corrupted = BATCH_SIGNATURES / 3;
+    signed[corrupted].signature.0[10] ^= 1;
+    let items: Vec<VerifyItem<'_>> = signed.iter().map(SignedMessage::as_item).collect();
     let backend = open_backend(BackendKind::Cpu, 0)?;
     // One warm-up pass (thread wake-up, table set-up), then the best of three timed.
     let mut fastest = Duration::MAX;

@@ -13,27 +13,17 @@
 #![allow(missing_docs)]
 
 use aether_crypto::bls::{self, BlsSecretKey};
-use aether_crypto::ed25519::{self, Ed25519SecretKey, VerifyItem};
+use aether_crypto::ed25519::{self, Ed25519SecretKey, SignedMessage, VerifyItem};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 
-struct Signed {
-    public_key: ed25519::Ed25519PublicKey,
-    message: Vec<u8>,
-    signature: ed25519::Ed25519Signature,
-}
-
-fn workload(count: usize) -> Vec<Signed> {
+fn workload(count: usize) -> Vec<SignedMessage> {
     (0..count)
         .map(|index| {
             let mut seed = [0u8; 32];
             seed[..8].copy_from_slice(&(index as u64).to_le_bytes());
             let key = Ed25519SecretKey::from_seed(&seed);
             let message = format!("transfer {index}: 100 AETH").into_bytes();
-            Signed {
-                public_key: key.public_key(),
-                signature: key.sign(&message),
-                message,
-            }
+            SignedMessage::sign(&key, message)
         })
         .collect()
 }
@@ -71,14 +61,7 @@ fn ed25519_batch(criterion: &mut Criterion) {
     let mut group = criterion.benchmark_group("ed25519_verify_batch");
     for size in [64usize, 1024] {
         let signed = workload(size);
-        let items: Vec<VerifyItem<'_>> = signed
-            .iter()
-            .map(|entry| VerifyItem {
-                public_key: &entry.public_key,
-                message: &entry.message,
-                signature: &entry.signature,
-            })
-            .collect();
+        let items: Vec<VerifyItem<'_>> = signed.iter().map(SignedMessage::as_item).collect();
         group.throughput(Throughput::Elements(size as u64));
         group.bench_with_input(
             BenchmarkId::new("aether_zip215_batch", size),
@@ -115,14 +98,7 @@ fn ed25519_batch_with_invalid(criterion: &mut Criterion) {
         for index in 0..invalid_count {
             signed[index * 64 / invalid_count.max(1)].message.push(b'!');
         }
-        let items: Vec<VerifyItem<'_>> = signed
-            .iter()
-            .map(|entry| VerifyItem {
-                public_key: &entry.public_key,
-                message: &entry.message,
-                signature: &entry.signature,
-            })
-            .collect();
+        let items: Vec<VerifyItem<'_>> = signed.iter().map(SignedMessage::as_item).collect();
         group.bench_with_input(
             BenchmarkId::new("aether_zip215_batch", invalid_count),
             &items,

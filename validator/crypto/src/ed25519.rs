@@ -165,6 +165,43 @@ pub struct VerifyItem<'a> {
     pub signature: &'a Ed25519Signature,
 }
 
+/// An owned (public key, message, signature) triple, for callers that keep their own
+/// copies of what they verify (tools, tests, benchmarks).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedMessage {
+    /// The signer's public key.
+    pub public_key: Ed25519PublicKey,
+    /// The signed message.
+    pub message: Vec<u8>,
+    /// The signature.
+    pub signature: Ed25519Signature,
+}
+
+impl SignedMessage {
+    /// Signs `message` with `key`.
+    pub fn sign(key: &Ed25519SecretKey, message: Vec<u8>) -> Self {
+        Self {
+            public_key: key.public_key(),
+            signature: key.sign(&message),
+            message,
+        }
+    }
+
+    /// The borrowed form that batch verification takes.
+    pub fn as_item(&self) -> VerifyItem<'_> {
+        VerifyItem {
+            public_key: &self.public_key,
+            message: &self.message,
+            signature: &self.signature,
+        }
+    }
+
+    /// Verifies this one signature.
+    pub fn verify(&self) -> Result<(), Ed25519Error> {
+        verify(&self.public_key, &self.message, &self.signature)
+    }
+}
+
 /// A signature whose encodings parsed, ready for the verification equation.
 struct Prepared {
     public_point: EdwardsPoint,

@@ -6,9 +6,7 @@
 //! ZIP-215 decision, single and batched, must equal dalek's `verify_strict` here, and
 //! our signatures must be byte-identical to dalek's.
 
-use aether_crypto::ed25519::{
-    Ed25519PublicKey, Ed25519SecretKey, Ed25519Signature, VerifyItem, verify, verify_batch,
-};
+use aether_crypto::ed25519::{Ed25519SecretKey, SignedMessage, VerifyItem, verify_batch};
 use proptest::prelude::*;
 
 #[derive(Debug, Clone)]
@@ -30,13 +28,7 @@ fn corruption() -> impl Strategy<Value = Corruption> {
     ]
 }
 
-struct Case {
-    public_key: Ed25519PublicKey,
-    message: Vec<u8>,
-    signature: Ed25519Signature,
-}
-
-fn build(seed: [u8; 32], mut message: Vec<u8>, corruption: &Corruption) -> Case {
+fn build(seed: [u8; 32], mut message: Vec<u8>, corruption: &Corruption) -> SignedMessage {
     let key = Ed25519SecretKey::from_seed(&seed);
     let dalek_key = ed25519_dalek::SigningKey::from_bytes(&seed);
     let signature = key.sign(&message);
@@ -45,7 +37,7 @@ fn build(seed: [u8; 32], mut message: Vec<u8>, corruption: &Corruption) -> Case 
         ed25519_dalek::Signer::sign(&dalek_key, &message).to_bytes(),
         "signatures are deterministic and must be byte-identical"
     );
-    let mut case = Case {
+    let mut case = SignedMessage {
         public_key: key.public_key(),
         message: Vec::new(),
         signature,
@@ -66,7 +58,7 @@ fn build(seed: [u8; 32], mut message: Vec<u8>, corruption: &Corruption) -> Case 
     case
 }
 
-fn dalek_decision(case: &Case) -> bool {
+fn dalek_decision(case: &SignedMessage) -> bool {
     let Ok(public_key) = ed25519_dalek::VerifyingKey::from_bytes(&case.public_key.0) else {
         return false;
     };
@@ -84,22 +76,18 @@ proptest! {
             1..80,
         )
     ) {
-        let cases: Vec<Case> = inputs
+        let cases: Vec<SignedMessage> = inputs
             .iter()
             .map(|(seed, message, corruption)| build(*seed, message.clone(), corruption))
             .collect();
         let items: Vec<VerifyItem<'_>> = cases
             .iter()
-            .map(|case| VerifyItem {
-                public_key: &case.public_key,
-                message: &case.message,
-                signature: &case.signature,
-            })
+            .map(SignedMessage::as_item)
             .collect();
         let batch = verify_batch(&items);
         for (index, case) in cases.iter().enumerate() {
             let reference = dalek_decision(case);
-            let single = verify(&case.public_key, &case.message, &case.signature).is_ok();
+            let single = case.verify().is_ok();
             prop_assert_eq!(single, reference, "single, case {} ({:?})", index, inputs[index].2);
             prop_assert_eq!(batch[index], reference, "batch, case {}", index);
         }

@@ -34,6 +34,16 @@ struct Case {
     expected_valid: bool,
 }
 
+impl Case {
+    fn item(&self) -> VerifyItem<'_> {
+        VerifyItem {
+            public_key: &self.public_key,
+            message: &self.message,
+            signature: &self.signature,
+        }
+    }
+}
+
 fn vectors_directory() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/vectors/ed25519")
 }
@@ -241,14 +251,7 @@ fn check_batches(batch_size: usize, edge_cases_per_batch: usize, seed: u64) {
             taken_positions.push(position);
             batch[position] = edge;
         }
-        let items: Vec<VerifyItem<'_>> = batch
-            .iter()
-            .map(|case| VerifyItem {
-                public_key: &case.public_key,
-                message: &case.message,
-                signature: &case.signature,
-            })
-            .collect();
+        let items: Vec<VerifyItem<'_>> = batch.iter().map(|case| case.item()).collect();
         let decisions = verify_batch(&items);
         for (case, decision) in batch.iter().zip(decisions) {
             if decision != case.expected_valid {
@@ -284,14 +287,7 @@ fn a_batch_of_only_valid_signatures_passes_and_one_flip_is_isolated() {
     let pool = valid_pool(100);
     let mut tampered = pool.clone();
     tampered[37].message.push(0);
-    let items: Vec<VerifyItem<'_>> = tampered
-        .iter()
-        .map(|case| VerifyItem {
-            public_key: &case.public_key,
-            message: &case.message,
-            signature: &case.signature,
-        })
-        .collect();
+    let items: Vec<VerifyItem<'_>> = tampered.iter().map(|case| case.item()).collect();
     let decisions = verify_batch(&items);
     for (index, decision) in decisions.iter().enumerate() {
         assert_eq!(*decision, index != 37, "position {index}");
