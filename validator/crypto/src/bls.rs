@@ -88,7 +88,8 @@ impl BlsSecretKey {
         Ok(Self { inner })
     }
 
-    /// A fresh key: the EIP-2333 `KeyGen` of 32 bytes from the operating system.
+    /// A fresh key: the IETF BLS `KeyGen` (HKDF-SHA256) over 32 bytes from the operating
+    /// system.
     pub fn generate() -> Result<Self, RandomError> {
         let key_material = Zeroizing::new(random_bytes::<32>()?);
         let inner = SecretKey::key_gen(key_material.as_slice(), &[])
