@@ -10,11 +10,12 @@ KEYS_DIR ?= $(CURDIR)/validator-keys
 # Scales the randomised differential run (cases per primitive family).
 DIFFERENTIAL_COUNT ?= 40
 
-# Debian packages the build and tests need: a C toolchain for blst and c-kzg, and
-# Python with venv for the differential tests against libsodium, py_ecc and c-kzg.
-SYSTEM_PACKAGES := build-essential pkg-config python3 python3-venv python3-pip
+# Debian packages the build and tests need: a C/C++ toolchain for blst, c-kzg and
+# RocksDB, clang + libclang for RocksDB's bindgen, and Python with venv for the
+# differential tests against libsodium, py_ecc and c-kzg.
+SYSTEM_PACKAGES := build-essential pkg-config clang libclang-dev python3 python3-venv python3-pip
 
-.PHONY: help deps build release keys run self-check test test-rust test-differential bench lint fmt clean
+.PHONY: help deps build release keys run self-check test test-rust test-differential bench bench-accounts crash lint fmt clean
 
 help:
 	@echo "make run                 build aetherctl (release), create ./validator-keys if absent, self-check"
@@ -22,6 +23,8 @@ help:
 	@echo "make build | release     debug | release build of the workspace"
 	@echo "make keys                aetherctl keys new --out \$$KEYS_DIR (refuses to overwrite)"
 	@echo "make bench               criterion: signature verification against same-run baselines"
+	@echo "make bench-accounts      aether-bench accounts at 1M keys (JSON)"
+	@echo "make crash               storage kill test with CRASH_ITERATIONS=$(CRASH_ITERATIONS) kill points"
 	@echo "make lint                rustfmt --check and clippy -D warnings"
 	@echo "variables: KEYS_DIR=$(KEYS_DIR) DIFFERENTIAL_COUNT=$(DIFFERENTIAL_COUNT)"
 
@@ -68,6 +71,16 @@ test-rust:
 
 bench:
 	$(CARGO) bench -p aether-crypto --bench signatures
+	$(CARGO) bench -p aether-state-commitment --bench commitment
+
+# The accounts-db at 1M keys (release build); prints one JSON object.
+bench-accounts:
+	$(CARGO) run --release -p aether-bench -- accounts --json
+
+# The storage kill test with more kill points than CI's 50.
+CRASH_ITERATIONS ?= 1000
+crash:
+	AETHER_CRASH_ITERATIONS=$(CRASH_ITERATIONS) $(CARGO) test --release -p aether-account-storage --test crash -- --nocapture
 
 test-differential:
 	$(CARGO) build -p aetherctl

@@ -4,6 +4,7 @@
 //! - `aetherctl crypto [--batch N]`: the JSON-lines conformance tool for the crypto
 //!   primitives (one output line per input line, in order).
 //! - `aetherctl self-check`: known-answer tests of every primitive on this host.
+//! - `aetherctl snapshot create|verify|load`: state snapshots of a stopped node.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -14,6 +15,7 @@ mod crypto_tool;
 mod hex_field;
 mod keys;
 mod self_check;
+mod snapshot_command;
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -34,6 +36,11 @@ enum Command {
     },
     /// Known-answer tests of every primitive on this host; exits non-zero on a mismatch.
     SelfCheck,
+    /// State snapshots of a stopped node's ledger.
+    Snapshot {
+        #[command(subcommand)]
+        command: SnapshotCommand,
+    },
     /// Crypto conformance tool: JSON lines on stdin, one JSON line per input on stdout.
     Crypto {
         /// Ed25519 verifications are collected into batches of this many signatures and
@@ -43,6 +50,32 @@ enum Command {
         /// Signature-verification backend: cpu or auto.
         #[arg(long, default_value = "cpu")]
         backend: aether_kernels::BackendKind,
+    },
+}
+
+#[derive(Subcommand)]
+enum SnapshotCommand {
+    /// Write the state at the latest finalized slot of a stopped node's ledger.
+    Create {
+        /// The node's ledger directory.
+        #[arg(long)]
+        ledger: PathBuf,
+        /// The snapshot file to write.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Check a snapshot completely (header, every entry, digest, state root).
+    Verify {
+        /// The snapshot file.
+        file: PathBuf,
+    },
+    /// Load a snapshot into an empty ledger, verifying it first.
+    Load {
+        /// The snapshot file.
+        file: PathBuf,
+        /// The (empty or new) ledger directory.
+        #[arg(long)]
+        ledger: PathBuf,
     },
 }
 
@@ -79,6 +112,12 @@ fn main() -> ExitCode {
             command: KeysCommand::Show { dir, json },
         } => keys::show(&dir, json).map(|text| print!("{text}")),
         Command::SelfCheck => self_check::run().map(|report| print!("{report}")),
+        Command::Snapshot { command } => match command {
+            SnapshotCommand::Create { ledger, out } => snapshot_command::create(&ledger, &out),
+            SnapshotCommand::Verify { file } => snapshot_command::verify(&file),
+            SnapshotCommand::Load { file, ledger } => snapshot_command::load(&file, &ledger),
+        }
+        .map(|text| print!("{text}")),
         Command::Crypto { batch, backend } => {
             let batch = usize::try_from(batch).expect("batch is at most 65536");
             crypto_tool::run(batch, backend)

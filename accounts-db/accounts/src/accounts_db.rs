@@ -1,0 +1,184 @@
+//! [`AccountsDb`]: execution writes in, reads and roots out, finality down to disk.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use aether_account_storage::{AccountStorage, OpenOptions, RecoveryReport};
+use aether_fork_overlay::{
+    BlockId, FinalizeSummary, ForkOverlay, ForkOverlayConfig, NewBlock, Value, Writes,
+};
+use aether_state_commitment::{BuildError, Proof, Tree};
+use aether_types::Hash;
+
+use crate::durable::DurableState;
+use crate::{AccountsDbError, GENESIS_PARENT};
+
+/// How the accounts-db opens.
+#[derive(Default)]
+pub struct AccountsDbOptions {
+    /// Storage options (write path, segment size, compaction).
+    pub storage: OpenOptions,
+    /// Bounds on unfinalized blocks.
+    pub overlay: ForkOverlayConfig,
+}
+
+/// What opening found.
+#[derive(Debug)]
+pub struct OpenReport {
+    /// Storage's recovery report (write path, torn tail cut, keys, time).
+    pub recovery: RecoveryReport,
+    /// The last finalized block (slot 0 and [`GENESIS_PARENT`] for a new store).
+    pub last_finalized: BlockId,
+    /// Time to rebuild the Merkle tree from every live key and check its root.
+    pub tree_rebuild: Duration,
+}
+
+/// The node's account state (see the crate docs).
+pub struct AccountsDb {
+    overlay: ForkOverlay<DurableState, Tree>,
+}
+
+impl AccountsDb {
+    /// Opens the accounts-db in `dir`: recovers storage, rebuilds the tree from every
+    /// live key and checks its root against the last committed block's.
+    pub fn open(
+        dir: &Path,
+        options: AccountsDbOptions,
+    ) -> Result<(Self, OpenReport), AccountsDbError> {
+        let (storage, recovery) = AccountStorage::open(dir, options.storage)?;
+        let started = Instant::now();
+        let mut entries = Vec::with_capacity(storage.len());
+        for entry in storage.iter_live() {
+            entries.push(entry?);
+        }
+        let tree = Tree::from_sorted(entries).map_err(|error| match error {
+            BuildError::NotAscending { index } => AccountsDbError::Unordered {
+                dir: dir.to_path_buf(),
+                index,
+            },
+        })?;
+        let root = tree.root();
+        let last_finalized = match storage.last_committed() {
+            Some(last) => {
+                if last.state_root != root {
+                    return Err(AccountsDbError::RootMismatch {
+                        dir: dir.to_path_buf(),
+                        slot: last.slot,
+                        stored: last.state_root,
+                        recomputed: root,
+                    });
+                }
+                BlockId {
+                    hash: last.block_hash,
+                    slot: last.slot,
+                    state_root: root,
+                }
+            }
+            None => BlockId {
+                hash: GENESIS_PARENT,
+                slot: 0,
+                state_root: root,
+            },
+        };
+        let tree_rebuild = started.elapsed();
+        let overlay = ForkOverlay::new(
+            DurableState { storage },
+            last_finalized,
+            tree,
+            options.overlay,
+        )?;
+        Ok((
+            Self { overlay },
+            OpenReport {
+                recovery,
+                last_finalized,
+                tree_rebuild,
+            },
+        ))
+    }
+
+    /// Adds an executed block on `parent` and returns its state root.
+    ///
+    /// `writes` are the block's effects relative to its parent (`None` deletes).
+    /// Refused — and nothing changes — when the parent is not held, the hash is, the
+    /// slot is not above the parent's, or the overlay is full (finalize to make room).
+    pub fn apply_block(
+        &mut self,
+        parent: Hash,
+        hash: Hash,
+        slot: u64,
+        writes: Writes,
+    ) -> Result<Hash, AccountsDbError> {
+        let parent_tree = self
+            .overlay
+            .block(&parent)
+            .ok_or(AccountsDbError::UnknownBlock(parent))?
+            .payload();
+        let tree = parent_tree.apply_batch(writes.iter().map(|(key, value)| (*key, value.clone())));
+        let state_root = tree.root();
+        self.overlay
+            .insert_block(NewBlock {
+                parent,
+                hash,
+                slot,
+                state_root,
+                writes,
+                payload: tree,
+            })
+            .map_err(|rejected| AccountsDbError::Insert {
+                block: hash,
+                source: rejected.error,
+            })?;
+        Ok(state_root)
+    }
+
+    /// The value of `key` in the state after block `at`.
+    pub fn get(&self, at: &Hash, key: &Hash) -> Result<Option<Value>, AccountsDbError> {
+        Ok(self.overlay.get(at, key)?)
+    }
+
+    /// The state root after block `at`.
+    pub fn state_root(&self, at: &Hash) -> Result<Hash, AccountsDbError> {
+        Ok(self.tree(at)?.root())
+    }
+
+    /// An inclusion or non-inclusion proof of `key` against [`Self::state_root`]`(at)`.
+    pub fn prove(&self, at: &Hash, key: &Hash) -> Result<Proof, AccountsDbError> {
+        Ok(self.tree(at)?.prove(key))
+    }
+
+    fn tree(&self, at: &Hash) -> Result<&Tree, AccountsDbError> {
+        Ok(self
+            .overlay
+            .block(at)
+            .ok_or(AccountsDbError::UnknownBlock(*at))?
+            .payload())
+    }
+
+    /// Makes `block` final: commits it and its unfinalized ancestors to storage, oldest
+    /// first, each durable before the next, and drops the forks that do not extend it.
+    /// When this returns `Ok`, `block` may be reported final.
+    pub fn finalize(&mut self, block: &Hash) -> Result<FinalizeSummary, AccountsDbError> {
+        Ok(self.overlay.finalize(block)?)
+    }
+
+    /// The last finalized block.
+    pub fn last_finalized(&self) -> BlockId {
+        self.overlay.last_finalized()
+    }
+
+    /// Whether `block` is held (the last finalized block or an unfinalized one).
+    pub fn contains(&self, block: &Hash) -> bool {
+        self.overlay.contains(block)
+    }
+
+    /// Unfinalized blocks held.
+    pub fn unfinalized_count(&self) -> usize {
+        self.overlay.unfinalized_count()
+    }
+
+    /// The durable store underneath (statistics, snapshots of finalized state).
+    pub fn storage(&self) -> &AccountStorage {
+        &self.overlay.base().storage
+    }
+}

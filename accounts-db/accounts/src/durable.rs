@@ -1,0 +1,34 @@
+//! Storage as the fork overlay's finalized base.
+
+use std::sync::Arc;
+
+use aether_account_storage::{AccountStorage, BlockCommit, StorageError};
+use aether_fork_overlay::{FinalizedBlock, FinalizedState, Value};
+use aether_types::Hash;
+
+/// [`AccountStorage`] seen through the overlay's [`FinalizedState`] trait.
+pub(crate) struct DurableState {
+    pub(crate) storage: AccountStorage,
+}
+
+impl FinalizedState for DurableState {
+    type Error = StorageError;
+
+    fn get(&self, key: &Hash) -> Result<Option<Value>, Self::Error> {
+        Ok(self.storage.get(key)?.map(Arc::from))
+    }
+
+    fn commit_block(&mut self, block: FinalizedBlock<'_>) -> Result<(), Self::Error> {
+        let writes: Vec<(Hash, Option<Vec<u8>>)> = block
+            .writes
+            .iter()
+            .map(|(key, value)| (*key, value.as_ref().map(|bytes| bytes.to_vec())))
+            .collect();
+        self.storage.commit_block(BlockCommit {
+            slot: block.slot,
+            block_hash: block.hash,
+            state_root: block.state_root,
+            writes: &writes,
+        })
+    }
+}

@@ -1,0 +1,231 @@
+//! Batch updates: sort once, descend once, rehash each touched node once.
+//!
+//! [`Batch`] turns a block's writes into a key-sorted list with one operation per key.
+//! [`apply`] walks the old tree and the sorted list together: at each node the list is
+//! split by the key bit at that depth (a binary search, since it is sorted) and each half
+//! goes to its child; a child with no operations is shared with the old version as is.
+//! The new node is built from its two new children by [`Child::combine`], which also
+//! re-compresses after deletions. The top levels run their two halves with `rayon::join`.
+
+use aether_types::Hash;
+
+use crate::hashing::{KEY_BITS, key_bit, value_hash};
+use crate::node::{Child, Node, split};
+use crate::warm::{WARM_OPERATIONS_MAX, warm};
+
+/// How [`Tree::apply_with`](crate::Tree::apply_with) and the bulk build use threads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Parallelism {
+    /// Everything on the calling thread.
+    Sequential,
+    /// The top levels split into `rayon::join` tasks on the current rayon pool.
+    #[default]
+    Rayon,
+}
+
+/// Subtrees this deep or deeper are never split into rayon tasks (at most 2^6 tasks).
+const PARALLEL_DEPTH_MAX: usize = 6;
+
+/// Operation or entry counts below this run sequentially (a `join` costs about 1 µs).
+const PARALLEL_OPS_MIN: usize = 256;
+
+impl Parallelism {
+    /// Whether a subtree at `depth` with `work` operations is worth two tasks.
+    pub(crate) fn splits(self, depth: usize, work: usize) -> bool {
+        self == Parallelism::Rayon && depth < PARALLEL_DEPTH_MAX && work >= PARALLEL_OPS_MIN
+    }
+}
+
+/// Runs `left` and `right`, as two rayon tasks when `parallel`.
+pub(crate) fn join<L, R, A, B>(parallel: bool, left: L, right: R) -> (A, B)
+where
+    L: FnOnce() -> A + Send,
+    R: FnOnce() -> B + Send,
+    A: Send,
+    B: Send,
+{
+    if parallel {
+        rayon::join(left, right)
+    } else {
+        (left(), right())
+    }
+}
+
+/// One block's writes: keys strictly ascending, each with its new value hash, or `None`
+/// to delete it. When the input names a key more than once, the last write wins.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Batch {
+    operations: Vec<(Hash, Option<Hash>)>,
+}
+
+impl Batch {
+    /// A batch of `(key, Some(value))` writes and `(key, None)` deletions; values are
+    /// hashed with [`value_hash`](crate::value_hash).
+    pub fn from_values<I, V>(updates: I) -> Batch
+    where
+        I: IntoIterator<Item = (Hash, Option<V>)>,
+        V: AsRef<[u8]>,
+    {
+        Batch::from_value_hashes(
+            updates
+                .into_iter()
+                .map(|(key, value)| (key, value.map(|value| value_hash(value.as_ref())))),
+        )
+    }
+
+    /// A batch of `(key, Some(value_hash))` writes and `(key, None)` deletions.
+    pub fn from_value_hashes<I>(updates: I) -> Batch
+    where
+        I: IntoIterator<Item = (Hash, Option<Hash>)>,
+    {
+        let mut operations: Vec<(Hash, Option<Hash>)> = updates.into_iter().collect();
+        // Stable sort keeps a key's writes in input order; dedup then keeps the last one
+        // (`dedup_by` passes the later element first and removes it when asked to).
+        operations.sort_by_key(|operation| operation.0);
+        operations.dedup_by(|later, earlier| {
+            if later.0 == earlier.0 {
+                earlier.1 = later.1;
+                true
+            } else {
+                false
+            }
+        });
+        debug_assert!(operations.windows(2).all(|pair| pair[0].0 < pair[1].0));
+        Batch { operations }
+    }
+
+    /// Number of distinct keys the batch touches.
+    pub fn len(&self) -> usize {
+        self.operations.len()
+    }
+
+    /// True when the batch touches no key.
+    pub fn is_empty(&self) -> bool {
+        self.operations.is_empty()
+    }
+
+    /// The operations, strictly ascending by key.
+    pub fn operations(&self) -> &[(Hash, Option<Hash>)] {
+        &self.operations
+    }
+}
+
+/// The new version of `child` (a subtree at `depth`) after `operations`, all of whose keys
+/// lie under it, sorted and distinct; plus the change in leaf count.
+pub(crate) fn apply(
+    child: &Child,
+    operations: &[(Hash, Option<Hash>)],
+    depth: usize,
+    parallelism: Parallelism,
+) -> (Child, i64) {
+    apply_below(child, operations, depth, parallelism, false)
+}
+
+/// [`apply`], with `warmed` true once an enclosing call has run [`warm`] over these keys.
+fn apply_below(
+    child: &Child,
+    operations: &[(Hash, Option<Hash>)],
+    depth: usize,
+    parallelism: Parallelism,
+    mut warmed: bool,
+) -> (Child, i64) {
+    if !warmed && operations.len() <= WARM_OPERATIONS_MAX {
+        warm(child, operations, depth);
+        warmed = true;
+    }
+    match operations {
+        [] => return (child.clone(), 0),
+        [(key, operation)] => {
+            if let Some(result) = apply_one_in_place(child, key, *operation) {
+                return result;
+            }
+        }
+        _ => {}
+    }
+    // Two or more operations, or one that lands beside a different leaf: go one level down.
+    // Distinct keys always differ before bit 256, so the recursion ends above that.
+    assert!(
+        depth < KEY_BITS,
+        "distinct keys cannot share all {KEY_BITS} bits"
+    );
+    let middle = operations.partition_point(|(key, _)| !key_bit(key, depth));
+    let (left_operations, right_operations) = operations.split_at(middle);
+    let [left, right] = split(child, depth);
+    let ((new_left, left_delta), (new_right, right_delta)) = join(
+        parallelism.splits(depth, operations.len()),
+        || apply_below(left, left_operations, depth + 1, parallelism, warmed),
+        || apply_below(right, right_operations, depth + 1, parallelism, warmed),
+    );
+    // Nothing changed below (writes of the values already there, deletes of absent keys):
+    // keep the old node rather than rehashing an identical one.
+    if let Node::Internal(_) = child.node
+        && new_left.same_node(left)
+        && new_right.same_node(right)
+    {
+        return (child.clone(), 0);
+    }
+    (
+        Child::combine(new_left, new_right),
+        left_delta + right_delta,
+    )
+}
+
+/// One operation on an empty slot or on a slot holding exactly its key: done here, with no
+/// descent. `None` when the slot needs splitting (an internal node, or another key's leaf).
+fn apply_one_in_place(child: &Child, key: &Hash, operation: Option<Hash>) -> Option<(Child, i64)> {
+    match (&child.node, operation) {
+        (Node::Empty, None) => Some((Child::EMPTY, 0)),
+        (Node::Empty, Some(value_hash)) => Some((Child::leaf(*key, value_hash), 1)),
+        (Node::Leaf(leaf), None) if leaf.key == *key => Some((Child::EMPTY, -1)),
+        (Node::Leaf(leaf), Some(value_hash)) if leaf.key == *key => {
+            if leaf.value_hash == value_hash {
+                Some((child.clone(), 0))
+            } else {
+                Some((Child::leaf(*key, value_hash), 0))
+            }
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(byte: u8) -> Hash {
+        Hash([byte; 32])
+    }
+
+    #[test]
+    fn batch_sorts_and_keeps_the_last_write_per_key() {
+        let batch = Batch::from_value_hashes([
+            (key(3), Some(key(30))),
+            (key(1), Some(key(10))),
+            (key(3), None),
+            (key(2), None),
+            (key(1), Some(key(11))),
+        ]);
+        assert_eq!(
+            batch.operations(),
+            &[(key(1), Some(key(11))), (key(2), None), (key(3), None)]
+        );
+        assert_eq!(batch.len(), 3);
+    }
+
+    #[test]
+    fn batch_from_values_hashes_each_value() {
+        let batch = Batch::from_values([(key(1), Some(b"x".as_slice())), (key(2), None)]);
+        assert_eq!(
+            batch.operations(),
+            &[(key(1), Some(value_hash(b"x"))), (key(2), None)]
+        );
+    }
+
+    #[test]
+    fn parallel_split_only_near_the_top_with_enough_work() {
+        assert!(Parallelism::Rayon.splits(0, PARALLEL_OPS_MIN));
+        assert!(!Parallelism::Rayon.splits(0, PARALLEL_OPS_MIN - 1));
+        assert!(!Parallelism::Rayon.splits(PARALLEL_DEPTH_MAX, 1 << 20));
+        assert!(!Parallelism::Sequential.splits(0, 1 << 20));
+    }
+}
