@@ -1,10 +1,10 @@
 //! Batch updates: sort once, descend once, rehash each touched node once.
 //!
 //! [`Batch`] turns a block's writes into a key-sorted list with one operation per key.
-//! [`apply`] walks the old tree and the sorted list together: at each node the list is
+//! `apply` walks the old tree and the sorted list together: at each node the list is
 //! split by the key bit at that depth (a binary search, since it is sorted) and each half
 //! goes to its child; a child with no operations is shared with the old version as is.
-//! The new node is built from its two new children by [`Child::combine`], which also
+//! The new node is built from its two new children by `Child::combine` (the canonical rule), which also
 //! re-compresses after deletions. The top levels run their two halves with `rayon::join`.
 
 use aether_types::Hash;
@@ -60,7 +60,7 @@ pub struct Batch {
 
 impl Batch {
     /// A batch of `(key, Some(value))` writes and `(key, None)` deletions; values are
-    /// hashed with [`value_hash`](crate::value_hash).
+    /// hashed with [`value_hash`].
     pub fn from_values<I, V>(updates: I) -> Batch
     where
         I: IntoIterator<Item = (Hash, Option<V>)>,

@@ -110,7 +110,7 @@ pub fn verify_proof(
     verify_proof_hashed(root, key, value.map(value_hash).as_ref(), proof)
 }
 
-/// [`verify_proof`] with the value already hashed by [`value_hash`](crate::value_hash).
+/// [`verify_proof`] with the value already hashed by [`value_hash`].
 pub fn verify_proof_hashed(
     root: &Hash,
     key: &Hash,
