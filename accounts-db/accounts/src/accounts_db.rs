@@ -159,7 +159,9 @@ impl AccountsDb {
     /// first, each durable before the next, and drops the forks that do not extend it.
     /// When this returns `Ok`, `block` may be reported final.
     pub fn finalize(&mut self, block: &Hash) -> Result<FinalizeSummary, AccountsDbError> {
-        Ok(self.overlay.finalize(block)?)
+        self.overlay
+            .finalize(block)
+            .map_err(|error| AccountsDbError::Finalize(Box::new(error)))
     }
 
     /// The last finalized block.

@@ -50,9 +50,10 @@ pub enum AccountsDbError {
     /// A read named a block that is not held.
     #[error("read failed: {0}")]
     Read(#[from] ReadError<StorageError>),
-    /// Finalization failed (blocks committed before the failure stay final).
+    /// Finalization failed (blocks committed before the failure stay final). Boxed:
+    /// it carries a storage error and counts, and errors travel on every return path.
     #[error("finalization failed: {0}")]
-    Finalize(#[from] FinalizeError<StorageError>),
+    Finalize(Box<FinalizeError<StorageError>>),
     /// The block is not held (never applied, pruned, or older than the last final one).
     #[error("block {0} is not held")]
     UnknownBlock(Hash),

@@ -218,6 +218,9 @@ fn io_error(path: &Path) -> impl FnOnce(io::Error) -> SnapshotError + '_ {
     }
 }
 
+/// One entry of a snapshot: a key and its value.
+pub type SnapshotEntry = (Hash, Vec<u8>);
+
 /// Progress reports: `(entries done, entries in all)`.
 pub type Progress<'a> = &'a mut dyn FnMut(u64, u64);
 
@@ -247,7 +250,7 @@ pub fn create_snapshot(
             body_digest.update(part);
         }
         written += 1;
-        if written % 65_536 == 0 {
+        if written.is_multiple_of(65_536) {
             progress(written, entry_count);
         }
     }
@@ -307,7 +310,7 @@ fn read_header(path: &Path, file: &mut File) -> Result<SnapshotHeader, SnapshotE
 pub fn verify_snapshot(
     path: &Path,
     progress: Progress<'_>,
-) -> Result<(SnapshotHeader, Vec<(Hash, Vec<u8>)>), SnapshotError> {
+) -> Result<(SnapshotHeader, Vec<SnapshotEntry>), SnapshotError> {
     let mut file = File::open(path).map_err(io_error(path))?;
     let header = read_header(path, &mut file)?;
     let file_bytes = file.metadata().map_err(io_error(path))?.len();
@@ -330,7 +333,7 @@ pub fn verify_snapshot(
     let mut body_digest = blake3::Hasher::new();
     // Bounded by what the file can hold: every entry takes at least 36 bytes uncompressed,
     // and a claimed count is only trusted as far as entries really arrive.
-    let mut entries: Vec<(Hash, Vec<u8>)> =
+    let mut entries: Vec<SnapshotEntry> =
         Vec::with_capacity(header.entry_count.min(1 << 20) as usize);
     for entry in 0..header.entry_count {
         let corrupt = |decoder: &lz4_flex::frame::FrameDecoder<CountingReader>, reason: String| {
@@ -370,7 +373,7 @@ pub fn verify_snapshot(
         }
         body_digest.update(&value);
         entries.push((key, value));
-        if (entry + 1) % 65_536 == 0 {
+        if (entry + 1).is_multiple_of(65_536) {
             progress(entry + 1, header.entry_count);
         }
     }

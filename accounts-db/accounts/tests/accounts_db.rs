@@ -170,6 +170,9 @@ fn refused_blocks_change_nothing() {
     assert_eq!(accounts.unfinalized_count(), 1);
 }
 
+/// The model: slot, parent and full state of every held block.
+type Model = HashMap<Hash, (u64, Hash, BTreeMap<Hash, Vec<u8>>)>;
+
 /// One step of the model test.
 #[derive(Debug, Clone)]
 enum Step {
@@ -205,7 +208,7 @@ proptest! {
         let directory = scratch_directory();
         let mut accounts = open(directory.path());
         // Model: slot, parent and full state per held block.
-        let mut model: HashMap<Hash, (u64, Hash, BTreeMap<Hash, Vec<u8>>)> = HashMap::new();
+        let mut model: Model = HashMap::new();
         model.insert(GENESIS_PARENT, (0, GENESIS_PARENT, BTreeMap::new()));
         let mut finalized = GENESIS_PARENT;
         let mut next_block = 1u64;
@@ -267,12 +270,7 @@ proptest! {
 
 /// Whether `block` is `ancestor` or descends from it, following the model's parent links
 /// up to the last finalized block.
-fn descends_or_equal(
-    model: &HashMap<Hash, (u64, Hash, BTreeMap<Hash, Vec<u8>>)>,
-    mut block: Hash,
-    ancestor: Hash,
-    finalized: Hash,
-) -> bool {
+fn descends_or_equal(model: &Model, mut block: Hash, ancestor: Hash, finalized: Hash) -> bool {
     loop {
         if block == ancestor {
             return true;

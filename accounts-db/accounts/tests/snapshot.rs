@@ -77,8 +77,8 @@ fn a_snapshot_round_trips_into_an_empty_ledger() {
         "deleted before the snapshot"
     );
     assert_eq!(
-        restored.get(&tip, &key(4000)).unwrap().unwrap().len(),
-        1 + 4000 % 200
+        restored.get(&tip, &key(4321)).unwrap().unwrap().len(),
+        1 + 4321 % 200
     );
     assert_eq!(
         restored.get(&tip, &key(5001)).unwrap(),
@@ -86,6 +86,9 @@ fn a_snapshot_round_trips_into_an_empty_ledger() {
         "unfinalized writes excluded"
     );
 }
+
+/// A way to damage a snapshot file's bytes.
+type Damage = Box<dyn FnOnce(&mut Vec<u8>)>;
 
 fn damaged_copy(
     original: &Path,
@@ -108,7 +111,7 @@ fn damaged_snapshots_are_clear_errors_and_load_nothing() {
     let length = std::fs::metadata(&file).unwrap().len() as usize;
     let scratch = tempfile::tempdir().unwrap();
 
-    let cases: Vec<(&str, Box<dyn FnOnce(&mut Vec<u8>)>)> = vec![
+    let cases: Vec<(&str, Damage)> = vec![
         ("magic", Box::new(|bytes: &mut Vec<u8>| bytes[0] ^= 1)),
         ("version", Box::new(|bytes: &mut Vec<u8>| bytes[8] = 9)),
         (

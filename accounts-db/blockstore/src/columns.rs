@@ -17,7 +17,13 @@ pub const TRANSACTION_STATUS: &str = "transaction_status";
 pub const TRANSACTION_INDEX: &str = "transaction_index";
 
 /// Every column family, in creation order.
-pub const ALL: [&str; 5] = [SHREDS, BLOCKS, SLOT_META, TRANSACTION_STATUS, TRANSACTION_INDEX];
+pub const ALL: [&str; 5] = [
+    SHREDS,
+    BLOCKS,
+    SLOT_META,
+    TRANSACTION_STATUS,
+    TRANSACTION_INDEX,
+];
 
 /// Length of a shred key.
 pub const SHRED_KEY_BYTES: usize = 8 + 1 + 4;
@@ -31,9 +37,13 @@ pub fn slot_key(slot: u64) -> [u8; 8] {
 
 /// Reads a slot key.
 pub fn decode_slot_key(family: &'static str, key: &[u8]) -> Result<u64, BlockstoreError> {
-    let bytes: [u8; 8] = key.get(..8).and_then(|prefix| prefix.try_into().ok()).ok_or_else(|| {
-        BlockstoreError::CorruptKey { family, key_hex: hex(key) }
-    })?;
+    let bytes: [u8; 8] = key
+        .get(..8)
+        .and_then(|prefix| prefix.try_into().ok())
+        .ok_or_else(|| BlockstoreError::CorruptKey {
+            family,
+            key_hex: hex(key),
+        })?;
     Ok(u64::from_be_bytes(bytes))
 }
 
@@ -48,7 +58,10 @@ pub fn shred_key(slot: u64, kind: ShredKind, index: u32) -> [u8; SHRED_KEY_BYTES
 
 /// Reads a shred key back into (slot, kind, index).
 pub fn decode_shred_key(key: &[u8]) -> Result<(u64, ShredKind, u32), BlockstoreError> {
-    let corrupt = || BlockstoreError::CorruptKey { family: SHREDS, key_hex: hex(key) };
+    let corrupt = || BlockstoreError::CorruptKey {
+        family: SHREDS,
+        key_hex: hex(key),
+    };
     if key.len() != SHRED_KEY_BYTES {
         return Err(corrupt());
     }
@@ -63,7 +76,10 @@ pub fn decode_shred_key(key: &[u8]) -> Result<(u64, ShredKind, u32), BlockstoreE
 }
 
 /// The key of a (slot, transaction id) index entry.
-pub fn transaction_index_key(slot: u64, transaction_id: &Hash) -> [u8; TRANSACTION_INDEX_KEY_BYTES] {
+pub fn transaction_index_key(
+    slot: u64,
+    transaction_id: &Hash,
+) -> [u8; TRANSACTION_INDEX_KEY_BYTES] {
     let mut key = [0u8; TRANSACTION_INDEX_KEY_BYTES];
     key[..8].copy_from_slice(&slot.to_be_bytes());
     key[8..].copy_from_slice(transaction_id.as_bytes());
@@ -76,7 +92,10 @@ pub fn decode_transaction_index_key(key: &[u8]) -> Result<Hash, BlockstoreError>
         .get(8..)
         .filter(|rest| rest.len() == 32)
         .and_then(|rest| rest.try_into().ok())
-        .ok_or_else(|| BlockstoreError::CorruptKey { family: TRANSACTION_INDEX, key_hex: hex(key) })?;
+        .ok_or_else(|| BlockstoreError::CorruptKey {
+            family: TRANSACTION_INDEX,
+            key_hex: hex(key),
+        })?;
     Ok(Hash(bytes))
 }
 

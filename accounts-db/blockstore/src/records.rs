@@ -207,14 +207,24 @@ mod tests {
             state_root: Hash([3; 32]),
             transaction_ids: vec![Hash([4; 32]), Hash([5; 32])],
         };
-        let slot = SlotMeta { slot: 9, parent_slot: Some(7), data_shred_count: 3, ..SlotMeta::default() };
+        let slot = SlotMeta {
+            slot: 9,
+            parent_slot: Some(7),
+            data_shred_count: 3,
+            ..SlotMeta::default()
+        };
         let status = TransactionStatus {
             slot: 9,
-            outcome: TransactionOutcome::Failed { reason: "input already spent".into() },
+            outcome: TransactionOutcome::Failed {
+                reason: "input already spent".into(),
+            },
         };
         assert_eq!(decode_exact::<BlockMeta>(&encode(&block)).unwrap(), block);
         assert_eq!(decode_exact::<SlotMeta>(&encode(&slot)).unwrap(), slot);
-        assert_eq!(decode_exact::<TransactionStatus>(&encode(&status)).unwrap(), status);
+        assert_eq!(
+            decode_exact::<TransactionStatus>(&encode(&status)).unwrap(),
+            status
+        );
         for mut bytes in [encode(&block), encode(&slot), encode(&status)] {
             bytes[0] = 2;
             assert!(decode_exact::<SlotMeta>(&bytes).is_err());
@@ -227,10 +237,14 @@ mod tests {
     fn long_failure_reasons_are_cut_at_a_character_boundary() {
         let status = TransactionStatus {
             slot: 1,
-            outcome: TransactionOutcome::Failed { reason: "é".repeat(200) },
+            outcome: TransactionOutcome::Failed {
+                reason: "é".repeat(200),
+            },
         };
         let decoded = decode_exact::<TransactionStatus>(&encode(&status)).unwrap();
-        let TransactionOutcome::Failed { reason } = decoded.outcome else { panic!("failed") };
+        let TransactionOutcome::Failed { reason } = decoded.outcome else {
+            panic!("failed")
+        };
         assert!(reason.len() <= MAX_FAILURE_REASON_BYTES);
         assert!(reason.chars().all(|character| character == 'é'));
     }

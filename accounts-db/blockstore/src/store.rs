@@ -7,8 +7,8 @@ use aether_types::Hash;
 use aether_types::codec::{Decode, decode_exact, encode};
 use aether_types::shred::{SHRED_BYTES_MAX, ShredKind};
 use rocksdb::{
-    ColumnFamily, ColumnFamilyDescriptor, DB, DBCompressionType, Direction, IteratorMode,
-    Options, WriteBatch, WriteOptions,
+    ColumnFamily, ColumnFamilyDescriptor, DB, DBCompressionType, Direction, IteratorMode, Options,
+    WriteBatch, WriteOptions,
 };
 
 use crate::columns::{self, hex};
@@ -27,7 +27,10 @@ pub struct BlockstoreOptions {
 
 impl Default for BlockstoreOptions {
     fn default() -> Self {
-        Self { limit_ledger_size: None, sync_writes: true }
+        Self {
+            limit_ledger_size: None,
+            sync_writes: true,
+        }
     }
 }
 
@@ -106,16 +109,26 @@ impl Blockstore {
             family_options.set_compression_type(compression);
             ColumnFamilyDescriptor::new(*name, family_options)
         });
-        let db = DB::open_cf_descriptors(&database_options, path, families)
-            .map_err(|source| BlockstoreError::Open { path: path.to_path_buf(), source })?;
-        let blockstore = Self { db, options, writer: Mutex::new(WriterState::default()) };
+        let db = DB::open_cf_descriptors(&database_options, path, families).map_err(|source| {
+            BlockstoreError::Open {
+                path: path.to_path_buf(),
+                source,
+            }
+        })?;
+        let blockstore = Self {
+            db,
+            options,
+            writer: Mutex::new(WriterState::default()),
+        };
         let state = blockstore.scan_writer_state()?;
         *blockstore.writer.lock().expect("writer lock") = state;
         Ok(blockstore)
     }
 
     fn family(&self, name: &'static str) -> &ColumnFamily {
-        self.db.cf_handle(name).expect("every family is created at open")
+        self.db
+            .cf_handle(name)
+            .expect("every family is created at open")
     }
 
     fn write_options(&self) -> WriteOptions {
@@ -132,7 +145,10 @@ impl Blockstore {
         let value = self
             .db
             .get_pinned_cf(self.family(family), key)
-            .map_err(|source| BlockstoreError::Database { operation: "read", source })?;
+            .map_err(|source| BlockstoreError::Database {
+                operation: "read",
+                source,
+            })?;
         value
             .map(|bytes| {
                 decode_exact::<T>(&bytes).map_err(|source| BlockstoreError::CorruptRecord {
@@ -146,9 +162,14 @@ impl Blockstore {
 
     fn scan_writer_state(&self) -> Result<WriterState, BlockstoreError> {
         let mut state = WriterState::default();
-        for entry in self.db.iterator_cf(self.family(columns::SLOT_META), IteratorMode::Start) {
-            let (key, value) =
-                entry.map_err(|source| BlockstoreError::Database { operation: "scan", source })?;
+        for entry in self
+            .db
+            .iterator_cf(self.family(columns::SLOT_META), IteratorMode::Start)
+        {
+            let (key, value) = entry.map_err(|source| BlockstoreError::Database {
+                operation: "scan",
+                source,
+            })?;
             let meta = decode_exact::<SlotMeta>(&value).map_err(|source| {
                 BlockstoreError::CorruptRecord {
                     family: columns::SLOT_META,
@@ -172,12 +193,18 @@ impl Blockstore {
         let slot_key = columns::slot_key(write.slot);
         let mut meta: SlotMeta = self
             .read(columns::SLOT_META, &slot_key)?
-            .unwrap_or(SlotMeta { slot: write.slot, ..SlotMeta::default() });
+            .unwrap_or(SlotMeta {
+                slot: write.slot,
+                ..SlotMeta::default()
+            });
         if let Some(parent) = write.parent_slot {
             if meta.parent_slot.is_some_and(|known| known != parent) {
                 return Err(BlockstoreError::InvalidWrite {
                     slot: write.slot,
-                    reason: format!("parent slot {parent} differs from stored {:?}", meta.parent_slot),
+                    reason: format!(
+                        "parent slot {parent} differs from stored {:?}",
+                        meta.parent_slot
+                    ),
                 });
             }
             meta.parent_slot = Some(parent);
@@ -191,7 +218,10 @@ impl Blockstore {
             let present = self
                 .db
                 .get_pinned_cf(shreds_family, key)
-                .map_err(|source| BlockstoreError::Database { operation: "read", source })?
+                .map_err(|source| BlockstoreError::Database {
+                    operation: "read",
+                    source,
+                })?
                 .is_some();
             if shred.kind == ShredKind::Data && shred.last_in_slot {
                 meta.last_data_index = Some(shred.index);
@@ -226,12 +256,18 @@ impl Blockstore {
         batch.put_cf(self.family(columns::SLOT_META), slot_key, encode(&meta));
         self.db
             .write_opt(batch, &self.write_options())
-            .map_err(|source| BlockstoreError::Database { operation: "write", source })?;
+            .map_err(|source| BlockstoreError::Database {
+                operation: "write",
+                source,
+            })?;
 
         writer.shred_count += added;
         if meta.finalized {
-            writer.newest_finalized_slot =
-                Some(writer.newest_finalized_slot.map_or(write.slot, |newest| newest.max(write.slot)));
+            writer.newest_finalized_slot = Some(
+                writer
+                    .newest_finalized_slot
+                    .map_or(write.slot, |newest| newest.max(write.slot)),
+            );
         }
         self.enforce_limit(&mut writer)
     }
@@ -249,18 +285,27 @@ impl Blockstore {
         // or on forks that can no longer become final.
         let mut excess = writer.shred_count - limit;
         let mut last_purged = None;
-        for entry in self.db.iterator_cf(self.family(columns::SLOT_META), IteratorMode::Start) {
+        for entry in self
+            .db
+            .iterator_cf(self.family(columns::SLOT_META), IteratorMode::Start)
+        {
             if excess == 0 {
                 break;
             }
-            let (key, value) =
-                entry.map_err(|source| BlockstoreError::Database { operation: "scan", source })?;
+            let (key, value) = entry.map_err(|source| BlockstoreError::Database {
+                operation: "scan",
+                source,
+            })?;
             let slot = columns::decode_slot_key(columns::SLOT_META, &key)?;
             if slot >= newest_finalized {
                 break;
             }
             let meta = decode_exact::<SlotMeta>(&value).map_err(|source| {
-                BlockstoreError::CorruptRecord { family: columns::SLOT_META, key_hex: hex(&key), source }
+                BlockstoreError::CorruptRecord {
+                    family: columns::SLOT_META,
+                    key_hex: hex(&key),
+                    source,
+                }
             })?;
             excess = excess.saturating_sub(meta.shred_count());
             last_purged = Some(slot);
@@ -291,21 +336,31 @@ impl Blockstore {
         let mut batch = WriteBatch::default();
         let end = IteratorMode::Start;
         for entry in self.db.iterator_cf(self.family(columns::SLOT_META), end) {
-            let (key, value) =
-                entry.map_err(|source| BlockstoreError::Database { operation: "scan", source })?;
+            let (key, value) = entry.map_err(|source| BlockstoreError::Database {
+                operation: "scan",
+                source,
+            })?;
             if *key >= end_slot_key[..] {
                 break;
             }
             let meta = decode_exact::<SlotMeta>(&value).map_err(|source| {
-                BlockstoreError::CorruptRecord { family: columns::SLOT_META, key_hex: hex(&key), source }
+                BlockstoreError::CorruptRecord {
+                    family: columns::SLOT_META,
+                    key_hex: hex(&key),
+                    source,
+                }
             })?;
             report.slots_purged += 1;
             report.shreds_purged += meta.shred_count();
         }
-        for entry in self.db.iterator_cf(self.family(columns::TRANSACTION_INDEX), IteratorMode::Start)
+        for entry in self
+            .db
+            .iterator_cf(self.family(columns::TRANSACTION_INDEX), IteratorMode::Start)
         {
-            let (key, _) =
-                entry.map_err(|source| BlockstoreError::Database { operation: "scan", source })?;
+            let (key, _) = entry.map_err(|source| BlockstoreError::Database {
+                operation: "scan",
+                source,
+            })?;
             if *key >= end_slot_key[..] {
                 break;
             }
@@ -316,7 +371,10 @@ impl Blockstore {
             let status: Option<TransactionStatus> =
                 self.read(columns::TRANSACTION_STATUS, transaction_id.as_bytes())?;
             if status.is_some_and(|status| status.slot == slot) {
-                batch.delete_cf(self.family(columns::TRANSACTION_STATUS), transaction_id.as_bytes());
+                batch.delete_cf(
+                    self.family(columns::TRANSACTION_STATUS),
+                    transaction_id.as_bytes(),
+                );
                 report.statuses_purged += 1;
             }
         }
@@ -324,12 +382,19 @@ impl Blockstore {
         let start_shred_key = columns::shred_key(0, ShredKind::Data, 0);
         let end_shred_key = columns::shred_key(last_slot.saturating_add(1), ShredKind::Data, 0);
         batch.delete_range_cf(self.family(columns::SHREDS), start_shred_key, end_shred_key);
-        for family in [columns::BLOCKS, columns::SLOT_META, columns::TRANSACTION_INDEX] {
+        for family in [
+            columns::BLOCKS,
+            columns::SLOT_META,
+            columns::TRANSACTION_INDEX,
+        ] {
             batch.delete_range_cf(self.family(family), start_slot_key, end_slot_key);
         }
         self.db
             .write_opt(batch, &self.write_options())
-            .map_err(|source| BlockstoreError::Database { operation: "purge", source })?;
+            .map_err(|source| BlockstoreError::Database {
+                operation: "purge",
+                source,
+            })?;
         writer.shred_count -= report.shreds_purged;
         Ok(report)
     }
@@ -342,8 +407,14 @@ impl Blockstore {
         index: u32,
     ) -> Result<Option<Vec<u8>>, BlockstoreError> {
         self.db
-            .get_cf(self.family(columns::SHREDS), columns::shred_key(slot, kind, index))
-            .map_err(|source| BlockstoreError::Database { operation: "read", source })
+            .get_cf(
+                self.family(columns::SHREDS),
+                columns::shred_key(slot, kind, index),
+            )
+            .map_err(|source| BlockstoreError::Database {
+                operation: "read",
+                source,
+            })
     }
 
     /// Every stored shred of `kind` in `slot`, by index.
@@ -356,8 +427,10 @@ impl Blockstore {
         let mut shreds = Vec::new();
         let mode = IteratorMode::From(&start, Direction::Forward);
         for entry in self.db.iterator_cf(self.family(columns::SHREDS), mode) {
-            let (key, value) =
-                entry.map_err(|source| BlockstoreError::Database { operation: "scan", source })?;
+            let (key, value) = entry.map_err(|source| BlockstoreError::Database {
+                operation: "scan",
+                source,
+            })?;
             let (key_slot, key_kind, index) = columns::decode_shred_key(&key)?;
             if key_slot != slot || key_kind != kind {
                 break;
@@ -392,10 +465,14 @@ impl Blockstore {
         let mut last = self.db.iterator_cf(family, IteratorMode::End);
         match (first.next(), last.next()) {
             (Some(first), Some(last)) => {
-                let (first_key, _) = first
-                    .map_err(|source| BlockstoreError::Database { operation: "scan", source })?;
-                let (last_key, _) = last
-                    .map_err(|source| BlockstoreError::Database { operation: "scan", source })?;
+                let (first_key, _) = first.map_err(|source| BlockstoreError::Database {
+                    operation: "scan",
+                    source,
+                })?;
+                let (last_key, _) = last.map_err(|source| BlockstoreError::Database {
+                    operation: "scan",
+                    source,
+                })?;
                 Ok(Some((
                     columns::decode_slot_key(columns::SLOT_META, &first_key)?,
                     columns::decode_slot_key(columns::SLOT_META, &last_key)?,
@@ -412,12 +489,20 @@ impl Blockstore {
 
     /// The newest finalized slot stored.
     pub fn newest_finalized_slot(&self) -> Option<u64> {
-        self.writer.lock().expect("writer lock").newest_finalized_slot
+        self.writer
+            .lock()
+            .expect("writer lock")
+            .newest_finalized_slot
     }
 }
 
 fn validate(write: &SlotWrite<'_>) -> Result<(), BlockstoreError> {
-    let invalid = |reason: String| Err(BlockstoreError::InvalidWrite { slot: write.slot, reason });
+    let invalid = |reason: String| {
+        Err(BlockstoreError::InvalidWrite {
+            slot: write.slot,
+            reason,
+        })
+    };
     if let Some(parent) = write.parent_slot
         && parent >= write.slot
     {
@@ -438,7 +523,11 @@ fn validate(write: &SlotWrite<'_>) -> Result<(), BlockstoreError> {
     {
         return invalid(format!("block metadata is for slot {}", block.slot));
     }
-    if let Some((_, status)) = write.transaction_statuses.iter().find(|(_, status)| status.slot != write.slot) {
+    if let Some((_, status)) = write
+        .transaction_statuses
+        .iter()
+        .find(|(_, status)| status.slot != write.slot)
+    {
         return invalid(format!("a transaction status is for slot {}", status.slot));
     }
     Ok(())

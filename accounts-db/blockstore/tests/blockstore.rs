@@ -29,7 +29,9 @@ fn block_meta(slot: u64, transaction_count: u64) -> BlockMeta {
         parent_slot: slot.saturating_sub(1),
         parent_hash: Hash([slot.saturating_sub(1) as u8; 32]),
         state_root: Hash([0xee; 32]),
-        transaction_ids: (0..transaction_count).map(|index| transaction_id(slot, index)).collect(),
+        transaction_ids: (0..transaction_count)
+            .map(|index| transaction_id(slot, index))
+            .collect(),
     }
 }
 
@@ -43,11 +45,20 @@ fn write_complete_slot(
     finalized: bool,
 ) -> aether_blockstore::PurgeReport {
     let bytes: Vec<(ShredKind, u32, Vec<u8>)> = (0..data)
-        .map(|index| (ShredKind::Data, index, shred_bytes(slot, ShredKind::Data, index)))
-        .chain(
-            (0..coding)
-                .map(|index| (ShredKind::Coding, index, shred_bytes(slot, ShredKind::Coding, index))),
-        )
+        .map(|index| {
+            (
+                ShredKind::Data,
+                index,
+                shred_bytes(slot, ShredKind::Data, index),
+            )
+        })
+        .chain((0..coding).map(|index| {
+            (
+                ShredKind::Coding,
+                index,
+                shred_bytes(slot, ShredKind::Coding, index),
+            )
+        }))
         .collect();
     let shreds: Vec<ShredWrite<'_>> = bytes
         .iter()
@@ -62,7 +73,15 @@ fn write_complete_slot(
     let statuses: Vec<(Hash, TransactionStatus)> = block
         .transaction_ids
         .iter()
-        .map(|id| (*id, TransactionStatus { slot, outcome: TransactionOutcome::Succeeded }))
+        .map(|id| {
+            (
+                *id,
+                TransactionStatus {
+                    slot,
+                    outcome: TransactionOutcome::Succeeded,
+                },
+            )
+        })
         .collect();
     blockstore
         .write_slot(&SlotWrite {
@@ -88,11 +107,17 @@ fn a_slot_round_trips_and_survives_reopen() {
     assert_eq!(blockstore.shred_count(), 6, "counter rebuilt at open");
     assert_eq!(blockstore.newest_finalized_slot(), Some(5));
     let data = blockstore.slot_shreds(5, ShredKind::Data).unwrap();
-    assert_eq!(data.iter().map(|(index, _)| *index).collect::<Vec<_>>(), vec![0, 1, 2, 3]);
+    assert_eq!(
+        data.iter().map(|(index, _)| *index).collect::<Vec<_>>(),
+        vec![0, 1, 2, 3]
+    );
     for (index, bytes) in &data {
         assert_eq!(*bytes, shred_bytes(5, ShredKind::Data, *index));
     }
-    assert_eq!(blockstore.slot_shreds(5, ShredKind::Coding).unwrap().len(), 2);
+    assert_eq!(
+        blockstore.slot_shreds(5, ShredKind::Coding).unwrap().len(),
+        2
+    );
     assert_eq!(blockstore.slot_shreds(6, ShredKind::Data).unwrap(), vec![]);
     assert_eq!(
         blockstore.shred(5, ShredKind::Coding, 1).unwrap(),
@@ -104,8 +129,13 @@ fn a_slot_round_trips_and_survives_reopen() {
     assert_eq!(meta.last_data_index, Some(3));
     assert!(meta.block_complete && meta.finalized);
     assert_eq!(
-        blockstore.transaction_status(&transaction_id(5, 2)).unwrap(),
-        Some(TransactionStatus { slot: 5, outcome: TransactionOutcome::Succeeded })
+        blockstore
+            .transaction_status(&transaction_id(5, 2))
+            .unwrap(),
+        Some(TransactionStatus {
+            slot: 5,
+            outcome: TransactionOutcome::Succeeded
+        })
     );
     assert_eq!(blockstore.slot_range().unwrap(), Some((5, 5)));
 }
@@ -115,7 +145,12 @@ fn shreds_arriving_twice_are_stored_and_counted_once() {
     let directory = tempfile::tempdir().unwrap();
     let blockstore = Blockstore::open(directory.path(), BlockstoreOptions::default()).unwrap();
     let bytes = shred_bytes(3, ShredKind::Data, 0);
-    let shred = ShredWrite { kind: ShredKind::Data, index: 0, bytes: &bytes, last_in_slot: false };
+    let shred = ShredWrite {
+        kind: ShredKind::Data,
+        index: 0,
+        bytes: &bytes,
+        last_in_slot: false,
+    };
     for _ in 0..3 {
         blockstore
             .write_slot(&SlotWrite {
@@ -129,20 +164,30 @@ fn shreds_arriving_twice_are_stored_and_counted_once() {
             .unwrap();
     }
     assert_eq!(blockstore.shred_count(), 1);
-    assert_eq!(blockstore.slot_meta(3).unwrap().unwrap().data_shred_count, 1);
+    assert_eq!(
+        blockstore.slot_meta(3).unwrap().unwrap().data_shred_count,
+        1
+    );
 }
 
 #[test]
 fn the_size_limit_purges_oldest_slots_below_the_newest_finalized_one() {
     let directory = tempfile::tempdir().unwrap();
-    let options = BlockstoreOptions { limit_ledger_size: Some(100), ..BlockstoreOptions::default() };
+    let options = BlockstoreOptions {
+        limit_ledger_size: Some(100),
+        ..BlockstoreOptions::default()
+    };
     let blockstore = Blockstore::open(directory.path(), options).unwrap();
     let mut purged_slots = 0;
     for slot in 1..=20 {
         purged_slots += write_complete_slot(&blockstore, slot, 8, 2, slot <= 15).slots_purged;
     }
     // Slots 16..=20 are not final: they are never purged, and 15 is the newest final.
-    assert!(blockstore.shred_count() <= 100 + 5 * 10, "count {}", blockstore.shred_count());
+    assert!(
+        blockstore.shred_count() <= 100 + 5 * 10,
+        "count {}",
+        blockstore.shred_count()
+    );
     let (oldest, newest) = blockstore.slot_range().unwrap().unwrap();
     assert_eq!(newest, 20);
     assert!(oldest > 1 && oldest <= 15, "oldest kept {oldest}");
@@ -150,12 +195,28 @@ fn the_size_limit_purges_oldest_slots_below_the_newest_finalized_one() {
     for slot in 1..oldest {
         assert_eq!(blockstore.slot_meta(slot).unwrap(), None, "slot {slot}");
         assert_eq!(blockstore.block_meta(slot).unwrap(), None);
-        assert_eq!(blockstore.slot_shreds(slot, ShredKind::Data).unwrap(), vec![]);
-        assert_eq!(blockstore.transaction_status(&transaction_id(slot, 0)).unwrap(), None);
+        assert_eq!(
+            blockstore.slot_shreds(slot, ShredKind::Data).unwrap(),
+            vec![]
+        );
+        assert_eq!(
+            blockstore
+                .transaction_status(&transaction_id(slot, 0))
+                .unwrap(),
+            None
+        );
     }
     for slot in oldest..=20 {
-        assert_eq!(blockstore.slot_shreds(slot, ShredKind::Data).unwrap().len(), 8);
-        assert!(blockstore.transaction_status(&transaction_id(slot, 0)).unwrap().is_some());
+        assert_eq!(
+            blockstore.slot_shreds(slot, ShredKind::Data).unwrap().len(),
+            8
+        );
+        assert!(
+            blockstore
+                .transaction_status(&transaction_id(slot, 0))
+                .unwrap()
+                .is_some()
+        );
     }
     let counted: u64 = (oldest..=20)
         .map(|slot| blockstore.slot_meta(slot).unwrap().unwrap().shred_count())
@@ -169,7 +230,10 @@ fn purging_keeps_a_newer_status_of_the_same_transaction() {
     let blockstore = Blockstore::open(directory.path(), BlockstoreOptions::default()).unwrap();
     let shared = transaction_id(99, 99);
     for slot in [4u64, 6] {
-        let status = TransactionStatus { slot, outcome: TransactionOutcome::Succeeded };
+        let status = TransactionStatus {
+            slot,
+            outcome: TransactionOutcome::Succeeded,
+        };
         blockstore
             .write_slot(&SlotWrite {
                 slot,
@@ -183,8 +247,18 @@ fn purging_keeps_a_newer_status_of_the_same_transaction() {
     }
     let report = blockstore.purge_slots_before(5).unwrap();
     assert_eq!(report.slots_purged, 1);
-    assert_eq!(report.statuses_purged, 0, "the status now belongs to slot 6");
-    assert_eq!(blockstore.transaction_status(&shared).unwrap().unwrap().slot, 6);
+    assert_eq!(
+        report.statuses_purged, 0,
+        "the status now belongs to slot 6"
+    );
+    assert_eq!(
+        blockstore
+            .transaction_status(&shared)
+            .unwrap()
+            .unwrap()
+            .slot,
+        6
+    );
 }
 
 #[test]
@@ -192,12 +266,38 @@ fn invalid_writes_are_rejected_and_change_nothing() {
     let directory = tempfile::tempdir().unwrap();
     let blockstore = Blockstore::open(directory.path(), BlockstoreOptions::default()).unwrap();
     let oversized = vec![0u8; 2000];
-    let too_big = ShredWrite { kind: ShredKind::Data, index: 0, bytes: &oversized, last_in_slot: false };
+    let too_big = ShredWrite {
+        kind: ShredKind::Data,
+        index: 0,
+        bytes: &oversized,
+        last_in_slot: false,
+    };
     let wrong_block = block_meta(8, 0);
     let attempts = [
-        SlotWrite { slot: 7, parent_slot: None, shreds: &[too_big], block: None, transaction_statuses: &[], finalized: false },
-        SlotWrite { slot: 7, parent_slot: Some(7), shreds: &[], block: None, transaction_statuses: &[], finalized: false },
-        SlotWrite { slot: 7, parent_slot: None, shreds: &[], block: Some(&wrong_block), transaction_statuses: &[], finalized: false },
+        SlotWrite {
+            slot: 7,
+            parent_slot: None,
+            shreds: &[too_big],
+            block: None,
+            transaction_statuses: &[],
+            finalized: false,
+        },
+        SlotWrite {
+            slot: 7,
+            parent_slot: Some(7),
+            shreds: &[],
+            block: None,
+            transaction_statuses: &[],
+            finalized: false,
+        },
+        SlotWrite {
+            slot: 7,
+            parent_slot: None,
+            shreds: &[],
+            block: Some(&wrong_block),
+            transaction_statuses: &[],
+            finalized: false,
+        },
     ];
     for attempt in &attempts {
         assert!(matches!(
@@ -217,14 +317,28 @@ fn a_corrupt_record_is_an_error_naming_family_and_key() {
         write_complete_slot(&blockstore, 2, 1, 0, true);
     }
     {
-        let names = ["shreds", "blocks", "slot_meta", "transaction_status", "transaction_index"];
+        let names = [
+            "shreds",
+            "blocks",
+            "slot_meta",
+            "transaction_status",
+            "transaction_index",
+        ];
         let database =
             rocksdb::DB::open_cf(&rocksdb::Options::default(), directory.path(), names).unwrap();
         let blocks = database.cf_handle("blocks").unwrap();
-        database.put_cf(blocks, 2u64.to_be_bytes(), b"not a block").unwrap();
+        database
+            .put_cf(blocks, 2u64.to_be_bytes(), b"not a block")
+            .unwrap();
     }
     let blockstore = Blockstore::open(directory.path(), BlockstoreOptions::default()).unwrap();
     let error = blockstore.block_meta(2).unwrap_err();
-    assert!(matches!(error, BlockstoreError::CorruptRecord { family: "blocks", .. }));
+    assert!(matches!(
+        error,
+        BlockstoreError::CorruptRecord {
+            family: "blocks",
+            ..
+        }
+    ));
     assert!(error.to_string().contains("0000000000000002"), "{error}");
 }
