@@ -1,0 +1,3 @@
+//! Shred benchmarks (work in progress).
+#![allow(missing_docs)]
+fn main() {}

@@ -1,0 +1,1 @@
+//! Signed Merkle shreds with Reed-Solomon FEC (work in progress).
