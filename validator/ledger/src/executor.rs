@@ -1,0 +1,163 @@
+//! Block execution: sequential (the reference) and parallel by conflict level.
+
+use std::sync::Arc;
+
+use aether_types::{Hash, Transaction};
+use rayon::prelude::*;
+use thiserror::Error;
+
+use crate::rejection::RejectReason;
+use crate::rules::{LedgerParams, TransactionEffects, execute_transaction};
+use crate::scheduler::{AccessSet, schedule_levels};
+use crate::state_view::{Layered, StateView, Writes};
+
+/// The result of executing a list of transactions in order on one state.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BlockExecution {
+    /// One outcome per transaction, in input order.
+    pub outcomes: Vec<Result<(), RejectReason>>,
+    /// The combined writes of every accepted transaction.
+    pub writes: Writes,
+}
+
+impl BlockExecution {
+    /// Number of accepted transactions.
+    pub fn accepted_count(&self) -> usize {
+        self.outcomes.iter().filter(|outcome| outcome.is_ok()).count()
+    }
+}
+
+fn apply_effects(writes: &mut Writes, effects: TransactionEffects) {
+    for key in effects.spent {
+        writes.insert(key, None);
+    }
+    for (key, value) in effects.created {
+        writes.insert(key, Some(value));
+    }
+}
+
+/// The reference: each transaction in order, on the state the previous ones left.
+pub fn execute_sequential(
+    base: &(impl StateView + ?Sized),
+    transactions: &[(Transaction, Hash)],
+    slot: u64,
+    params: &LedgerParams,
+) -> BlockExecution {
+    let mut execution = BlockExecution::default();
+    for (transaction, id) in transactions {
+        let view = Layered {
+            base,
+            overlay: &execution.writes,
+        };
+        match execute_transaction(&view, transaction, *id, slot, params) {
+            Ok(effects) => {
+                apply_effects(&mut execution.writes, effects);
+                execution.outcomes.push(Ok(()));
+            }
+            Err(reason) => execution.outcomes.push(Err(reason)),
+        }
+    }
+    execution
+}
+
+/// The parallel executor could not start its worker pool.
+#[derive(Debug, Error)]
+#[error("cannot start {workers} execution workers: {reason}")]
+pub struct ExecutorError {
+    workers: usize,
+    reason: String,
+}
+
+/// A pool of execution workers (threads named `execute:N`).
+pub struct Executor {
+    pool: Arc<rayon::ThreadPool>,
+    workers: usize,
+}
+
+impl Executor {
+    /// Starts `workers` threads (at least one).
+    pub fn new(workers: usize) -> Result<Self, ExecutorError> {
+        let workers = workers.max(1);
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(workers)
+            .thread_name(|index| format!("execute:{index}"))
+            .build()
+            .map_err(|error| ExecutorError {
+                workers,
+                reason: error.to_string(),
+            })?;
+        Ok(Self {
+            pool: Arc::new(pool),
+            workers,
+        })
+    }
+
+    /// Worker count.
+    pub fn workers(&self) -> usize {
+        self.workers
+    }
+
+    /// Executes `transactions` in conflict levels on the pool; see [`execute_parallel`].
+    pub fn execute(
+        &self,
+        base: &(impl StateView + ?Sized),
+        transactions: &[(Transaction, Hash)],
+        slot: u64,
+        params: &LedgerParams,
+    ) -> BlockExecution {
+        self.pool
+            .install(|| execute_parallel(base, transactions, slot, params))
+    }
+}
+
+/// Below this many transactions in a level, the level runs on the calling thread:
+/// handing work to the pool costs more than it saves.
+const PARALLEL_LEVEL_MIN: usize = 32;
+
+/// Executes `transactions` level by level (see [`crate::scheduler`]); every level runs
+/// on the current rayon pool against the state left by the lower levels. Returns
+/// exactly what [`execute_sequential`] returns.
+pub fn execute_parallel(
+    base: &(impl StateView + ?Sized),
+    transactions: &[(Transaction, Hash)],
+    slot: u64,
+    params: &LedgerParams,
+) -> BlockExecution {
+    let access_sets: Vec<AccessSet> = transactions
+        .iter()
+        .map(|(transaction, id)| AccessSet::of(transaction, *id))
+        .collect();
+    let levels = schedule_levels(&access_sets);
+    let level_count = levels.iter().max().map_or(0, |level| *level as usize + 1);
+    let mut by_level: Vec<Vec<usize>> = vec![Vec::new(); level_count];
+    for (index, level) in levels.iter().enumerate() {
+        by_level[*level as usize].push(index);
+    }
+    let mut outcomes: Vec<Option<Result<(), RejectReason>>> = vec![None; transactions.len()];
+    let mut writes = Writes::new();
+    for members in &by_level {
+        let view = Layered {
+            base,
+            overlay: &writes,
+        };
+        let run = |&index: &usize| {
+            let (transaction, id) = &transactions[index];
+            (index, execute_transaction(&view, transaction, *id, slot, params))
+        };
+        let results: Vec<_> = if members.len() >= PARALLEL_LEVEL_MIN {
+            members.par_iter().map(run).collect()
+        } else {
+            members.iter().map(run).collect()
+        };
+        // Transactions in one level touch disjoint keys, so the order of merging
+        // within a level does not matter; outcomes keep block order by index.
+        for (index, result) in results {
+            outcomes[index] = Some(result.map(|effects| apply_effects(&mut writes, effects)));
+        }
+    }
+    let outcomes = outcomes
+        .into_iter()
+        .map(|outcome| outcome.expect("every transaction belongs to exactly one level"))
+        .collect();
+    BlockExecution { outcomes, writes }
+}

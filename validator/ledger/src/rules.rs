@@ -1,0 +1,164 @@
+//! The eUTxO rules for one transaction (see the crate docs for the list, in order).
+
+use std::sync::Arc;
+
+use aether_types::codec::{Encode, decode_exact, encode};
+use aether_types::{Hash, Lock, Output, OutputReference, Transaction, Value};
+
+use crate::rejection::RejectReason;
+use crate::state_view::{StateValue, StateView};
+
+/// Chain parameters the rules depend on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LedgerParams {
+    /// Minimum fee per byte of the transaction's canonical encoding, in AETH base units.
+    pub fee_per_byte: u64,
+}
+
+impl LedgerParams {
+    /// The default: one base unit per byte (a 200-byte transfer pays 200).
+    pub const DEFAULT: LedgerParams = LedgerParams { fee_per_byte: 1 };
+
+    /// The smallest fee accepted for a transaction of `size_bytes`.
+    pub fn minimum_fee(&self, size_bytes: usize) -> u64 {
+        self.fee_per_byte.saturating_mul(size_bytes as u64)
+    }
+}
+
+impl Default for LedgerParams {
+    fn default() -> Self {
+        Self::DEFAULT
+    }
+}
+
+/// What an accepted transaction does to state: keys deleted (spent inputs) and
+/// outputs created, in output-index order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TransactionEffects {
+    /// The transaction id.
+    pub transaction_id: Hash,
+    /// Keys of the spent inputs.
+    pub spent: Vec<Hash>,
+    /// `(key, canonical output bytes)` for each created output.
+    pub created: Vec<(Hash, StateValue)>,
+}
+
+/// Checks `transaction` against `state` at `slot`; on success returns its effects.
+///
+/// Signatures are *not* verified here (the sigverify stage did that against the id);
+/// this checks that the keys the locks require are among the signers.
+pub fn execute_transaction(
+    state: &(impl StateView + ?Sized),
+    transaction: &Transaction,
+    transaction_id: Hash,
+    slot: u64,
+    params: &LedgerParams,
+) -> Result<TransactionEffects, RejectReason> {
+    let body = &transaction.body;
+    if !body.validity.contains(slot) {
+        return Err(RejectReason::ExpiredOrNotYetValid {
+            slot,
+            first_slot: body.validity.first_slot,
+            last_slot: body.validity.last_slot,
+        });
+    }
+    if body.inputs.is_empty() {
+        return Err(RejectReason::NoInputs);
+    }
+    if let Some(both) = body
+        .inputs
+        .iter()
+        .find(|input| body.reference_inputs.binary_search(input).is_ok())
+    {
+        return Err(RejectReason::InputAlsoReferenced(both.key()));
+    }
+    let size_bytes = transaction.encoded_len();
+    let minimum = params.minimum_fee(size_bytes);
+    if body.fee < minimum {
+        return Err(RejectReason::FeeTooLow {
+            fee: body.fee,
+            minimum,
+            size_bytes,
+        });
+    }
+    if !body.program_calls.is_empty() || !body.state_writes.is_empty() {
+        return Err(RejectReason::ProgramsNotEnabled);
+    }
+    for reference in &body.reference_inputs {
+        read_output(state, reference.key())?;
+    }
+    let signers: Vec<Hash> = transaction
+        .signatures
+        .iter()
+        .map(|signature| Hash::digest(&signature.public_key))
+        .collect();
+    let mut input_value = Value::ZERO;
+    let mut spent = Vec::with_capacity(body.inputs.len());
+    for input in &body.inputs {
+        let key = input.key();
+        let output = read_output(state, key)?;
+        match output.lock {
+            Lock::PublicKeyHash(lock) => {
+                if !signers.contains(&lock) {
+                    return Err(RejectReason::MissingSignature { input: key, lock });
+                }
+            }
+            Lock::Program(_) => return Err(RejectReason::ProgramLock(key)),
+        }
+        input_value = input_value
+            .checked_add(&output.value)
+            .ok_or(RejectReason::ValueOverflow { what: "inputs" })?;
+        spent.push(key);
+    }
+    let mut output_value = Value::from_aeth(body.fee);
+    for (index, output) in body.outputs.iter().enumerate() {
+        if output.value.is_zero() {
+            return Err(RejectReason::ZeroOutput { index });
+        }
+        output_value = output_value
+            .checked_add(&output.value)
+            .ok_or(RejectReason::ValueOverflow { what: "outputs" })?;
+    }
+    if input_value != output_value {
+        let assets = if input_value.assets() == output_value.assets() {
+            ""
+        } else {
+            " (native assets differ)"
+        };
+        return Err(RejectReason::ValueNotConserved {
+            inputs_aeth: input_value.aeth(),
+            spent_aeth: output_value.aeth(),
+            assets,
+        });
+    }
+    let created = created_output_keys(transaction_id, body.outputs.len())
+        .zip(&body.outputs)
+        .map(|(key, output)| (key, output_state_value(output)))
+        .collect();
+    Ok(TransactionEffects {
+        transaction_id,
+        spent,
+        created,
+    })
+}
+
+fn read_output(state: &(impl StateView + ?Sized), key: Hash) -> Result<Output, RejectReason> {
+    let bytes = state.get(&key).ok_or(RejectReason::UnknownInput(key))?;
+    decode_exact::<Output>(&bytes).map_err(|_| RejectReason::NotAnOutput(key))
+}
+
+/// The state keys of the `count` outputs a transaction with this id creates.
+pub fn created_output_keys(transaction_id: Hash, count: usize) -> impl Iterator<Item = Hash> {
+    (0..count).map(move |index| {
+        OutputReference {
+            transaction_id,
+            index: u16::try_from(index).expect("output count is bounded far below u16::MAX"),
+        }
+        .key()
+    })
+}
+
+/// Encodes an output as state stores it.
+pub fn output_state_value(output: &Output) -> StateValue {
+    Arc::from(encode(output))
+}
