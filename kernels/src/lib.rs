@@ -17,10 +17,13 @@
 
 pub mod backend;
 pub mod cpu;
+pub mod prepare;
+pub mod reference;
 
 pub use aether_crypto::ed25519::VerifyItem;
 pub use backend::{BackendKind, ParseBackendError, open_backend};
 pub use cpu::CpuSigVerify;
+pub use reference::ReferenceSigVerify;
 
 use thiserror::Error;
 
