@@ -65,11 +65,6 @@ pub(crate) fn recover_set(
     for (position, shard) in restored {
         shards[position] = shard;
     }
-    let headers: Vec<ShredHeader> = shards
-        .iter()
-        .enumerate()
-        .map(|(position, shard)| check_restored(&template, position, shard))
-        .collect::<Result<_, _>>()?;
     let mut leaves: Vec<Hash> = shards.iter().map(|shard| merkle::leaf_hash(shard)).collect();
     let coding_index_base = template.index - u32::from(template.position_in_set);
     fec::encode_parity(shape, shards.iter().map(Vec::as_slice), |position, parity| {
@@ -87,6 +82,12 @@ pub(crate) fn recover_set(
     if MerkleTree::new(leaves).root() != *root {
         return Err(AssembleError::InconsistentSet { fec_set_index });
     }
+    // The root binds the shards; now check they are the data shreds it claims.
+    let headers: Vec<ShredHeader> = shards
+        .iter()
+        .enumerate()
+        .map(|(position, shard)| check_restored(&template, position, shard))
+        .collect::<Result<_, _>>()?;
     let data = shards
         .iter()
         .zip(&headers)
