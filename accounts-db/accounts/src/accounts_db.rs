@@ -109,6 +109,20 @@ impl AccountsDb {
         slot: u64,
         writes: Writes,
     ) -> Result<Hash, AccountsDbError> {
+        self.apply_block_sealed(parent, slot, writes, |_| hash)
+            .map(|(_, state_root)| state_root)
+    }
+
+    /// Like [`Self::apply_block`] for a block whose hash depends on its state root
+    /// (a leader sealing its header): `seal(state_root)` returns the block hash.
+    /// Returns `(hash, state_root)`.
+    pub fn apply_block_sealed(
+        &mut self,
+        parent: Hash,
+        slot: u64,
+        writes: Writes,
+        seal: impl FnOnce(Hash) -> Hash,
+    ) -> Result<(Hash, Hash), AccountsDbError> {
         let parent_tree = self
             .overlay
             .block(&parent)
@@ -116,6 +130,7 @@ impl AccountsDb {
             .payload();
         let tree = parent_tree.apply_batch(writes.iter().map(|(key, value)| (*key, value.clone())));
         let state_root = tree.root();
+        let hash = seal(state_root);
         self.overlay
             .insert_block(NewBlock {
                 parent,
@@ -129,7 +144,7 @@ impl AccountsDb {
                 block: hash,
                 source: rejected.error,
             })?;
-        Ok(state_root)
+        Ok((hash, state_root))
     }
 
     /// The value of `key` in the state after block `at`.

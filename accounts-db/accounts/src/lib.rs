@@ -44,7 +44,7 @@ mod error;
 pub mod snapshot;
 
 pub use accounts_db::{AccountsDb, AccountsDbOptions, OpenReport};
-pub use aether_fork_overlay::{FinalizeSummary, Value};
+pub use aether_fork_overlay::{BlockId, FinalizeSummary, Value, Writes};
 pub use aether_state_commitment::{Proof, verify_proof};
 pub use error::AccountsDbError;
 

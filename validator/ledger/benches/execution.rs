@@ -27,7 +27,7 @@ fn block(count: usize) -> (MemoryState, Vec<(Transaction, Hash)>) {
             value: Value::from_aeth(1_000_000),
             datum: None,
         };
-        state.insert(reference.key(), output_state_value(&output));
+        state.insert(reference.key(), output_state_value(&reference, &output));
         let transaction = build_transfer(&TransferRequest {
             inputs: &[(reference, 1_000_000)],
             signer: &key,

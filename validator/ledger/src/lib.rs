@@ -3,8 +3,9 @@
 //! # State
 //!
 //! State is a map from 32-byte keys to bytes. An unspent output lives under
-//! [`OutputReference::key`](aether_types::OutputReference::key) with its canonical
-//! [`Output`](aether_types::Output) encoding as the value; a spent output is deleted.
+//! [`OutputReference::key`](aether_types::OutputReference::key); the value is the
+//! reference followed by the [`Output`](aether_types::Output), both canonically
+//! encoded ([`rules::output_state_value`]); a spent output is deleted.
 //! Execution reads state through [`StateView`] (in the node: accounts-db's fork view at
 //! the parent block) and produces [`Writes`]: `key -> Some(bytes)` creates, `None`
 //! deletes.

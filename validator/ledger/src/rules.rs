@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use aether_types::codec::{Encode, decode_exact, encode};
+use aether_types::codec::{Decode, Encode, Reader};
 use aether_types::{Hash, Lock, Output, OutputReference, Transaction, Value};
 
 use crate::rejection::RejectReason;
@@ -131,9 +131,17 @@ pub fn execute_transaction(
             assets,
         });
     }
-    let created = created_output_keys(transaction_id, body.outputs.len())
-        .zip(&body.outputs)
-        .map(|(key, output)| (key, output_state_value(output)))
+    let created = body
+        .outputs
+        .iter()
+        .enumerate()
+        .map(|(index, output)| {
+            let reference = OutputReference {
+                transaction_id,
+                index: index as u16,
+            };
+            (reference.key(), output_state_value(&reference, output))
+        })
         .collect();
     Ok(TransactionEffects {
         transaction_id,
@@ -144,7 +152,10 @@ pub fn execute_transaction(
 
 fn read_output(state: &(impl StateView + ?Sized), key: Hash) -> Result<Output, RejectReason> {
     let bytes = state.get(&key).ok_or(RejectReason::UnknownInput(key))?;
-    decode_exact::<Output>(&bytes).map_err(|_| RejectReason::NotAnOutput(key))
+    match decode_state_output(&bytes) {
+        Some((reference, output)) if reference.key() == key => Ok(output),
+        _ => Err(RejectReason::NotAnOutput(key)),
+    }
 }
 
 /// The state keys of the `count` outputs a transaction with this id creates.
@@ -158,7 +169,21 @@ pub fn created_output_keys(transaction_id: Hash, count: usize) -> impl Iterator<
     })
 }
 
-/// Encodes an output as state stores it.
-pub fn output_state_value(output: &Output) -> StateValue {
-    Arc::from(encode(output))
+/// The bytes state stores for an unspent output: its reference, then the output
+/// (both canonical). Keeping the reference lets an index of who owns what be rebuilt
+/// from state alone (wallets need references to spend).
+pub fn output_state_value(reference: &OutputReference, output: &Output) -> StateValue {
+    let mut bytes = Vec::with_capacity(OutputReference::ENCODED_LEN + output.encoded_len());
+    reference.encode_to(&mut bytes);
+    output.encode_to(&mut bytes);
+    Arc::from(bytes)
+}
+
+/// Decodes [`output_state_value`]'s bytes; `None` when they are not an output.
+pub fn decode_state_output(bytes: &[u8]) -> Option<(OutputReference, Output)> {
+    let mut reader = Reader::new(bytes);
+    let reference = OutputReference::decode_from(&mut reader).ok()?;
+    let output = Output::decode_from(&mut reader).ok()?;
+    reader.finish().ok()?;
+    Some((reference, output))
 }

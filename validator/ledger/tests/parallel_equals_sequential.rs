@@ -41,7 +41,7 @@ fn genesis() -> (MemoryState, Vec<(OutputReference, usize, u64)>) {
             value: Value::from_aeth(amount),
             datum: None,
         };
-        state.insert(reference.key(), output_state_value(&output));
+        state.insert(reference.key(), output_state_value(&reference, &output));
         outputs.push((reference, owner, amount));
     }
     (state, outputs)
@@ -198,7 +198,7 @@ proptest! {
         after.apply(&sequential.writes);
         let total = |state: &MemoryState| -> u64 {
             state.iter().map(|(_, bytes)| {
-                aether_types::codec::decode_exact::<Output>(bytes).expect("outputs only").value.aeth()
+                aether_ledger::rules::decode_state_output(bytes).expect("outputs only").1.value.aeth()
             }).sum()
         };
         let fees: u64 = transactions.iter().zip(&sequential.outcomes)

@@ -1,0 +1,342 @@
+//! The banking stage: mempool, execution and block production for the leader.
+//!
+//! Verified transactions enter a fee-ordered [`Mempool`]. While its slot lasts, the
+//! leader repeatedly takes the best chunk from the mempool, executes it with the
+//! parallel executor on the state of the block so far (parent state plus this block's
+//! writes), and appends the accepted transactions in priority order; rejected ones are
+//! counted by reason and remembered for `getTransaction`. When the slot clock passes
+//! the end of the slot the block is sealed: its writes go into accounts-db's fork
+//! overlay as one batch (giving the state root), the header (slot, parent, transactions
+//! root, state root, VRF proof, operational certificate) is signed with the KES key,
+//! the block is committed durably (on a single node, committed = final), and the
+//! sealed block goes downstream to the shred stage. Every slot gets a block, empty
+//! or not.
+//!
+//! Invariant: sequential replay of a sealed block on its parent state accepts every
+//! transaction and yields the header's state root (accepted-only blocks plus the
+//! executor's parallel = sequential property).
+
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use aether_accounts_db::{AccountsDb, BlockId};
+use aether_ledger::{Executor, LedgerParams, RejectReason, StateValue, StateView, Writes};
+use aether_types::block::BLOCK_HEADER_VERSION;
+use aether_types::codec::encode;
+use aether_types::merkle::transactions_root;
+use aether_types::signers::ValidatorIndex;
+use aether_types::{Block, BlockHeader, Hash, Transaction};
+
+use crate::chain::ChainState;
+use crate::leader::{LeaderKeys, vrf_input};
+use crate::mempool::{Mempool, MempoolRefusal};
+use crate::metrics::StageMetrics;
+use crate::runner::Stage;
+use crate::sigverify::VerifiedBatch;
+
+/// Drop reasons of the banking stage: mempool refusals, then every ledger rule.
+pub const BANKING_DROP_REASONS: &[&str] = &[
+    "mempool_full",
+    "duplicate",
+    "validity_window",
+    "no_inputs",
+    "input_also_referenced",
+    "fee_too_low",
+    "programs_not_enabled",
+    "unknown_input",
+    "not_an_output",
+    "missing_signature",
+    "program_lock",
+    "zero_output",
+    "value_overflow",
+    "value_not_conserved",
+];
+
+/// Maps wall time to slots.
+#[derive(Debug, Clone, Copy)]
+pub struct SlotClock {
+    started: Instant,
+    first_slot: u64,
+    slot_duration: Duration,
+}
+
+impl SlotClock {
+    /// A clock whose slot `first_slot` begins at `started`.
+    pub fn new(started: Instant, first_slot: u64, slot_duration: Duration) -> Self {
+        assert!(!slot_duration.is_zero());
+        Self {
+            started,
+            first_slot,
+            slot_duration,
+        }
+    }
+
+    /// The slot in progress at `now`.
+    pub fn slot_at(&self, now: Instant) -> u64 {
+        let elapsed = now.saturating_duration_since(self.started);
+        self.first_slot + (elapsed.as_nanos() / self.slot_duration.as_nanos()) as u64
+    }
+}
+
+/// Banking limits.
+#[derive(Debug, Clone, Copy)]
+pub struct BankingConfig {
+    /// Most transactions waiting in the mempool.
+    pub mempool_capacity: usize,
+    /// Most transactions executed per step.
+    pub execute_chunk: usize,
+    /// Most transactions in one block.
+    pub block_transactions_max: usize,
+    /// Ledger parameters.
+    pub params: LedgerParams,
+}
+
+/// A block the leader sealed and committed, on its way to the shredder.
+pub struct SealedBlock {
+    /// The block.
+    pub block: Block,
+    /// Its canonical encoding (what is shredded).
+    pub encoded: Vec<u8>,
+    /// Its hash.
+    pub hash: Hash,
+    /// When each transaction was received, in block order (latency metrics).
+    pub received_at: Vec<Instant>,
+}
+
+struct BlockInProgress {
+    slot: u64,
+    transactions: Vec<(Transaction, Hash)>,
+    received_at: Vec<Instant>,
+    writes: Writes,
+}
+
+impl BlockInProgress {
+    fn new(slot: u64) -> Self {
+        Self {
+            slot,
+            transactions: Vec::new(),
+            received_at: Vec::new(),
+            writes: Writes::new(),
+        }
+    }
+}
+
+/// State at the parent block with this block's writes on top.
+struct BlockView<'a> {
+    accounts: &'a AccountsDb,
+    parent: Hash,
+    writes: &'a Writes,
+}
+
+impl StateView for BlockView<'_> {
+    fn get(&self, key: &Hash) -> Option<StateValue> {
+        match self.writes.get(key) {
+            Some(value) => value.clone(),
+            // A storage read error surfaces as "absent": the transaction is rejected
+            // (never wrongly accepted); storage errors are logged by accounts-db.
+            None => self.accounts.get(&self.parent, key).ok().flatten(),
+        }
+    }
+}
+
+/// The stage's state.
+pub struct BankingStage {
+    config: BankingConfig,
+    mempool: Mempool,
+    executor: Executor,
+    accounts: Arc<RwLock<AccountsDb>>,
+    keys: LeaderKeys,
+    clock: SlotClock,
+    chain: Arc<ChainState>,
+    parent: BlockId,
+    current: BlockInProgress,
+}
+
+/// Sealing failed: the accounts-db refused the block or could not make it durable.
+#[derive(Debug, thiserror::Error)]
+#[error("sealing slot {slot} failed: {source}")]
+pub struct SealError {
+    slot: u64,
+    #[source]
+    source: aether_accounts_db::AccountsDbError,
+}
+
+impl BankingStage {
+    /// A leader building on `accounts`' last finalized block.
+    pub fn new(
+        config: BankingConfig,
+        executor: Executor,
+        accounts: Arc<RwLock<AccountsDb>>,
+        keys: LeaderKeys,
+        clock: SlotClock,
+        chain: Arc<ChainState>,
+    ) -> Self {
+        let parent = accounts.read().expect("accounts lock").last_finalized();
+        let first_slot = clock.slot_at(Instant::now()).max(parent.slot + 1);
+        chain.set_processed(parent.slot);
+        chain.set_finalized(parent.slot, 0);
+        Self {
+            mempool: Mempool::new(config.mempool_capacity),
+            config,
+            executor,
+            accounts,
+            keys,
+            clock,
+            chain,
+            parent,
+            current: BlockInProgress::new(first_slot),
+        }
+    }
+
+    fn admit(&mut self, batch: VerifiedBatch, metrics: &StageMetrics) {
+        metrics.add_in(batch.transactions.len());
+        for transaction in batch.transactions {
+            match self.mempool.insert(transaction) {
+                Ok(Some(evicted)) => {
+                    metrics.add_drop("mempool_full", 1);
+                    self.chain
+                        .record_rejection(evicted.id, "evicted from a full mempool".into());
+                }
+                Ok(None) => {}
+                Err(MempoolRefusal::Full) => metrics.add_drop("mempool_full", 1),
+                Err(MempoolRefusal::Duplicate) => metrics.add_drop("duplicate", 1),
+            }
+        }
+    }
+
+    /// Executes one chunk from the mempool into the current block.
+    fn execute_chunk(&mut self, metrics: &StageMetrics) {
+        let room = self
+            .config
+            .block_transactions_max
+            .saturating_sub(self.current.transactions.len());
+        let chunk = self.mempool.pop_best(room.min(self.config.execute_chunk));
+        if chunk.is_empty() {
+            return;
+        }
+        let mut received_at = Vec::with_capacity(chunk.len());
+        let pairs: Vec<(Transaction, Hash)> = chunk
+            .into_iter()
+            .map(|verified| {
+                received_at.push(verified.received_at);
+                (verified.transaction, verified.id)
+            })
+            .collect();
+        let execution = {
+            let accounts = self.accounts.read().expect("accounts lock");
+            let view = BlockView {
+                accounts: &accounts,
+                parent: self.parent.hash,
+                writes: &self.current.writes,
+            };
+            self.executor
+                .execute(&view, &pairs, self.current.slot, &self.config.params)
+        };
+        self.current.writes.extend(execution.writes);
+        for ((pair, received), outcome) in pairs.into_iter().zip(received_at).zip(execution.outcomes)
+        {
+            match outcome {
+                Ok(()) => {
+                    self.current.transactions.push(pair);
+                    self.current.received_at.push(received);
+                }
+                Err(reason) => self.reject(pair.1, &reason, metrics),
+            }
+        }
+    }
+
+    fn reject(&self, id: Hash, reason: &RejectReason, metrics: &StageMetrics) {
+        metrics.add_drop(reason.label(), 1);
+        self.chain.record_rejection(id, reason.to_string());
+    }
+
+    /// Seals the current block and starts the next one at `next_slot`.
+    fn seal(&mut self, next_slot: u64) -> Result<SealedBlock, SealError> {
+        let finished = std::mem::replace(&mut self.current, BlockInProgress::new(next_slot));
+        let slot = finished.slot;
+        let ids: Vec<Hash> = finished.transactions.iter().map(|(_, id)| *id).collect();
+        let mut header = BlockHeader {
+            version: BLOCK_HEADER_VERSION,
+            slot,
+            parent_slot: self.parent.slot,
+            parent_hash: self.parent.hash,
+            leader: ValidatorIndex(0),
+            transactions_root: transactions_root(&ids),
+            state_root: Hash::ZERO,
+            transaction_count: ids.len() as u32,
+            vrf_proof: self.keys.vrf.prove(&vrf_input(slot)).0,
+            kes_period: self.keys.kes.period(),
+            operational_certificate: self.keys.header_certificate(),
+        };
+        let writes = finished.writes;
+        let (hash, state_root) = {
+            let mut accounts = self.accounts.write().expect("accounts lock");
+            let sealed = accounts
+                .apply_block_sealed(self.parent.hash, slot, writes.clone(), |state_root| {
+                    header.state_root = state_root;
+                    header.hash()
+                })
+                .map_err(|source| SealError { slot, source })?;
+            accounts
+                .finalize(&sealed.0)
+                .map_err(|source| SealError { slot, source })?;
+            sealed
+        };
+        assert_eq!(header.state_root, state_root);
+        self.chain
+            .addresses
+            .write()
+            .expect("address index lock")
+            .apply(&writes);
+        self.parent = BlockId {
+            hash,
+            slot,
+            state_root,
+        };
+        self.chain.set_processed(slot);
+        let block = Block {
+            header: self.keys.seal(header),
+            justify: None,
+            transactions: finished.transactions.into_iter().map(|(transaction, _)| transaction).collect(),
+        };
+        assert_eq!(block.hash(), hash);
+        let encoded = encode(&block);
+        Ok(SealedBlock {
+            block,
+            encoded,
+            hash,
+            received_at: finished.received_at,
+        })
+    }
+}
+
+impl Stage for BankingStage {
+    type Input = VerifiedBatch;
+    type Output = SealedBlock;
+
+    fn process(&mut self, input: VerifiedBatch, _out: &mut Vec<SealedBlock>, metrics: &StageMetrics) {
+        self.admit(input, metrics);
+        self.execute_chunk(metrics);
+        self.chain.set_mempool_depth(self.mempool.len());
+    }
+
+    fn housekeeping(&mut self, now: Instant, out: &mut Vec<SealedBlock>, metrics: &StageMetrics) {
+        let slot_now = self.clock.slot_at(now);
+        if slot_now > self.current.slot {
+            match self.seal(slot_now) {
+                Ok(sealed) => {
+                    metrics.add_out(sealed.block.transactions.len());
+                    out.push(sealed);
+                }
+                Err(error) => {
+                    // Accounts-db could not commit: continuing would build on state that
+                    // is not durable. Stop the node rather than lose final data.
+                    tracing::error!(%error, "cannot commit a block; stopping banking");
+                    panic!("{error}");
+                }
+            }
+        }
+        self.execute_chunk(metrics);
+        self.chain.set_mempool_depth(self.mempool.len());
+    }
+}

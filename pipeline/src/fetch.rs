@@ -1,0 +1,321 @@
+//! The fetch stage: the TPU QUIC server.
+//!
+//! One transaction per unidirectional stream. Limits, each a counted drop:
+//! connections in total (`connection_limit`), concurrent streams per connection
+//! (QUIC flow control: the peer cannot open more), bytes per stream (`oversize`:
+//! more than one packet), transactions per second per connection (`rate_limited`,
+//! a token bucket). Received packets go through a bounded channel to one batcher
+//! task that groups whatever is waiting (up to [`BATCH_PACKETS_MAX`]) into a batch
+//! and pushes it onto the `fetch_sigverify` link, dropping (`queue_full`) when
+//! sigverify is behind: the network must never make the node buffer without bound.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use aether_types::transaction::MAX_WIRE_TRANSACTION_BYTES;
+use quinn::crypto::rustls::QuicServerConfig;
+use thiserror::Error;
+use tokio::sync::mpsc;
+
+use crate::link::Link;
+use crate::metrics::StageMetrics;
+use crate::packet::{BATCH_PACKETS_MAX, Packet, PacketBatch};
+
+/// ALPN protocol name of the TPU.
+pub const TPU_ALPN: &[u8] = b"aether-tpu/1";
+
+/// Drop reasons of the fetch stage.
+pub const FETCH_DROP_REASONS: &[&str] = &[
+    "oversize",
+    "rate_limited",
+    "queue_full",
+    "connection_limit",
+    "stream_error",
+];
+
+/// Fetch limits.
+#[derive(Debug, Clone, Copy)]
+pub struct FetchConfig {
+    /// Address to listen on (UDP).
+    pub listen: SocketAddr,
+    /// Most open connections.
+    pub connections_max: usize,
+    /// Most concurrent unidirectional streams per connection.
+    pub streams_per_connection_max: u32,
+    /// Sustained transactions per second per connection (burst: one second's worth).
+    pub transactions_per_second_per_connection: u32,
+}
+
+/// The server could not start.
+#[derive(Debug, Error)]
+pub enum FetchError {
+    /// TLS set-up failed.
+    #[error("cannot build the TPU's TLS configuration: {0}")]
+    Tls(String),
+    /// The socket could not be bound.
+    #[error("cannot listen for QUIC on {address}: {source}")]
+    Bind {
+        /// Address.
+        address: SocketAddr,
+        /// Cause.
+        source: std::io::Error,
+    },
+}
+
+/// A running TPU server.
+pub struct FetchServer {
+    endpoint: quinn::Endpoint,
+}
+
+impl FetchServer {
+    /// The bound address (useful with port 0).
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.endpoint.local_addr()
+    }
+
+    /// Stops accepting and closes every connection.
+    pub fn close(&self) {
+        self.endpoint.close(0u32.into(), b"shutdown");
+    }
+}
+
+fn server_config(config: &FetchConfig) -> Result<quinn::ServerConfig, FetchError> {
+    let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()])
+        .map_err(|error| FetchError::Tls(error.to_string()))?;
+    let certificate = certified.cert.der().clone();
+    let key = rustls::pki_types::PrivatePkcs8KeyDer::from(certified.signing_key.serialize_der());
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut tls = rustls::ServerConfig::builder_with_provider(provider)
+        .with_protocol_versions(&[&rustls::version::TLS13])
+        .map_err(|error| FetchError::Tls(error.to_string()))?
+        .with_no_client_auth()
+        .with_single_cert(vec![certificate], key.into())
+        .map_err(|error| FetchError::Tls(error.to_string()))?;
+    tls.alpn_protocols = vec![TPU_ALPN.to_vec()];
+    let crypto =
+        QuicServerConfig::try_from(tls).map_err(|error| FetchError::Tls(error.to_string()))?;
+    let mut server = quinn::ServerConfig::with_crypto(Arc::new(crypto));
+    let mut transport = quinn::TransportConfig::default();
+    transport
+        .max_concurrent_uni_streams(config.streams_per_connection_max.into())
+        .max_concurrent_bidi_streams(0u32.into())
+        .max_idle_timeout(Some(
+            Duration::from_secs(30)
+                .try_into()
+                .expect("30 s is a valid idle timeout"),
+        ));
+    server.transport_config(Arc::new(transport));
+    Ok(server)
+}
+
+/// Starts the TPU server on the current tokio runtime, feeding `output`.
+pub fn start_fetch(
+    config: FetchConfig,
+    output: Link<PacketBatch>,
+    metrics: Arc<StageMetrics>,
+) -> Result<FetchServer, FetchError> {
+    let endpoint = quinn::Endpoint::server(server_config(&config)?, config.listen).map_err(
+        |source| FetchError::Bind {
+            address: config.listen,
+            source,
+        },
+    )?;
+    let (sender, receiver) = mpsc::channel::<Packet>(BATCH_PACKETS_MAX * 64);
+    tokio::spawn(batcher(receiver, output, metrics.clone()));
+    let accepting = endpoint.clone();
+    let open = Arc::new(AtomicUsize::new(0));
+    tokio::spawn(async move {
+        while let Some(incoming) = accepting.accept().await {
+            if open.load(Ordering::Relaxed) >= config.connections_max {
+                metrics.add_drop("connection_limit", 1);
+                incoming.refuse();
+                continue;
+            }
+            open.fetch_add(1, Ordering::Relaxed);
+            let (open, sender, metrics) = (open.clone(), sender.clone(), metrics.clone());
+            tokio::spawn(async move {
+                if let Ok(connection) = incoming.await {
+                    serve_connection(connection, config, sender, &metrics).await;
+                }
+                open.fetch_sub(1, Ordering::Relaxed);
+            });
+        }
+    });
+    Ok(FetchServer { endpoint })
+}
+
+struct TokenBucket {
+    tokens: f64,
+    rate_per_second: f64,
+    last: Instant,
+}
+
+impl TokenBucket {
+    fn take(&mut self, now: Instant) -> bool {
+        let refill = now.saturating_duration_since(self.last).as_secs_f64() * self.rate_per_second;
+        self.tokens = (self.tokens + refill).min(self.rate_per_second);
+        self.last = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+async fn serve_connection(
+    connection: quinn::Connection,
+    config: FetchConfig,
+    sender: mpsc::Sender<Packet>,
+    metrics: &StageMetrics,
+) {
+    let source = connection.remote_address();
+    let rate = f64::from(config.transactions_per_second_per_connection.max(1));
+    let mut bucket = TokenBucket {
+        tokens: rate,
+        rate_per_second: rate,
+        last: Instant::now(),
+    };
+    while let Ok(mut stream) = connection.accept_uni().await {
+        let data = match stream.read_to_end(MAX_WIRE_TRANSACTION_BYTES).await {
+            Ok(data) => data,
+            Err(quinn::ReadToEndError::TooLong) => {
+                metrics.add_drop("oversize", 1);
+                continue;
+            }
+            Err(_) => {
+                metrics.add_drop("stream_error", 1);
+                continue;
+            }
+        };
+        metrics.add_in(1);
+        if !bucket.take(Instant::now()) {
+            metrics.add_drop("rate_limited", 1);
+            continue;
+        }
+        let packet = Packet::from_bytes(&data, Some(source)).expect("read_to_end bounded the size");
+        if sender.try_send(packet).is_err() {
+            metrics.add_drop("queue_full", 1);
+        }
+    }
+}
+
+async fn batcher(mut receiver: mpsc::Receiver<Packet>, output: Link<PacketBatch>, metrics: Arc<StageMetrics>) {
+    let mut waiting = Vec::with_capacity(BATCH_PACKETS_MAX);
+    while receiver.recv_many(&mut waiting, BATCH_PACKETS_MAX).await > 0 {
+        let started = Instant::now();
+        let mut batch = PacketBatch::with_capacity();
+        let count = waiting.len();
+        batch.packets.append(&mut waiting);
+        match output.push(batch, || false) {
+            Ok(()) => metrics.add_out(count),
+            Err(_) => metrics.add_drop("queue_full", count),
+        }
+        metrics.add_busy_nanoseconds(started.elapsed().as_nanos() as u64);
+    }
+}
+
+/// A TPU client for tools, tests and benchmarks: one QUIC connection, one
+/// unidirectional stream per transaction.
+///
+/// It does not authenticate the server (the TPU's certificate is self-signed and
+/// the payload is a signed transaction, so a man in the middle can only drop it).
+pub struct TpuClient {
+    connection: quinn::Connection,
+    _endpoint: quinn::Endpoint,
+}
+
+impl TpuClient {
+    /// Connects to the TPU at `server`.
+    pub async fn connect(server: SocketAddr) -> Result<TpuClient, String> {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let mut tls = rustls::ClientConfig::builder_with_provider(provider.clone())
+            .with_protocol_versions(&[&rustls::version::TLS13])
+            .map_err(|error| error.to_string())?
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(AnyServerCertificate(provider)))
+            .with_no_client_auth();
+        tls.alpn_protocols = vec![TPU_ALPN.to_vec()];
+        let crypto = quinn::crypto::rustls::QuicClientConfig::try_from(tls)
+            .map_err(|error| error.to_string())?;
+        let bind: SocketAddr = if server.is_ipv4() {
+            "0.0.0.0:0".parse().expect("literal")
+        } else {
+            "[::]:0".parse().expect("literal")
+        };
+        let mut endpoint = quinn::Endpoint::client(bind).map_err(|error| error.to_string())?;
+        endpoint.set_default_client_config(quinn::ClientConfig::new(Arc::new(crypto)));
+        let connection = endpoint
+            .connect(server, "localhost")
+            .map_err(|error| error.to_string())?
+            .await
+            .map_err(|error| format!("cannot connect to the TPU at {server}: {error}"))?;
+        Ok(TpuClient {
+            connection,
+            _endpoint: endpoint,
+        })
+    }
+
+    /// Sends one transaction's wire bytes on a new stream.
+    pub async fn send(&self, wire: &[u8]) -> Result<(), String> {
+        let mut stream = self
+            .connection
+            .open_uni()
+            .await
+            .map_err(|error| error.to_string())?;
+        stream.write_all(wire).await.map_err(|error| error.to_string())?;
+        stream.finish().map_err(|error| error.to_string())?;
+        Ok(())
+    }
+}
+
+#[derive(Debug)]
+struct AnyServerCertificate(Arc<rustls::crypto::CryptoProvider>);
+
+impl rustls::client::danger::ServerCertVerifier for AnyServerCertificate {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &rustls::pki_types::CertificateDer<'_>,
+        _intermediates: &[rustls::pki_types::CertificateDer<'_>],
+        _server_name: &rustls::pki_types::ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        Ok(rustls::client::danger::ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        certificate: &rustls::pki_types::CertificateDer<'_>,
+        signature: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            certificate,
+            signature,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        certificate: &rustls::pki_types::CertificateDer<'_>,
+        signature: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            certificate,
+            signature,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
