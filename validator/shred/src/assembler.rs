@@ -19,7 +19,7 @@ use aether_types::Hash;
 use aether_types::shred::{ShredFlags, ShredKind};
 
 use crate::error::AssembleError;
-use crate::layout::{DATA_SHREDS_PER_SLOT_MAX, SetShape, Shred};
+use crate::layout::{DATA_SHREDS_PER_SLOT_MAX, SetShape};
 use crate::recovery::{RecoveredSet, recover_set};
 use crate::verifier::VerifiedShred;
 
@@ -63,8 +63,8 @@ pub enum InsertOutcome {
 #[derive(Debug)]
 enum SetState {
     Collecting {
-        data: Vec<Option<Shred>>,
-        coding: Vec<Option<Shred>>,
+        data: Vec<Option<VerifiedShred>>,
+        coding: Vec<Option<VerifiedShred>>,
         received: usize,
     },
     Recovered(Vec<u8>),
@@ -94,8 +94,14 @@ pub struct SlotAssembler {
 impl SlotAssembler {
     /// An empty assembler for `slot`.
     pub fn new(slot: u64, limits: AssemblerLimits) -> SlotAssembler {
-        assert!(limits.fec_sets_max > 0, "an assembler must hold at least one set");
-        assert!(limits.data_shreds_max > 0, "an assembler must hold at least one shred");
+        assert!(
+            limits.fec_sets_max > 0,
+            "an assembler must hold at least one set"
+        );
+        assert!(
+            limits.data_shreds_max > 0,
+            "an assembler must hold at least one shred"
+        );
         SlotAssembler {
             slot,
             limits,
@@ -123,8 +129,8 @@ impl SlotAssembler {
 
     /// Takes one verified shred. Errors leave the assembler as it was, except where
     /// [`AssembleError`] says a set is marked failed.
-    pub fn insert(&mut self, shred: VerifiedShred) -> Result<InsertOutcome, AssembleError> {
-        let shred = shred.into_shred();
+    pub fn insert(&mut self, verified: VerifiedShred) -> Result<InsertOutcome, AssembleError> {
+        let shred = verified.shred();
         let header = *shred.header();
         if header.slot != self.slot {
             return Err(AssembleError::WrongSlot {
@@ -160,9 +166,13 @@ impl SlotAssembler {
                     SetState::Failed => return Err(AssembleError::SetFailed { fec_set_index }),
                     SetState::Recovered(_) => return Ok(InsertOutcome::Duplicate),
                     SetState::Collecting { data, coding, .. } => {
-                        let slots = if header.kind == ShredKind::Data { data } else { coding };
+                        let slots = if header.kind == ShredKind::Data {
+                            data
+                        } else {
+                            coding
+                        };
                         if let Some(held) = &slots[usize::from(header.position_in_set)] {
-                            if held.as_bytes() == shred.as_bytes() {
+                            if held.shred().as_bytes() == shred.as_bytes() {
                                 return Ok(InsertOutcome::Duplicate);
                             }
                             return Err(AssembleError::ConflictingShred {
@@ -210,7 +220,7 @@ impl SlotAssembler {
         };
         let slot = &mut slots[usize::from(header.position_in_set)];
         assert!(slot.is_none());
-        *slot = Some(shred);
+        *slot = Some(verified);
         *received += 1;
         if *received < usize::from(shape.data_count()) {
             return Ok(InsertOutcome::Stored);
@@ -239,7 +249,9 @@ impl SlotAssembler {
         let before = self.sets.range(..fec_set_index).next_back();
         let after = self.sets.range(fec_set_index + 1..).next();
         let overlapping = match (before, after) {
-            (Some((&other, set)), _) if other + u32::from(set.shape.data_count()) > fec_set_index => {
+            (Some((&other, set)), _)
+                if other + u32::from(set.shape.data_count()) > fec_set_index =>
+            {
                 Some(other)
             }
             (_, Some((&other, _))) if other < end => Some(other),

@@ -51,7 +51,9 @@ pub enum ShredDecodeError {
     },
     /// A data shred's `index` is not `fec_set_index + position_in_set`, or that sum (or
     /// the set's end) overflows `u32`.
-    #[error("data shred index {index} does not match fec_set_index {fec_set_index} + position {position}")]
+    #[error(
+        "data shred index {index} does not match fec_set_index {fec_set_index} + position {position}"
+    )]
     DataIndexMismatch {
         /// The index found.
         index: u32,
@@ -122,7 +124,9 @@ pub enum ShredDecodeError {
 pub enum VerifyError {
     /// Hashing the shred up its Merkle path does not give the root it carries: the
     /// header, payload, proof or root was altered.
-    #[error("slot {slot} set {fec_set_index}: {kind:?} shred {position} does not hash to its Merkle root")]
+    #[error(
+        "slot {slot} set {fec_set_index}: {kind:?} shred {position} does not hash to its Merkle root"
+    )]
     MerkleProofMismatch {
         /// The shred's slot.
         slot: u64,
@@ -194,7 +198,9 @@ pub enum AssembleError {
         shred_slot: u64,
     },
     /// The shred's set would put data shreds past the slot's limit.
-    #[error("set {fec_set_index} of {data_count} data shreds ends past the limit of {max} data shreds per slot")]
+    #[error(
+        "set {fec_set_index} of {data_count} data shreds ends past the limit of {max} data shreds per slot"
+    )]
     DataShredLimit {
         /// The set's first data index.
         fec_set_index: u32,
@@ -212,7 +218,9 @@ pub enum AssembleError {
         max: usize,
     },
     /// Shreds of the slot disagree on the parent offset or the shred version.
-    #[error("slot fields (parent_offset {parent_offset}, version {version}) differ from the slot's ({expected_parent_offset}, {expected_version})")]
+    #[error(
+        "slot fields (parent_offset {parent_offset}, version {version}) differ from the slot's ({expected_parent_offset}, {expected_version})"
+    )]
     ConflictingSlotFields {
         /// The shred's parent offset.
         parent_offset: u16,

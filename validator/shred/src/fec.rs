@@ -75,9 +75,13 @@ mod tests {
             .map(|i| vec![i.wrapping_mul(37); shape.shard_bytes()])
             .collect();
         let mut parity = vec![Vec::new(); 3];
-        encode_parity(shape, shards.iter().map(Vec::as_slice), |position, bytes| {
-            parity[position] = bytes.to_vec();
-        })
+        encode_parity(
+            shape,
+            shards.iter().map(Vec::as_slice),
+            |position, bytes| {
+                parity[position] = bytes.to_vec();
+            },
+        )
         .unwrap();
         // Keep data 1 and coding 0, 1, 2: restore data 0, 2, 3.
         let restored = recover_data(
@@ -96,7 +100,10 @@ mod tests {
             recover_data(
                 shape,
                 [(1, shards[1].as_slice())],
-                parity[..2].iter().enumerate().map(|(i, p)| (i, p.as_slice())),
+                parity[..2]
+                    .iter()
+                    .enumerate()
+                    .map(|(i, p)| (i, p.as_slice())),
             )
             .is_err()
         );

@@ -27,9 +27,8 @@ pub const DATA_SHREDS_PER_SLOT_MAX: u32 = 32_768;
 /// Bytes of one Merkle proof entry (a sibling hash) and of the root.
 pub const HASH_BYTES: usize = Hash::LEN;
 /// Deepest Merkle proof: the tree over the largest set.
-pub const PROOF_DEPTH_MAX: u32 = proof_depth(
-    DATA_SHREDS_PER_SET_MAX as usize + CODING_SHREDS_PER_SET_MAX as usize,
-);
+pub const PROOF_DEPTH_MAX: u32 =
+    proof_depth(DATA_SHREDS_PER_SET_MAX as usize + CODING_SHREDS_PER_SET_MAX as usize);
 /// Bytes every shred spends outside its body when its proof has depth 0.
 pub const FIXED_OVERHEAD_BYTES: usize = SHRED_HEADER_BYTES + HASH_BYTES + SIGNATURE_BYTES;
 
@@ -37,14 +36,13 @@ const _: () = assert!(PROOF_DEPTH_MAX == 7);
 // The shard of the deepest tree still holds a header and a useful payload, and every
 // shard size is even (reed-solomon-simd requires it; 32 × depth keeps the parity).
 const _: () = assert!(shard_bytes(PROOF_DEPTH_MAX) > 2 * SHRED_HEADER_BYTES);
-const _: () = assert!(shard_bytes(0) % 2 == 0);
+const _: () = assert!(shard_bytes(0).is_multiple_of(2));
 const _: () = assert!(shard_bytes(0) <= MAX_SHRED_PAYLOAD_BYTES);
 // The default shape (32 + 32, depth 6): 910-byte shards, 880 bytes of block per data shred.
 const _: () = assert!(proof_depth(64) == 6 && shard_bytes(6) == 910);
 const _: () = assert!(shard_bytes(6) - SHRED_HEADER_BYTES == 880);
-const _: () = assert!(
-    DATA_SHREDS_PER_SLOT_MAX as u64 + DATA_SHREDS_PER_SET_MAX as u64 <= u32::MAX as u64
-);
+const _: () =
+    assert!(DATA_SHREDS_PER_SLOT_MAX as u64 + DATA_SHREDS_PER_SET_MAX as u64 <= u32::MAX as u64);
 
 /// `ceil(log2(leaf_count))`: the depth of the padded Merkle tree over `leaf_count` leaves.
 pub const fn proof_depth(leaf_count: usize) -> u32 {
@@ -138,9 +136,7 @@ impl SetShape {
 
     /// Whole encoded size of a shred of `kind`.
     pub const fn shred_bytes(self, kind: ShredKind) -> usize {
-        FIXED_OVERHEAD_BYTES
-            + self.body_bytes(kind)
-            + HASH_BYTES * self.proof_depth() as usize
+        FIXED_OVERHEAD_BYTES + self.body_bytes(kind) + HASH_BYTES * self.proof_depth() as usize
     }
 
     /// The Merkle leaf index of the shred of `kind` at `position`: data shreds first,
@@ -195,7 +191,10 @@ impl Shred {
             });
         }
         if header.kind == ShredKind::Data {
-            check_padding(&header, &bytes[..SHRED_HEADER_BYTES + shape.data_capacity()])?;
+            check_padding(
+                &header,
+                &bytes[..SHRED_HEADER_BYTES + shape.data_capacity()],
+            )?;
         }
         Ok(Shred {
             header,
@@ -207,8 +206,8 @@ impl Shred {
     /// Wraps bytes the shredder or the assembler built; their structure is re-checked
     /// (cheap, no hashing), so a bug there fails loudly rather than emitting bad shreds.
     pub(crate) fn from_trusted_bytes(bytes: Vec<u8>) -> Shred {
-        let header = ShredHeader::decode_from(&mut Reader::new(&bytes))
-            .expect("built shred header decodes");
+        let header =
+            ShredHeader::decode_from(&mut Reader::new(&bytes)).expect("built shred header decodes");
         let shape = check_header(&header).expect("built shred header is valid");
         assert_eq!(bytes.len(), shape.shred_bytes(header.kind));
         Shred {
@@ -282,7 +281,11 @@ impl Shred {
     /// The leader's signature over the set's root.
     pub fn signature(&self) -> Ed25519Signature {
         let offset = self.root_offset() + HASH_BYTES;
-        Ed25519Signature(self.bytes[offset..].try_into().expect("signature is 64 bytes"))
+        Ed25519Signature(
+            self.bytes[offset..]
+                .try_into()
+                .expect("signature is 64 bytes"),
+        )
     }
 
     /// This shred's leaf index in its set's Merkle tree.
@@ -343,8 +346,7 @@ pub(crate) fn check_header(header: &ShredHeader) -> Result<SetShape, ShredDecode
                     capacity: shape.data_capacity(),
                 });
             }
-            if header.flags.contains(ShredFlags::LAST_IN_SLOT)
-                && position != header.data_count - 1
+            if header.flags.contains(ShredFlags::LAST_IN_SLOT) && position != header.data_count - 1
             {
                 return Err(ShredDecodeError::LastInSlotNotLastInSet {
                     position,
@@ -381,7 +383,10 @@ pub(crate) fn check_padding(
     data_shard: &[u8],
 ) -> Result<(), ShredDecodeError> {
     let padding_start = SHRED_HEADER_BYTES + usize::from(header.payload_size);
-    match data_shard[padding_start..].iter().position(|&byte| byte != 0) {
+    match data_shard[padding_start..]
+        .iter()
+        .position(|&byte| byte != 0)
+    {
         Some(offset) => Err(ShredDecodeError::NonZeroPadding {
             offset: padding_start + offset,
         }),
@@ -395,7 +400,16 @@ mod tests {
 
     #[test]
     fn depth_and_sizes() {
-        for (leaves, depth) in [(1, 0), (2, 1), (3, 2), (4, 2), (5, 3), (33, 6), (64, 6), (65, 7)] {
+        for (leaves, depth) in [
+            (1, 0),
+            (2, 1),
+            (3, 2),
+            (4, 2),
+            (5, 3),
+            (33, 6),
+            (64, 6),
+            (65, 7),
+        ] {
             assert_eq!(proof_depth(leaves), depth, "{leaves} leaves");
         }
         let default = SetShape::new(32, 32).unwrap();
@@ -406,7 +420,7 @@ mod tests {
             for coding in 1..=CODING_SHREDS_PER_SET_MAX {
                 let shape = SetShape::new(data, coding).unwrap();
                 assert_eq!(shape.shred_bytes(ShredKind::Coding), SHRED_BYTES_MAX);
-                assert_eq!(shape.shard_bytes() % 2, 0);
+                assert!(shape.shard_bytes().is_multiple_of(2));
             }
         }
     }

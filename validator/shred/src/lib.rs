@@ -103,8 +103,7 @@ pub mod verifier;
 pub use assembler::{AssemblerLimits, InsertOutcome, SlotAssembler};
 pub use error::{AssembleError, ShapeError, ShredDecodeError, ShredError, VerifyError};
 pub use layout::{
-    CODING_SHREDS_PER_SET_MAX, DATA_SHREDS_PER_SET_MAX, DATA_SHREDS_PER_SLOT_MAX, SetShape,
-    Shred,
+    CODING_SHREDS_PER_SET_MAX, DATA_SHREDS_PER_SET_MAX, DATA_SHREDS_PER_SLOT_MAX, SetShape, Shred,
 };
 pub use shredder::{ShredderConfig, SlotContext, shred_block};
 pub use verifier::{ShredVerifier, VerifiedShred, VerifierCounts, verify_shred};

@@ -57,7 +57,7 @@ pub fn root_from_proof(leaf: Hash, leaf_index: usize, proof: impl Iterator<Item 
     let mut node = leaf;
     let mut index = leaf_index;
     for sibling in proof {
-        node = if index % 2 == 0 {
+        node = if index.is_multiple_of(2) {
             node_hash(&node, &sibling)
         } else {
             node_hash(&sibling, &node)
@@ -131,7 +131,10 @@ mod tests {
             MerkleTree::new(vec![a, b, c]).root(),
             node_hash(&node_hash(&a, &b), &node_hash(&c, &Hash::ZERO))
         );
-        assert_ne!(leaf_hash(&[1; 64]), node_hash(&Hash([1; 32]), &Hash([1; 32])));
+        assert_ne!(
+            leaf_hash(&[1; 64]),
+            node_hash(&Hash([1; 32]), &Hash([1; 32]))
+        );
     }
 
     #[test]
@@ -142,10 +145,16 @@ mod tests {
             for (index, leaf) in leaves.iter().enumerate() {
                 let proof: Vec<Hash> = tree.proof(index).copied().collect();
                 assert_eq!(proof.len(), proof_depth(count.into()) as usize);
-                assert_eq!(root_from_proof(*leaf, index, proof.iter().copied()), tree.root());
+                assert_eq!(
+                    root_from_proof(*leaf, index, proof.iter().copied()),
+                    tree.root()
+                );
                 if count > 1 {
                     let other = index ^ 1;
-                    assert_ne!(root_from_proof(*leaf, other, proof.into_iter()), tree.root());
+                    assert_ne!(
+                        root_from_proof(*leaf, other, proof.into_iter()),
+                        tree.root()
+                    );
                 }
             }
         }

@@ -5,7 +5,9 @@
 //! - Some data shreds missing: Reed-Solomon restores their shards (header and payload).
 //!   Each restored header must be the one its position implies and its padding zero.
 //!   Then the whole set is rebuilt, parity included (coding headers follow from any
-//!   received coding shred), and its Merkle root must equal the signed root. So a
+//!   received coding shred): every received coding shred must equal its rebuilt self,
+//!   and the rebuilt set's Merkle root must equal the signed root (leaves of received
+//!   shreds are reused from verification; only rebuilt shreds are hashed). So a
 //!   coding shred that was not computed from the set's data (only the leader can sign
 //!   one) makes the set fail instead of corrupting the block, and every honest receiver
 //!   recovers the same bytes whichever shreds it got.
@@ -17,6 +19,7 @@ use crate::error::{AssembleError, ShredDecodeError};
 use crate::fec;
 use crate::layout::{SetShape, Shred, check_header, check_padding};
 use crate::merkle::{self, MerkleTree};
+use crate::verifier::VerifiedShred;
 
 /// A recovered set: its block bytes and whether it ends the slot.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,17 +35,24 @@ pub(crate) struct RecoveredSet {
 pub(crate) fn recover_set(
     root: &Hash,
     shape: SetShape,
-    data: &[Option<Shred>],
-    coding: &[Option<Shred>],
+    data: &[Option<VerifiedShred>],
+    coding: &[Option<VerifiedShred>],
 ) -> Result<RecoveredSet, AssembleError> {
     assert_eq!(data.len(), usize::from(shape.data_count()));
     assert_eq!(coding.len(), usize::from(shape.coding_count()));
     let present = data.iter().chain(coding).flatten().count();
-    assert!(present >= usize::from(shape.data_count()), "not enough shreds to recover");
+    assert!(
+        present >= usize::from(shape.data_count()),
+        "not enough shreds to recover"
+    );
     if data.iter().all(Option::is_some) {
-        let shreds: Vec<&Shred> = data.iter().flatten().collect();
+        let shreds: Vec<&Shred> = data.iter().flatten().map(VerifiedShred::shred).collect();
         return Ok(RecoveredSet {
-            data: shreds.iter().flat_map(|shred| shred.data()).copied().collect(),
+            data: shreds
+                .iter()
+                .flat_map(|shred| shred.data())
+                .copied()
+                .collect(),
             last_in_slot: last_flag(shreds.last().expect("a set has data").header()),
         });
     }
@@ -51,36 +61,59 @@ pub(crate) fn recover_set(
         .flatten()
         .next()
         .expect("data is missing, so a coding shred is present")
+        .shred()
         .header();
     let fec_set_index = template.fec_set_index;
-    let restored = fec::recover_data(
-        shape,
-        present_shards(data),
-        present_shards(coding),
-    )?;
+    let inconsistent = AssembleError::InconsistentSet { fec_set_index };
+    let restored = fec::recover_data(shape, present_shards(data), present_shards(coding))?;
     let mut shards: Vec<Vec<u8>> = data
         .iter()
-        .map(|shred| shred.as_ref().map_or_else(Vec::new, |s| s.erasure_shard().to_vec()))
+        .map(|held| {
+            held.as_ref()
+                .map_or_else(Vec::new, |v| v.shred().erasure_shard().to_vec())
+        })
         .collect();
     for (position, shard) in restored {
         shards[position] = shard;
     }
-    let mut leaves: Vec<Hash> = shards.iter().map(|shard| merkle::leaf_hash(shard)).collect();
+    // Leaves of received shreds are known from verification; hash only the rebuilt ones.
+    let mut leaves: Vec<Hash> = shards
+        .iter()
+        .zip(data)
+        .map(|(shard, held)| {
+            held.as_ref()
+                .map_or_else(|| merkle::leaf_hash(shard), VerifiedShred::leaf)
+        })
+        .collect();
     let coding_index_base = template.index - u32::from(template.position_in_set);
-    fec::encode_parity(shape, shards.iter().map(Vec::as_slice), |position, parity| {
-        let position = u16::try_from(position).expect("coding position fits u16");
-        let header = ShredHeader {
-            index: coding_index_base + u32::from(position),
-            position_in_set: position,
-            ..template
-        };
-        let mut header_bytes = Vec::with_capacity(SHRED_HEADER_BYTES);
-        header.encode_to(&mut header_bytes);
-        leaves.push(merkle::leaf_hash_parts(&[&header_bytes, parity]));
-    })?;
+    let mut consistent = true;
+    fec::encode_parity(
+        shape,
+        shards.iter().map(Vec::as_slice),
+        |position, parity| {
+            let header = ShredHeader {
+                index: coding_index_base + position as u32,
+                position_in_set: u16::try_from(position).expect("coding position fits u16"),
+                ..template
+            };
+            let mut header_bytes = Vec::with_capacity(SHRED_HEADER_BYTES);
+            header.encode_to(&mut header_bytes);
+            let leaf = match &coding[position] {
+                // A received coding shred must be exactly what the recovered data implies.
+                Some(held) => {
+                    let leaf_bytes = held.shred().leaf_bytes();
+                    consistent &= leaf_bytes[..SHRED_HEADER_BYTES] == header_bytes[..]
+                        && leaf_bytes[SHRED_HEADER_BYTES..] == *parity;
+                    held.leaf()
+                }
+                None => merkle::leaf_hash_parts(&[&header_bytes, parity]),
+            };
+            leaves.push(leaf);
+        },
+    )?;
     assert_eq!(leaves.len(), shape.leaf_count());
-    if MerkleTree::new(leaves).root() != *root {
-        return Err(AssembleError::InconsistentSet { fec_set_index });
+    if !consistent || MerkleTree::new(leaves).root() != *root {
+        return Err(inconsistent);
     }
     // The root binds the shards; now check they are the data shreds it claims.
     let headers: Vec<ShredHeader> = shards
@@ -106,11 +139,11 @@ fn last_flag(header: &ShredHeader) -> bool {
     header.flags.contains(ShredFlags::LAST_IN_SLOT)
 }
 
-fn present_shards(shreds: &[Option<Shred>]) -> impl Iterator<Item = (usize, &[u8])> {
+fn present_shards(shreds: &[Option<VerifiedShred>]) -> impl Iterator<Item = (usize, &[u8])> {
     shreds
         .iter()
         .enumerate()
-        .filter_map(|(position, shred)| Some((position, shred.as_ref()?.erasure_shard())))
+        .filter_map(|(position, held)| Some((position, held.as_ref()?.shred().erasure_shard())))
 }
 
 /// Decodes and checks the header of data shard `position` (received or restored): it
@@ -127,7 +160,8 @@ fn check_restored(
         position,
         reason,
     };
-    let header = ShredHeader::decode_from(&mut Reader::new(shard)).map_err(|e| invalid(e.into()))?;
+    let header =
+        ShredHeader::decode_from(&mut Reader::new(shard)).map_err(|e| invalid(e.into()))?;
     check_header(&header).map_err(invalid)?;
     check_padding(&header, shard).map_err(invalid)?;
     let expected = ShredHeader {

@@ -150,9 +150,8 @@ struct SetHeaderFields {
 
 impl SetHeaderFields {
     fn header(&self, kind: ShredKind, position: u16, payload_size: u16) -> ShredHeader {
-        let last = kind == ShredKind::Data
-            && self.last_in_slot
-            && position + 1 == self.shape.data_count();
+        let last =
+            kind == ShredKind::Data && self.last_in_slot && position + 1 == self.shape.data_count();
         let (index_base, flags) = match kind {
             ShredKind::Data if last => (
                 self.fec_set_index,

@@ -16,6 +16,7 @@ use aether_types::Hash;
 
 use crate::error::VerifyError;
 use crate::layout::Shred;
+use crate::merkle;
 use crate::signing::root_signing_message;
 
 /// Default number of set roots the verifier remembers (a few slots of large blocks).
@@ -26,6 +27,8 @@ pub const SIGNATURE_CACHE_CAPACITY_DEFAULT: usize = 4096;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VerifiedShred {
     shred: Shred,
+    /// The shred's Merkle leaf, computed while verifying (recovery reuses it).
+    leaf: Hash,
 }
 
 impl VerifiedShred {
@@ -38,18 +41,25 @@ impl VerifiedShred {
     pub fn into_shred(self) -> Shred {
         self.shred
     }
+
+    /// The shred's Merkle leaf hash.
+    pub fn leaf(&self) -> Hash {
+        self.leaf
+    }
 }
 
 /// Checks a shred without a cache: Merkle path, then the signature. Returns the root.
 pub fn verify_shred(shred: &Shred, leader: &Ed25519PublicKey) -> Result<Hash, VerifyError> {
-    let root = check_merkle_path(shred)?;
+    let (_, root) = check_merkle_path(shred)?;
     check_signature(shred, &root, leader)?;
     Ok(root)
 }
 
-fn check_merkle_path(shred: &Shred) -> Result<Hash, VerifyError> {
+/// Returns the shred's leaf and the root it carries, once they agree.
+fn check_merkle_path(shred: &Shred) -> Result<(Hash, Hash), VerifyError> {
     let root = shred.merkle_root();
-    if shred.computed_root() != root {
+    let leaf = merkle::leaf_hash(shred.leaf_bytes());
+    if merkle::root_from_proof(leaf, shred.leaf_index(), shred.proof()) != root {
         let header = shred.header();
         return Err(VerifyError::MerkleProofMismatch {
             slot: header.slot,
@@ -58,7 +68,7 @@ fn check_merkle_path(shred: &Shred) -> Result<Hash, VerifyError> {
             position: header.position_in_set,
         });
     }
-    Ok(root)
+    Ok((leaf, root))
 }
 
 fn check_signature(
@@ -134,7 +144,8 @@ impl ShredVerifier {
         shred: Shred,
         leader: &Ed25519PublicKey,
     ) -> Result<VerifiedShred, VerifyError> {
-        let root = check_merkle_path(&shred).inspect_err(|_| self.counts.merkle_failures += 1)?;
+        let (leaf, root) =
+            check_merkle_path(&shred).inspect_err(|_| self.counts.merkle_failures += 1)?;
         let header = shred.header();
         let key = CacheKey {
             slot: header.slot,
@@ -145,13 +156,13 @@ impl ShredVerifier {
         let signature = shred.signature();
         if self.verified.get(&key) == Some(&signature) {
             self.counts.cache_hits += 1;
-            return Ok(VerifiedShred { shred });
+            return Ok(VerifiedShred { shred, leaf });
         }
         self.counts.signature_checks += 1;
         check_signature(&shred, &root, leader)
             .inspect_err(|_| self.counts.signature_failures += 1)?;
         self.remember(key, signature);
-        Ok(VerifiedShred { shred })
+        Ok(VerifiedShred { shred, leaf })
     }
 
     /// Counters so far.
@@ -170,7 +181,10 @@ impl ShredVerifier {
             return;
         }
         if self.verified.len() == self.capacity {
-            let oldest = self.order.pop_front().expect("a full cache has an oldest key");
+            let oldest = self
+                .order
+                .pop_front()
+                .expect("a full cache has an oldest key");
             self.verified.remove(&oldest);
         }
         self.verified.insert(key, signature);

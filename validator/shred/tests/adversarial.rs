@@ -9,9 +9,7 @@ use aether_shred::{
     VerifyError, verify_shred,
 };
 use aether_types::ShredKind;
-use common::{
-    SLOT, assemble, block_bytes, by_set, edit_header, leader, leader_key, reseal, shred,
-};
+use common::{SLOT, assemble, block_bytes, by_set, edit_header, leader, leader_key, reseal, shred};
 
 const FULL_SET_BYTES: usize = 32 * 880;
 
@@ -20,11 +18,15 @@ fn set_bytes(shreds: &[Shred]) -> Vec<Vec<u8>> {
 }
 
 fn decode_all(set: &[Vec<u8>]) -> Vec<Shred> {
-    set.iter().map(|bytes| Shred::decode(bytes).unwrap()).collect()
+    set.iter()
+        .map(|bytes| Shred::decode(bytes).unwrap())
+        .collect()
 }
 
 fn verify_err(shred: Shred) -> VerifyError {
-    ShredVerifier::default().verify(shred, &leader_key()).unwrap_err()
+    ShredVerifier::default()
+        .verify(shred, &leader_key())
+        .unwrap_err()
 }
 
 #[test]
@@ -38,7 +40,10 @@ fn a_signed_root_cannot_be_replayed_into_another_slot_or_set() {
         edit_header(bytes, |header| header.slot = SLOT + 1);
     }
     let error = verify_err(Shred::decode(&relabelled[0]).unwrap());
-    assert!(matches!(error, VerifyError::MerkleProofMismatch { .. }), "{error:?}");
+    assert!(
+        matches!(error, VerifyError::MerkleProofMismatch { .. }),
+        "{error:?}"
+    );
 
     // Relabelled and re-rooted, with a genuine leader signature over the new root for
     // (SLOT, set 0): valid for that slot and set only.
@@ -67,7 +72,13 @@ fn a_signed_root_cannot_be_replayed_into_another_slot_or_set() {
     reseal(&mut moved, &leader(), SLOT, 0);
     let error = verify_err(Shred::decode(&moved[0]).unwrap());
     assert!(
-        matches!(error, VerifyError::SignatureInvalid { fec_set_index: 64, .. }),
+        matches!(
+            error,
+            VerifyError::SignatureInvalid {
+                fec_set_index: 64,
+                ..
+            }
+        ),
         "{error:?}"
     );
 
@@ -101,7 +112,10 @@ fn another_key_is_not_the_leader() {
         verify_shred(&Shred::decode(&set[0]).unwrap(), &leader_key()),
         Err(VerifyError::SignatureInvalid { .. })
     ));
-    assert_eq!(verify_shred(&shreds[0], &leader_key()), Ok(shreds[0].merkle_root()));
+    assert_eq!(
+        verify_shred(&shreds[0], &leader_key()),
+        Ok(shreds[0].merkle_root())
+    );
 }
 
 /// Set 0 of a 2-set block, with coding shred 0's parity replaced by garbage and the set
@@ -154,9 +168,8 @@ fn duplicates_are_ignored_and_equivocation_is_an_error() {
     let shreds = shred(&block_bytes(FULL_SET_BYTES, 3), SLOT);
     let mut verifier = ShredVerifier::default();
     let mut assembler = SlotAssembler::new(SLOT, AssemblerLimits::default());
-    let mut insert = |shred: &Shred| {
-        assembler.insert(verifier.verify(shred.clone(), &leader_key()).unwrap())
-    };
+    let mut insert =
+        |shred: &Shred| assembler.insert(verifier.verify(shred.clone(), &leader_key()).unwrap());
     assert_eq!(insert(&shreds[5]), Ok(InsertOutcome::Stored));
     assert_eq!(insert(&shreds[5]), Ok(InsertOutcome::Duplicate));
     // The leader signs a second version of set 0 (one payload byte differs).

@@ -7,8 +7,8 @@ use aether_crypto::ed25519::{Ed25519PublicKey, Ed25519SecretKey};
 use aether_shred::merkle::{MerkleTree, leaf_hash};
 use aether_shred::signing::sign_root;
 use aether_shred::{
-    AssembleError, AssemblerLimits, InsertOutcome, SetShape, Shred, ShredVerifier,
-    ShredderConfig, SlotAssembler, SlotContext, shred_block,
+    AssembleError, AssemblerLimits, InsertOutcome, SetShape, Shred, ShredVerifier, ShredderConfig,
+    SlotAssembler, SlotContext, shred_block,
 };
 use aether_types::ShredHeader;
 use aether_types::codec::{Decode, Encode, Reader};
@@ -49,7 +49,9 @@ pub fn shred(block: &[u8], slot: u64) -> Vec<Shred> {
 pub fn by_set(shreds: Vec<Shred>) -> BTreeMap<u32, Vec<Shred>> {
     let mut sets: BTreeMap<u32, Vec<Shred>> = BTreeMap::new();
     for shred in shreds {
-        sets.entry(shred.header().fec_set_index).or_default().push(shred);
+        sets.entry(shred.header().fec_set_index)
+            .or_default()
+            .push(shred);
     }
     sets
 }
