@@ -19,7 +19,7 @@ use aether_types::Hash;
 use aether_types::shred::{ShredFlags, ShredKind};
 
 use crate::error::AssembleError;
-use crate::layout::{DATA_SHREDS_PER_SLOT_MAX, SetShape};
+use crate::layout::{DATA_SHREDS_PER_SLOT_MAX, SetShape, Shred};
 use crate::recovery::{RecoveredSet, recover_set};
 use crate::verifier::VerifiedShred;
 
@@ -76,6 +76,39 @@ struct FecSet {
     root: Hash,
     shape: SetShape,
     state: SetState,
+}
+
+/// Checks a shred of a set already seen: same root and shape, and a free position or
+/// the very same shred. `Some` is the outcome when there is nothing to store.
+fn check_known_set(set: &FecSet, shred: &Shred) -> Result<Option<InsertOutcome>, AssembleError> {
+    let header = shred.header();
+    let fec_set_index = header.fec_set_index;
+    if set.root != shred.merkle_root() {
+        return Err(AssembleError::ConflictingRoot { fec_set_index });
+    }
+    if set.shape != shred.shape() {
+        return Err(AssembleError::ConflictingShape { fec_set_index });
+    }
+    let (data, coding) = match &set.state {
+        SetState::Failed => return Err(AssembleError::SetFailed { fec_set_index }),
+        SetState::Recovered(_) => return Ok(Some(InsertOutcome::Duplicate)),
+        SetState::Collecting { data, coding, .. } => (data, coding),
+    };
+    let slots = match header.kind {
+        ShredKind::Data => data,
+        ShredKind::Coding => coding,
+    };
+    match &slots[usize::from(header.position_in_set)] {
+        None => Ok(None),
+        Some(held) if held.shred().as_bytes() == shred.as_bytes() => {
+            Ok(Some(InsertOutcome::Duplicate))
+        }
+        Some(_) => Err(AssembleError::ConflictingShred {
+            fec_set_index,
+            kind: header.kind,
+            position: header.position_in_set,
+        }),
+    }
 }
 
 /// Reassembles one slot's block from its verified shreds.
@@ -156,32 +189,8 @@ impl SlotAssembler {
         let root = shred.merkle_root();
         match self.sets.get(&fec_set_index) {
             Some(set) => {
-                if set.root != root {
-                    return Err(AssembleError::ConflictingRoot { fec_set_index });
-                }
-                if set.shape != shape {
-                    return Err(AssembleError::ConflictingShape { fec_set_index });
-                }
-                match &set.state {
-                    SetState::Failed => return Err(AssembleError::SetFailed { fec_set_index }),
-                    SetState::Recovered(_) => return Ok(InsertOutcome::Duplicate),
-                    SetState::Collecting { data, coding, .. } => {
-                        let slots = if header.kind == ShredKind::Data {
-                            data
-                        } else {
-                            coding
-                        };
-                        if let Some(held) = &slots[usize::from(header.position_in_set)] {
-                            if held.shred().as_bytes() == shred.as_bytes() {
-                                return Ok(InsertOutcome::Duplicate);
-                            }
-                            return Err(AssembleError::ConflictingShred {
-                                fec_set_index,
-                                kind: header.kind,
-                                position: header.position_in_set,
-                            });
-                        }
-                    }
+                if let Some(outcome) = check_known_set(set, shred)? {
+                    return Ok(outcome);
                 }
             }
             None => self.check_new_set(fec_set_index, shape)?,

@@ -64,7 +64,6 @@ pub(crate) fn recover_set(
         .shred()
         .header();
     let fec_set_index = template.fec_set_index;
-    let inconsistent = AssembleError::InconsistentSet { fec_set_index };
     let restored = fec::recover_data(shape, present_shards(data), present_shards(coding))?;
     let mut shards: Vec<Vec<u8>> = data
         .iter()
@@ -76,44 +75,8 @@ pub(crate) fn recover_set(
     for (position, shard) in restored {
         shards[position] = shard;
     }
-    // Leaves of received shreds are known from verification; hash only the rebuilt ones.
-    let mut leaves: Vec<Hash> = shards
-        .iter()
-        .zip(data)
-        .map(|(shard, held)| {
-            held.as_ref()
-                .map_or_else(|| merkle::leaf_hash(shard), VerifiedShred::leaf)
-        })
-        .collect();
-    let coding_index_base = template.index - u32::from(template.position_in_set);
-    let mut consistent = true;
-    fec::encode_parity(
-        shape,
-        shards.iter().map(Vec::as_slice),
-        |position, parity| {
-            let header = ShredHeader {
-                index: coding_index_base + position as u32,
-                position_in_set: u16::try_from(position).expect("coding position fits u16"),
-                ..template
-            };
-            let mut header_bytes = Vec::with_capacity(SHRED_HEADER_BYTES);
-            header.encode_to(&mut header_bytes);
-            let leaf = match &coding[position] {
-                // A received coding shred must be exactly what the recovered data implies.
-                Some(held) => {
-                    let leaf_bytes = held.shred().leaf_bytes();
-                    consistent &= leaf_bytes[..SHRED_HEADER_BYTES] == header_bytes[..]
-                        && leaf_bytes[SHRED_HEADER_BYTES..] == *parity;
-                    held.leaf()
-                }
-                None => merkle::leaf_hash_parts(&[&header_bytes, parity]),
-            };
-            leaves.push(leaf);
-        },
-    )?;
-    assert_eq!(leaves.len(), shape.leaf_count());
-    if !consistent || MerkleTree::new(leaves).root() != *root {
-        return Err(inconsistent);
+    if !rebuilds_to_root(root, shape, &template, &shards, data, coding)? {
+        return Err(AssembleError::InconsistentSet { fec_set_index });
     }
     // The root binds the shards; now check they are the data shreds it claims.
     let headers: Vec<ShredHeader> = shards
@@ -133,6 +96,55 @@ pub(crate) fn recover_set(
         data,
         last_in_slot: last_flag(headers.last().expect("a set has data")),
     })
+}
+
+/// Re-encodes the parity of the complete data `shards` and checks the whole set against
+/// the signed `root`: every received coding shred must equal its rebuilt self, and the
+/// tree over all leaves must have that root. Leaves of received shreds are known from
+/// verification, so only rebuilt shreds are hashed.
+fn rebuilds_to_root(
+    root: &Hash,
+    shape: SetShape,
+    template: &ShredHeader,
+    shards: &[Vec<u8>],
+    data: &[Option<VerifiedShred>],
+    coding: &[Option<VerifiedShred>],
+) -> Result<bool, AssembleError> {
+    let mut leaves: Vec<Hash> = shards
+        .iter()
+        .zip(data)
+        .map(|(shard, held)| {
+            held.as_ref()
+                .map_or_else(|| merkle::leaf_hash(shard), VerifiedShred::leaf)
+        })
+        .collect();
+    let coding_index_base = template.index - u32::from(template.position_in_set);
+    let mut consistent = true;
+    fec::encode_parity(
+        shape,
+        shards.iter().map(Vec::as_slice),
+        |position, parity| {
+            let header = ShredHeader {
+                index: coding_index_base + position as u32,
+                position_in_set: u16::try_from(position).expect("coding position fits u16"),
+                ..*template
+            };
+            let mut header_bytes = Vec::with_capacity(SHRED_HEADER_BYTES);
+            header.encode_to(&mut header_bytes);
+            let leaf = match &coding[position] {
+                Some(held) => {
+                    let leaf_bytes = held.shred().leaf_bytes();
+                    consistent &= leaf_bytes[..SHRED_HEADER_BYTES] == header_bytes[..]
+                        && leaf_bytes[SHRED_HEADER_BYTES..] == *parity;
+                    held.leaf()
+                }
+                None => merkle::leaf_hash_parts(&[&header_bytes, parity]),
+            };
+            leaves.push(leaf);
+        },
+    )?;
+    assert_eq!(leaves.len(), shape.leaf_count());
+    Ok(consistent && MerkleTree::new(leaves).root() == *root)
 }
 
 fn last_flag(header: &ShredHeader) -> bool {

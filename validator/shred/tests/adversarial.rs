@@ -298,3 +298,27 @@ fn the_signature_cache_is_bounded_and_checks_once_per_set() {
     assert_eq!(verifier.counts().signature_checks, 4);
     assert_eq!(verifier.cached_roots(), 2);
 }
+
+#[test]
+fn sets_of_one_slot_must_agree_on_parent_and_version() {
+    let sets = by_set(shred(&block_bytes(2 * FULL_SET_BYTES, 8), SLOT));
+    let mut second = set_bytes(&sets[&32]);
+    for bytes in &mut second {
+        edit_header(bytes, |header| header.parent_offset = 2);
+    }
+    reseal(&mut second, &leader(), SLOT, 32);
+    let second = decode_all(&second);
+    let mut verifier = ShredVerifier::default();
+    let mut verified = |shred: &Shred| verifier.verify(shred.clone(), &leader_key()).unwrap();
+    let mut assembler = SlotAssembler::new(SLOT, AssemblerLimits::default());
+    assembler.insert(verified(&sets[&0][0])).unwrap();
+    assert_eq!(
+        assembler.insert(verified(&second[0])),
+        Err(AssembleError::ConflictingSlotFields {
+            parent_offset: 2,
+            version: 0x5eed,
+            expected_parent_offset: 1,
+            expected_version: 0x5eed
+        })
+    );
+}
