@@ -17,13 +17,19 @@
 
 pub mod backend;
 pub mod cpu;
+pub mod cuda;
+pub mod fallback;
 pub mod prepare;
 pub mod reference;
+pub mod wgpu_backend;
 
 pub use aether_crypto::ed25519::VerifyItem;
 pub use backend::{BackendKind, ParseBackendError, open_backend};
 pub use cpu::CpuSigVerify;
+pub use cuda::CudaSigVerify;
+pub use fallback::FallbackSigVerify;
 pub use reference::ReferenceSigVerify;
+pub use wgpu_backend::WgpuSigVerify;
 
 use thiserror::Error;
 
@@ -60,4 +66,10 @@ pub trait SigVerify: Send + Sync {
         items: &[VerifyItem<'_>],
         decisions: &mut [bool],
     ) -> Result<(), SigVerifyError>;
+
+    /// Batches this backend could not run on its device and verified on the CPU
+    /// instead (a monotonic counter; always 0 for the CPU backends).
+    fn fallback_batches(&self) -> u64 {
+        0
+    }
 }
