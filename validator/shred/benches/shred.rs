@@ -13,6 +13,16 @@
 //! - Baselines in the same run: `baseline_blake3_all_shred_bytes` (plain BLAKE3 over every
 //!   shred's bytes once: the floor for hashing the leaves) and
 //!   `baseline_ed25519_verify_per_set` (one signature verification per set).
+//!
+//! Measured (`cargo bench -p aether-shred`, 1 MiB = 38 sets, 2408 shreds, 2.79x bytes on
+//! the wire; the shared 2-core machine at load average about 3, so compare ratios):
+//! shred_and_sign 5.9 ms (169 MiB/s); verify_every_shred 7.4 ms, about the sum of the
+//! baselines (BLAKE3 3.5 ms + Ed25519 4.2 ms): verification is at its floor;
+//! verify_and_recover_from_coding_only 20.3 ms, of which about 40% is reed-solomon-simd's
+//! per-decode error-locator evaluation over GF(2^16) (`eval_poly`, a fixed cost per set,
+//! whatever the shard size; perf). Reusing verified leaves in recovery was expected to
+//! save about 7% (half of the rebuild hashing); measured 10% (ratio to the BLAKE3
+//! baseline 6.4 -> 5.8).
 #![allow(missing_docs)]
 
 use std::hint::black_box;
