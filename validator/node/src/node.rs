@@ -1,0 +1,253 @@
+//! Start-up and shutdown of a node: ledger, keys, pipeline, RPC and metrics.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use aether_accounts_db::snapshot::{load_snapshot, read_snapshot_header};
+use aether_accounts_db::{ACCOUNTS_DIRECTORY, AccountsDb, AccountsDbOptions, Writes};
+use aether_blockstore::{Blockstore, BlockstoreOptions};
+use aether_kernels::{BackendKind, SigVerify, open_backend};
+use aether_ledger::{Executor, LedgerParams};
+use aether_pipeline::banking::BankingConfig;
+use aether_pipeline::chain::ChainState;
+use aether_pipeline::fetch::FetchConfig;
+use aether_pipeline::{Pipeline, PipelineConfig, PipelineParts};
+use anyhow::{Context, Result, anyhow};
+use hyper::{Method, StatusCode};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::config::NodeConfig;
+use crate::faucet::Faucet;
+use crate::genesis;
+use crate::http::{self, Handler};
+use crate::keys::{dev_keys, load_keys};
+use crate::metrics_text;
+use crate::rpc::{RpcContext, handle_body};
+
+/// The blockstore's directory inside the ledger.
+pub const BLOCKSTORE_DIRECTORY: &str = "blockstore";
+
+/// How `run` was asked to start.
+pub struct RunOptions {
+    /// The configuration.
+    pub config: NodeConfig,
+    /// Dev chain: well-known keys, faucet on.
+    pub dev: bool,
+    /// Boot from this snapshot into an empty ledger.
+    pub snapshot: Option<PathBuf>,
+}
+
+fn load_snapshot_into(file: &Path, accounts_dir: &Path) -> Result<()> {
+    let header = read_snapshot_header(file)?;
+    tracing::info!(
+        file = %file.display(),
+        slot = header.slot,
+        state_root = %header.state_root,
+        "loading snapshot"
+    );
+    let bar = ProgressBar::new(header.entry_count);
+    bar.set_style(
+        ProgressStyle::with_template("loading snapshot [{bar:40}] {pos}/{len} entries ({eta})")
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    load_snapshot(file, accounts_dir, &mut |done, _| bar.set_position(done))
+        .with_context(|| format!("loading snapshot {}", file.display()))?;
+    bar.finish_and_clear();
+    Ok(())
+}
+
+/// Opens the accounts-db, creating its state from genesis or a snapshot when empty.
+fn open_accounts(ledger: &Path, snapshot: Option<&Path>) -> Result<AccountsDb> {
+    let accounts_dir = ledger.join(ACCOUNTS_DIRECTORY);
+    match snapshot {
+        Some(file) => load_snapshot_into(file, &accounts_dir)?,
+        None => {
+            if genesis::initialize_if_empty(&accounts_dir)? {
+                tracing::info!(hash = %genesis::genesis_hash(), "initialised the ledger from the dev genesis");
+            }
+        }
+    }
+    let (accounts, report) = AccountsDb::open(&accounts_dir, AccountsDbOptions::default())
+        .with_context(|| format!("opening the account state in {}", accounts_dir.display()))?;
+    tracing::info!(
+        slot = report.last_finalized.slot,
+        state_root = %report.last_finalized.state_root,
+        keys = report.recovery.live_keys,
+        write_path = ?report.recovery.write_path,
+        tree_rebuild_ms = report.tree_rebuild.as_millis() as u64,
+        "account state verified"
+    );
+    Ok(accounts)
+}
+
+fn build_address_index(accounts: &AccountsDb, chain: &ChainState) -> Result<()> {
+    let mut writes = Writes::new();
+    for entry in accounts.storage().iter_live() {
+        let (key, value) = entry.context("reading account state")?;
+        writes.insert(key, Some(value.into()));
+    }
+    chain.addresses.write().expect("address index lock").apply(&writes);
+    Ok(())
+}
+
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |count| count.get())
+}
+
+/// Runs the node until SIGINT/SIGTERM or a stage fails.
+pub fn run(options: RunOptions) -> Result<()> {
+    let config = options.config;
+    let ledger = &config.node.ledger;
+    std::fs::create_dir_all(ledger).with_context(|| format!("creating ledger {}", ledger.display()))?;
+    let accounts = open_accounts(ledger, options.snapshot.as_deref())?;
+    let chain = Arc::new(ChainState::default());
+    build_address_index(&accounts, &chain)?;
+    let accounts = Arc::new(RwLock::new(accounts));
+    let blockstore_dir = ledger.join(BLOCKSTORE_DIRECTORY);
+    let blockstore = Arc::new(
+        Blockstore::open(
+            &blockstore_dir,
+            BlockstoreOptions {
+                limit_ledger_size: (config.blockstore.limit_ledger_size > 0)
+                    .then_some(config.blockstore.limit_ledger_size),
+                ..BlockstoreOptions::default()
+            },
+        )
+        .with_context(|| format!("opening the blockstore in {}", blockstore_dir.display()))?,
+    );
+    let keys = if options.dev {
+        dev_keys()?
+    } else {
+        load_keys(&config.node.keys)
+            .with_context(|| format!("loading validator keys from {}", config.node.keys.display()))?
+    };
+    let backend_kind: BackendKind = config
+        .sigverify
+        .backend
+        .parse()
+        .map_err(|error| anyhow!("sigverify.backend: {error}"))?;
+    let sigverify: Arc<dyn SigVerify> = Arc::from(open_backend(backend_kind, config.sigverify.threads)?);
+    tracing::info!(backend = sigverify.name(), "signature verification backend");
+    let workers = match config.banking.execution_workers {
+        0 => cores(),
+        count => count,
+    };
+    let params = LedgerParams {
+        fee_per_byte: config.chain.fee_per_byte,
+    };
+    let pipeline = Pipeline::start(
+        PipelineConfig {
+            fetch: FetchConfig {
+                listen: config.network.tpu,
+                connections_max: config.fetch.connections_max,
+                streams_per_connection_max: config.fetch.streams_per_connection_max,
+                transactions_per_second_per_connection: config
+                    .fetch
+                    .transactions_per_second_per_connection,
+            },
+            banking: BankingConfig {
+                mempool_capacity: config.banking.mempool_capacity,
+                execute_chunk: config.banking.execute_chunk,
+                block_transactions_max: config.banking.block_transactions_max,
+                params,
+            },
+            slot_duration: Duration::from_millis(config.chain.slot_duration_ms),
+            pin_threads: config.pipeline.pin_threads,
+            shred_version: config.chain.shred_version,
+        },
+        PipelineParts {
+            accounts: accounts.clone(),
+            blockstore: blockstore.clone(),
+            keys,
+            sigverify,
+            executor: Executor::new(workers)?,
+            chain: chain.clone(),
+            latencies: None,
+        },
+    )?;
+    let pipeline = Arc::new(pipeline);
+    let faucet = (options.dev || config.node.faucet).then(|| Faucet::new(genesis::faucet_key()));
+    let link_pipeline = pipeline.clone();
+    let context = Arc::new(RpcContext {
+        chain: chain.clone(),
+        accounts,
+        blockstore,
+        ingress: pipeline.ingress().clone(),
+        params,
+        shred_version: config.chain.shred_version,
+        faucet,
+        link_stats: Arc::new(move || link_pipeline.link_stats()),
+    });
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("rpc")
+        .enable_all()
+        .build()
+        .context("starting the RPC runtime")?;
+    let stop = Arc::new(AtomicBool::new(false));
+    runtime.block_on(async {
+        let rpc_listener = http::bind(config.network.rpc, "JSON-RPC").await?;
+        let metrics_listener = http::bind(config.network.metrics, "metrics").await?;
+        let rpc_handler: Handler = Arc::new(move |method: &Method, _path: &str, body: &[u8]| {
+            if method != Method::POST {
+                return (
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    "text/plain",
+                    b"JSON-RPC takes POST\n".to_vec(),
+                );
+            }
+            match handle_body(&context, body) {
+                Some(reply) => (StatusCode::OK, "application/json", reply.to_string().into_bytes()),
+                None => (StatusCode::NO_CONTENT, "application/json", Vec::new()),
+            }
+        });
+        let metrics_pipeline = pipeline.clone();
+        let metrics_chain = chain.clone();
+        let metrics_handler: Handler = Arc::new(move |_method: &Method, path: &str, _body: &[u8]| {
+            if path != "/metrics" {
+                return (StatusCode::NOT_FOUND, "text/plain", b"try /metrics\n".to_vec());
+            }
+            let text = metrics_text::render(&metrics_pipeline, &metrics_chain);
+            (StatusCode::OK, "text/plain; version=0.0.4", text.into_bytes())
+        });
+        tokio::spawn(http::serve(rpc_listener, rpc_handler));
+        tokio::spawn(http::serve(metrics_listener, metrics_handler));
+        tracing::info!(
+            tpu = %pipeline.tpu_address()?,
+            rpc = %config.network.rpc,
+            metrics = %config.network.metrics,
+            slot_ms = config.chain.slot_duration_ms,
+            "node running"
+        );
+        let stop_signal = stop.clone();
+        tokio::spawn(async move {
+            let mut terminate =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = async { match terminate.as_mut() { Some(signal) => { signal.recv().await; } None => std::future::pending::<()>().await } } => {}
+            }
+            stop_signal.store(true, Ordering::Relaxed);
+        });
+        let started = Instant::now();
+        while !stop.load(Ordering::Relaxed) {
+            if !pipeline.is_healthy() {
+                return Err(anyhow!(
+                    "a pipeline stage stopped after {:.1} s; see the log above",
+                    started.elapsed().as_secs_f64()
+                ));
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        Ok::<(), anyhow::Error>(())
+    })?;
+    tracing::info!("stopping");
+    runtime.shutdown_timeout(Duration::from_secs(1));
+    let pipeline = Arc::into_inner(pipeline).ok_or_else(|| anyhow!("pipeline still shared at shutdown"))?;
+    pipeline.stop().map_err(|error| anyhow!(error))?;
+    tracing::info!("stopped cleanly");
+    Ok(())
+}
