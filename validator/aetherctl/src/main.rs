@@ -5,6 +5,9 @@
 //!   primitives (one output line per input line, in order).
 //! - `aetherctl self-check`: known-answer tests of every primitive on this host.
 //! - `aetherctl snapshot create|verify|load`: state snapshots of a stopped node.
+//! - `aetherctl wallet new`, `address`, `balance`, `airdrop`, `transfer`, `status`:
+//!   wallets and a running node, over JSON-RPC (`--rpc URL`, default
+//!   http://127.0.0.1:8899). Amounts are AETH base units.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -16,6 +19,7 @@ mod hex_field;
 mod keys;
 mod self_check;
 mod snapshot_command;
+mod wallet_command;
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -23,6 +27,9 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[derive(Parser)]
 #[command(name = "aetherctl", version, about = "Aether operator CLI")]
 struct Cli {
+    /// The node's JSON-RPC URL (for commands that talk to a node).
+    #[arg(long, global = true, default_value = "http://127.0.0.1:8899")]
+    rpc: String,
     #[command(subcommand)]
     command: Command,
 }
@@ -50,6 +57,60 @@ enum Command {
         /// Signature-verification backend: cpu or auto.
         #[arg(long, default_value = "cpu")]
         backend: aether_kernels::BackendKind,
+    },
+    /// Wallet files.
+    Wallet {
+        #[command(subcommand)]
+        command: WalletCommand,
+    },
+    /// Print the address of a wallet file.
+    Address {
+        /// The wallet file.
+        #[arg(long)]
+        keypair: PathBuf,
+    },
+    /// Print an address's balance (AETH base units).
+    Balance {
+        /// The address.
+        address: String,
+    },
+    /// Ask a dev or devnet node's faucet for AETH and wait until it lands.
+    Airdrop {
+        /// The receiving address.
+        address: String,
+        /// AETH base units.
+        amount: u64,
+    },
+    /// Send AETH from a wallet; waits until the transfer is included unless --no-wait.
+    Transfer {
+        /// The paying wallet file.
+        #[arg(long)]
+        keypair: PathBuf,
+        /// The receiving address.
+        #[arg(long)]
+        to: String,
+        /// AETH base units.
+        #[arg(long)]
+        amount: u64,
+        /// Return after sending, with the transaction id.
+        #[arg(long)]
+        no_wait: bool,
+    },
+    /// The node's slot, finalized slot, TPS (over one second) and queue depths.
+    Status {
+        /// Print one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum WalletCommand {
+    /// Create a wallet file (mode 0600, never overwritten) and print its address.
+    New {
+        /// The wallet file to create.
+        #[arg(long)]
+        out: PathBuf,
     },
 }
 
@@ -104,6 +165,7 @@ enum KeysCommand {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let rpc = || aether_client::RpcClient::new(&cli.rpc).map_err(anyhow::Error::from);
     let outcome = match cli.command {
         Command::Keys {
             command: KeysCommand::New { out, kes_depth },
@@ -122,6 +184,27 @@ fn main() -> ExitCode {
             let batch = usize::try_from(batch).expect("batch is at most 65536");
             crypto_tool::run(batch, backend)
         }
+        Command::Wallet {
+            command: WalletCommand::New { out },
+        } => wallet_command::wallet_new(&out).map(|text| print!("{text}")),
+        Command::Address { keypair } => wallet_command::address(&keypair).map(|text| print!("{text}")),
+        Command::Balance { address } => rpc()
+            .and_then(|rpc| wallet_command::balance(&rpc, &address))
+            .map(|text| print!("{text}")),
+        Command::Airdrop { address, amount } => rpc()
+            .and_then(|rpc| wallet_command::airdrop(&rpc, &address, amount))
+            .map(|text| print!("{text}")),
+        Command::Transfer {
+            keypair,
+            to,
+            amount,
+            no_wait,
+        } => rpc()
+            .and_then(|rpc| wallet_command::transfer(&rpc, &keypair, &to, amount, !no_wait))
+            .map(|text| print!("{text}")),
+        Command::Status { json } => rpc()
+            .and_then(|rpc| wallet_command::status(&rpc, json))
+            .map(|text| print!("{text}")),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
