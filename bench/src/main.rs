@@ -3,6 +3,9 @@
 //!
 //! - `aether-bench accounts`: the accounts-db at scale (updates per second, Merkle root
 //!   cost per key, durable commit cost per key, read latency percentiles).
+//! - `aether-bench sigverify`: Ed25519 verifies per second of one backend.
+//! - `aether-bench tps`: committed transactions per second of a dev node over QUIC,
+//!   with latency percentiles and the same-run sigverify baseline.
 
 use std::process::ExitCode;
 
@@ -10,6 +13,8 @@ use clap::{Parser, Subcommand};
 
 mod accounts;
 mod random;
+mod sigverify;
+mod tps;
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -25,12 +30,19 @@ struct Cli {
 enum Command {
     /// Accounts-db: load a state, then apply, root and finalize blocks of updates.
     Accounts(accounts::AccountsArguments),
+    /// Ed25519 verification throughput of one signature-verification backend.
+    Sigverify(sigverify::SigverifyArguments),
+    /// End to end: a dev node's committed transactions per second over QUIC, against
+    /// the same-run sigverify baseline.
+    Tps(tps::TpsArguments),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.command {
         Command::Accounts(arguments) => accounts::run(&arguments),
+        Command::Sigverify(arguments) => sigverify::run(&arguments),
+        Command::Tps(arguments) => tps::run(&arguments),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

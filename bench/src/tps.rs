@@ -1,0 +1,551 @@
+//! `aether-bench tps`: committed transactions per second of a dev node, end to end.
+//!
+//! 1. **Node**: starts `aether-validator run --dev` as a child process on free
+//!    loopback ports with a fresh ledger (or targets `--rpc`/`--tpu` of a running
+//!    dev node).
+//! 2. **Funding** (not timed): one faucet airdrop per account, then rounds of split
+//!    transactions (up to [`SPLIT_OUTPUTS`] outputs each) until every account holds
+//!    enough independent outputs for its share of the transfers.
+//! 3. **Pre-signing** (not timed): one transfer per output. With
+//!    `--conflict-fraction F`, that fraction of transfers are *children* that spend
+//!    their parent transfer's change output, sent right after the parent on the same
+//!    connection: the scheduler must order the pair (a write-write conflict).
+//! 4. **Baseline** (before the node runs, nothing else running): the same
+//!    signature-verification backend verifies the same signatures in batches of the
+//!    pipeline's size on all cores: `sigverify_baseline_per_s`.
+//! 5. **Timed run**: transfers go out over `--connections` QUIC connections, one
+//!    stream each, at up to `--rate` per second with at most `--window` in flight; a
+//!    watcher reads every new final block over RPC and records each transaction's
+//!    inclusion. `tps` = committed / (last inclusion − first send); latency is send →
+//!    seen final (includes the watcher's polling, ≤ 20 ms).
+//!
+//! Prints one JSON object with `--json` (fields are a contract): `tps`,
+//! `sigverify_baseline_per_s`, `ratio` (= tps / baseline), `latency_ms_p50`,
+//! `latency_ms_p99`, `submitted`, `committed`, `rejected`; plus `stage_busy_seconds`
+//! scraped from the node's metrics.
+
+use std::collections::HashMap;
+use std::net::{SocketAddr, TcpListener, UdpSocket};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use aether_client::{RpcClient, TransactionState, address_of};
+use aether_crypto::ed25519::{Ed25519PublicKey, Ed25519SecretKey, Ed25519Signature};
+use aether_kernels::{BackendKind, VerifyItem, open_backend};
+use aether_ledger::{LedgerParams, sign_transaction};
+use aether_pipeline::fetch::TpuClient;
+use aether_pipeline::packet::BATCH_PACKETS_MAX;
+use aether_types::transaction::TRANSACTION_VERSION;
+use aether_types::{Hash, Lock, Output, OutputReference, Transaction, TransactionBody, ValidityWindow, Value};
+use anyhow::{Context, Result, bail, ensure};
+use clap::Args;
+use serde_json::json;
+
+/// Outputs per split transaction (fits one packet with room to spare).
+pub const SPLIT_OUTPUTS: usize = 20;
+/// AETH in each output a transfer spends.
+const LEAF_AETH: u64 = 10_000;
+/// AETH each transfer pays its recipient.
+const TRANSFER_AETH: u64 = 1_000;
+/// Slots every pre-signed transaction stays valid.
+const VALIDITY_SLOTS: u64 = 100_000;
+
+/// Options of `aether-bench tps`.
+#[derive(Args)]
+pub struct TpsArguments {
+    /// Seconds of sending at `--rate` (sets how many transfers are pre-signed).
+    #[arg(long, default_value_t = 10)]
+    duration: u64,
+    /// Sending wallets.
+    #[arg(long, default_value_t = 256)]
+    accounts: usize,
+    /// Fraction of transfers that spend their parent transfer's change (0..=0.5).
+    #[arg(long, default_value_t = 0.0)]
+    conflict_fraction: f64,
+    /// Most transfers sent per second.
+    #[arg(long, default_value_t = 10_000)]
+    rate: u64,
+    /// Most transfers in flight (sent, not yet seen final).
+    #[arg(long, default_value_t = 20_000)]
+    window: u64,
+    /// QUIC connections to the TPU.
+    #[arg(long, default_value_t = 4)]
+    connections: usize,
+    /// JSON-RPC URL of a running dev node (with --tpu); default: start one.
+    #[arg(long, requires = "tpu")]
+    rpc: Option<String>,
+    /// TPU address of a running dev node (with --rpc).
+    #[arg(long, requires = "rpc")]
+    tpu: Option<SocketAddr>,
+    /// The node binary to start (default: aether-validator next to this binary).
+    #[arg(long)]
+    validator: Option<PathBuf>,
+    /// Slot length of the started node.
+    #[arg(long, default_value_t = 500)]
+    slot_ms: u64,
+    /// Signature-verification backend for the baseline (and the started node).
+    #[arg(long, default_value = "auto")]
+    backend: BackendKind,
+    /// Print one JSON object.
+    #[arg(long)]
+    json: bool,
+}
+
+struct ChildNode {
+    child: Child,
+    _ledger: tempfile::TempDir,
+}
+
+impl Drop for ChildNode {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port_tcp() -> Result<SocketAddr> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?)
+}
+
+fn start_node(arguments: &TpsArguments) -> Result<(ChildNode, String, SocketAddr, SocketAddr)> {
+    let binary = match &arguments.validator {
+        Some(path) => path.clone(),
+        None => std::env::current_exe()?.with_file_name("aether-validator"),
+    };
+    ensure!(
+        binary.exists(),
+        "{} not found: build it (cargo build --release -p aether-validator) or pass --validator",
+        binary.display()
+    );
+    let ledger = tempfile::tempdir()?;
+    let (rpc, metrics) = (free_port_tcp()?, free_port_tcp()?);
+    let tpu = UdpSocket::bind("127.0.0.1:0")?.local_addr()?;
+    let config = ledger.path().join("node.toml");
+    std::fs::write(
+        &config,
+        format!("[sigverify]\nbackend = \"{}\"\n", arguments.backend),
+    )?;
+    let child = Command::new(&binary)
+        .args(["run", "--dev", "--config"])
+        .arg(&config)
+        .arg("--ledger")
+        .arg(ledger.path().join("ledger"))
+        .args(["--rpc", &rpc.to_string(), "--tpu", &tpu.to_string()])
+        .args(["--metrics", &metrics.to_string(), "--slot-ms", &arguments.slot_ms.to_string()])
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .spawn()
+        .with_context(|| format!("starting {}", binary.display()))?;
+    Ok((
+        ChildNode {
+            child,
+            _ledger: ledger,
+        },
+        format!("http://{rpc}"),
+        tpu,
+        metrics,
+    ))
+}
+
+fn wait_healthy(rpc: &RpcClient) -> Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while rpc.call("getHealth", json!([])).is_err() {
+        ensure!(Instant::now() < deadline, "node not healthy after 60 s");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Ok(())
+}
+
+/// A spendable output known to the bench.
+#[derive(Clone, Copy)]
+struct Coin {
+    reference: OutputReference,
+    aeth: u64,
+    owner: usize,
+}
+
+fn transaction(inputs: &[Coin], outputs: Vec<Output>, fee: u64, slot: u64, key: &Ed25519SecretKey) -> Transaction {
+    let mut body = TransactionBody {
+        version: TRANSACTION_VERSION,
+        inputs: inputs.iter().map(|coin| coin.reference).collect(),
+        reference_inputs: Vec::new(),
+        outputs,
+        state_reads: Vec::new(),
+        state_writes: Vec::new(),
+        fee,
+        validity: ValidityWindow {
+            first_slot: slot.saturating_sub(1),
+            last_slot: slot + VALIDITY_SLOTS,
+        },
+        program_calls: Vec::new(),
+    };
+    body.sort_sets();
+    sign_transaction(body, &[key])
+}
+
+/// Builds a transaction paying `amounts` (in order) to `owner`'s lock and the rest,
+/// minus the exact minimum fee, as a last change output.
+fn pay(coin: Coin, amounts: &[(Lock, u64)], change_lock: Lock, slot: u64, key: &Ed25519SecretKey) -> Result<Transaction> {
+    let outputs = |change: u64| {
+        let mut outputs: Vec<Output> = amounts
+            .iter()
+            .map(|(lock, aeth)| Output {
+                lock: *lock,
+                value: Value::from_aeth(*aeth),
+                datum: None,
+            })
+            .collect();
+        outputs.push(Output {
+            lock: change_lock,
+            value: Value::from_aeth(change),
+            datum: None,
+        });
+        outputs
+    };
+    let draft = transaction(&[coin], outputs(1), 0, slot, key);
+    let fee = LedgerParams::DEFAULT.minimum_fee(aether_types::Encode::encoded_len(&draft));
+    let spent: u64 = amounts.iter().map(|(_, aeth)| aeth).sum::<u64>() + fee;
+    ensure!(coin.aeth > spent, "output of {} cannot pay {spent}", coin.aeth);
+    Ok(transaction(&[coin], outputs(coin.aeth - spent), fee, slot, key))
+}
+
+fn wait_all(rpc: &RpcClient, ids: &[Hash]) -> Result<()> {
+    for id in ids {
+        match rpc.wait_for(id, Duration::from_secs(60))? {
+            TransactionState::Finalized { .. } => {}
+            other => bail!("funding transaction {id} did not land: {other:?}"),
+        }
+    }
+    Ok(())
+}
+
+/// Per leaf, what a coin carries beyond the leaf's value to pay the split fees on the
+/// way down (a split pays at most ~1.1k for up to 20 outputs).
+const SPLIT_FEE_PER_LEAF: u64 = 600;
+
+/// Airdrops, then rounds of splits until every coin funds exactly one transfer.
+///
+/// A coin funding `n` leaves carries `n × (LEAF_AETH + SPLIT_FEE_PER_LEAF)`; a split
+/// turns it into up to [`SPLIT_OUTPUTS`] coins funding `n / k` leaves each (the change
+/// output is the first part and pays the fee).
+fn fund(rpc: &RpcClient, keys: &[Ed25519SecretKey], per_account: usize) -> Result<Vec<Coin>> {
+    let per_leaf = LEAF_AETH + SPLIT_FEE_PER_LEAF;
+    let mut frontier: Vec<(Coin, usize)> = Vec::with_capacity(keys.len());
+    let mut airdrop_ids = Vec::with_capacity(keys.len());
+    for (owner, key) in keys.iter().enumerate() {
+        let address = address_of(&key.public_key().0);
+        let aeth = per_leaf * per_account as u64;
+        let id = rpc.airdrop(&address, aeth)?;
+        airdrop_ids.push(id);
+        let reference = OutputReference {
+            transaction_id: id,
+            index: 0,
+        };
+        frontier.push((Coin { reference, aeth, owner }, per_account));
+    }
+    wait_all(rpc, &airdrop_ids)?;
+    while frontier.iter().any(|(_, leaves)| *leaves > 1) {
+        let slot = rpc.slot("finalized")?;
+        let mut next = Vec::with_capacity(frontier.len() * SPLIT_OUTPUTS);
+        let mut ids = Vec::new();
+        for (coin, leaves) in frontier {
+            if leaves == 1 {
+                next.push((coin, 1));
+                continue;
+            }
+            let key = &keys[coin.owner];
+            let lock = Lock::for_public_key(&key.public_key().0);
+            let parts = leaves.min(SPLIT_OUTPUTS);
+            let sizes: Vec<usize> = (0..parts)
+                .map(|part| leaves / parts + usize::from(part < leaves % parts))
+                .collect();
+            // Part 0 is the change output (last in the transaction); parts 1.. are paid.
+            let amounts: Vec<(Lock, u64)> = sizes[1..]
+                .iter()
+                .map(|size| (lock, per_leaf * *size as u64))
+                .collect();
+            let split = pay(coin, &amounts, lock, slot, key)?;
+            let id = split.transaction_id();
+            rpc.send_transaction(&split)?;
+            ids.push(id);
+            for (index, output) in split.body.outputs.iter().enumerate() {
+                let size = if index + 1 == split.body.outputs.len() { sizes[0] } else { sizes[index + 1] };
+                let reference = OutputReference {
+                    transaction_id: id,
+                    index: index as u16,
+                };
+                next.push((Coin { reference, aeth: output.value.aeth(), owner: coin.owner }, size));
+            }
+        }
+        wait_all(rpc, &ids)?;
+        frontier = next;
+    }
+    Ok(frontier.into_iter().map(|(coin, _)| coin).collect())
+}
+
+/// Pre-signs one transfer per coin; with conflicts, a child spending the parent's
+/// change follows its parent. Returns connection-ordered sends.
+fn presign(coins: &[Coin], keys: &[Ed25519SecretKey], conflict_fraction: f64, slot: u64, connections: usize) -> Result<Vec<Vec<Transaction>>> {
+    let mut lanes: Vec<Vec<Transaction>> = vec![Vec::new(); connections.max(1)];
+    // Every n-th transfer gets a child: children / all = 1 / (n + 1) ≈ the fraction.
+    let children_every = (conflict_fraction > 0.0)
+        .then(|| ((1.0 / conflict_fraction).round() as usize).saturating_sub(1).max(1));
+    for (index, coin) in coins.iter().enumerate() {
+        let key = &keys[coin.owner];
+        let lock = Lock::for_public_key(&key.public_key().0);
+        let recipient = Lock::for_public_key(&keys[(coin.owner + 1) % keys.len()].public_key().0);
+        let lane = &mut lanes[index % connections.max(1)];
+        let parent = pay(*coin, &[(recipient, TRANSFER_AETH)], lock, slot, key)?;
+        if children_every.is_some_and(|every| index % every == 0) {
+            let change = Coin {
+                reference: OutputReference {
+                    transaction_id: parent.transaction_id(),
+                    index: 1,
+                },
+                aeth: parent.body.outputs[1].value.aeth(),
+                owner: coin.owner,
+            };
+            let child = pay(change, &[(recipient, TRANSFER_AETH)], lock, slot, key)?;
+            lane.push(parent);
+            lane.push(child);
+        } else {
+            lane.push(parent);
+        }
+    }
+    Ok(lanes)
+}
+
+/// Verifies every signature of `lanes` with `backend` in pipeline-sized batches.
+fn sigverify_baseline(lanes: &[Vec<Transaction>], backend: BackendKind) -> Result<f64> {
+    let verifier = open_backend(backend, 0)?;
+    let owned: Vec<(Ed25519PublicKey, Hash, Ed25519Signature)> = lanes
+        .iter()
+        .flatten()
+        .map(|transaction| {
+            let signature = transaction.signatures[0];
+            (
+                Ed25519PublicKey(signature.public_key),
+                transaction.transaction_id(),
+                Ed25519Signature(signature.signature),
+            )
+        })
+        .collect();
+    let items: Vec<VerifyItem<'_>> = owned
+        .iter()
+        .map(|(public_key, id, signature)| VerifyItem {
+            public_key,
+            message: id.as_bytes(),
+            signature,
+        })
+        .collect();
+    let mut decisions = vec![false; BATCH_PACKETS_MAX];
+    let started = Instant::now();
+    for chunk in items.chunks(BATCH_PACKETS_MAX) {
+        verifier.verify_batch(chunk, &mut decisions[..chunk.len()])?;
+        ensure!(decisions[..chunk.len()].iter().all(|ok| *ok), "a pre-signed transfer failed to verify");
+    }
+    Ok(items.len() as f64 / started.elapsed().as_secs_f64())
+}
+
+struct Inclusions {
+    sent_at: Mutex<HashMap<Hash, Instant>>,
+    latencies_ms: Mutex<Vec<f64>>,
+    last_inclusion: Mutex<Option<Instant>>,
+    committed: AtomicUsize,
+    outstanding: AtomicU64,
+}
+
+fn watch(rpc: &RpcClient, inclusions: &Inclusions, mut next_slot: u64, stop: &dyn Fn() -> bool) -> Result<()> {
+    while !stop() {
+        let finalized = rpc.slot("finalized")?;
+        while next_slot <= finalized {
+            let block = rpc.call("getBlock", json!([next_slot]))?;
+            next_slot += 1;
+            let Some(ids) = block.get("transactions").and_then(|ids| ids.as_array()) else {
+                continue;
+            };
+            let now = Instant::now();
+            let mut sent_at = inclusions.sent_at.lock().expect("lock");
+            let mut latencies = inclusions.latencies_ms.lock().expect("lock");
+            for id in ids.iter().filter_map(|id| id.as_str()?.parse::<Hash>().ok()) {
+                if let Some(sent) = sent_at.remove(&id) {
+                    latencies.push(now.duration_since(sent).as_secs_f64() * 1e3);
+                    inclusions.committed.fetch_add(1, Ordering::Relaxed);
+                    inclusions.outstanding.fetch_sub(1, Ordering::Relaxed);
+                    *inclusions.last_inclusion.lock().expect("lock") = Some(now);
+                }
+            }
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Ok(())
+}
+
+fn percentile(sorted: &[f64], fraction: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    sorted[((sorted.len() - 1) as f64 * fraction).round() as usize]
+}
+
+fn scrape_busy_seconds(metrics: SocketAddr) -> serde_json::Value {
+    use std::io::{Read, Write};
+    let Ok(mut stream) = std::net::TcpStream::connect(metrics) else {
+        return json!(null);
+    };
+    let _ = stream.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    let mut text = String::new();
+    let _ = stream.read_to_string(&mut text);
+    let mut busy = serde_json::Map::new();
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix("aether_")
+            && let Some((stage, value)) = rest.split_once("_busy_seconds_total ")
+        {
+            busy.insert(stage.to_owned(), json!(value.trim().parse::<f64>().unwrap_or(0.0)));
+        }
+    }
+    serde_json::Value::Object(busy)
+}
+
+/// Runs the benchmark.
+pub fn run(arguments: &TpsArguments) -> Result<()> {
+    ensure!(arguments.accounts > 0, "--accounts must be positive");
+    ensure!((0.0..=0.5).contains(&arguments.conflict_fraction), "--conflict-fraction must be in 0..=0.5");
+    let total = (arguments.rate * arguments.duration).max(1) as usize;
+    let per_account = total.div_ceil(arguments.accounts);
+    let keys: Vec<Ed25519SecretKey> = (0..arguments.accounts)
+        .map(|index| {
+            let mut seed = [0u8; 32];
+            seed[..8].copy_from_slice(&(index as u64 + 1).to_le_bytes());
+            seed[8..16].copy_from_slice(b"benchtps");
+            Ed25519SecretKey::from_seed(&seed)
+        })
+        .collect();
+    let progress = |message: &str| {
+        if !arguments.json {
+            eprintln!("{message}");
+        }
+    };
+
+    let (node, rpc_url, tpu, metrics) = match (&arguments.rpc, arguments.tpu) {
+        (Some(rpc), Some(tpu)) => (None, rpc.clone(), tpu, None),
+        _ => {
+            let (node, rpc, tpu, metrics) = start_node(arguments)?;
+            (Some(node), rpc, tpu, Some(metrics))
+        }
+    };
+    let rpc = RpcClient::new(&rpc_url)?;
+    wait_healthy(&rpc)?;
+    progress(&format!("funding {} accounts with {per_account} outputs each", arguments.accounts));
+    let coins = fund(&rpc, &keys, per_account)?;
+    let slot = rpc.slot("finalized")?;
+    let lanes = presign(&coins, &keys, arguments.conflict_fraction, slot, arguments.connections)?;
+    let submitted: usize = lanes.iter().map(Vec::len).sum();
+    progress(&format!("pre-signed {submitted} transfers; measuring the sigverify baseline"));
+    let baseline = sigverify_baseline(&lanes, arguments.backend)?;
+
+    let inclusions = Arc::new(Inclusions {
+        sent_at: Mutex::new(HashMap::with_capacity(submitted)),
+        latencies_ms: Mutex::new(Vec::with_capacity(submitted)),
+        last_inclusion: Mutex::new(None),
+        committed: AtomicUsize::new(0),
+        outstanding: AtomicU64::new(0),
+    });
+    let sending_done = Arc::new(AtomicUsize::new(0));
+    let watcher = {
+        let (inclusions, rpc, sending_done) = (inclusions.clone(), rpc.clone(), sending_done.clone());
+        let start_slot = rpc.slot("finalized")? + 1;
+        let lanes_count = lanes.len();
+        std::thread::Builder::new().name("watch".into()).spawn(move || {
+            let quiet_since = Mutex::new(Instant::now());
+            let last_committed = AtomicUsize::new(0);
+            let stop = || {
+                let committed = inclusions.committed.load(Ordering::Relaxed);
+                if committed != last_committed.swap(committed, Ordering::Relaxed) {
+                    *quiet_since.lock().expect("lock") = Instant::now();
+                }
+                let all_sent = sending_done.load(Ordering::Relaxed) == lanes_count;
+                all_sent && (committed == submitted || quiet_since.lock().expect("lock").elapsed() > Duration::from_secs(15))
+            };
+            watch(&rpc, &inclusions, start_slot, &stop)
+        })?
+    };
+    progress(&format!("sending over {} QUIC connections", arguments.connections));
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build()?;
+    let rate_per_lane = (arguments.rate as f64 / lanes.len() as f64).max(1.0);
+    let started = Instant::now();
+    runtime.block_on(async {
+        let mut tasks = Vec::new();
+        for lane in lanes {
+            let (inclusions, sending_done) = (inclusions.clone(), sending_done.clone());
+            let window = arguments.window;
+            tasks.push(tokio::spawn(async move {
+                let client = TpuClient::connect(tpu).await.map_err(anyhow::Error::msg)?;
+                let lane_started = tokio::time::Instant::now();
+                for (index, transaction) in lane.iter().enumerate() {
+                    let due = lane_started + Duration::from_secs_f64(index as f64 / rate_per_lane);
+                    tokio::time::sleep_until(due).await;
+                    while inclusions.outstanding.load(Ordering::Relaxed) >= window {
+                        tokio::time::sleep(Duration::from_millis(1)).await;
+                    }
+                    let wire = transaction.to_wire()?;
+                    inclusions.sent_at.lock().expect("lock").insert(transaction.transaction_id(), Instant::now());
+                    inclusions.outstanding.fetch_add(1, Ordering::Relaxed);
+                    client.send(&wire).await.map_err(anyhow::Error::msg)?;
+                }
+                sending_done.fetch_add(1, Ordering::Relaxed);
+                // Keep the connection open until the node has read every stream.
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                Ok::<(), anyhow::Error>(())
+            }));
+        }
+        for task in tasks {
+            task.await??;
+        }
+        Ok::<(), anyhow::Error>(())
+    })?;
+    watcher.join().map_err(|_| anyhow::anyhow!("watcher panicked"))??;
+    let committed = inclusions.committed.load(Ordering::Relaxed);
+    let elapsed = inclusions
+        .last_inclusion
+        .lock()
+        .expect("lock")
+        .map_or(started.elapsed(), |last| last.duration_since(started));
+    let mut rejected = 0;
+    let missing: Vec<Hash> = inclusions.sent_at.lock().expect("lock").keys().copied().collect();
+    for id in &missing {
+        if let TransactionState::Rejected { .. } = rpc.transaction_state(id)? {
+            rejected += 1;
+        }
+    }
+    let mut latencies = inclusions.latencies_ms.lock().expect("lock").clone();
+    latencies.sort_by(f64::total_cmp);
+    let tps = committed as f64 / elapsed.as_secs_f64().max(1e-9);
+    let busy = metrics.map_or(json!(null), scrape_busy_seconds);
+    drop(node);
+    let report = json!({
+        "tps": (tps * 10.0).round() / 10.0,
+        "sigverify_baseline_per_s": baseline.round(),
+        "ratio": ((tps / baseline) * 1000.0).round() / 1000.0,
+        "latency_ms_p50": (percentile(&latencies, 0.50) * 10.0).round() / 10.0,
+        "latency_ms_p99": (percentile(&latencies, 0.99) * 10.0).round() / 10.0,
+        "submitted": submitted,
+        "committed": committed,
+        "rejected": rejected,
+        "duration_s": (elapsed.as_secs_f64() * 1000.0).round() / 1000.0,
+        "accounts": arguments.accounts,
+        "conflict_fraction": arguments.conflict_fraction,
+        "connections": arguments.connections,
+        "backend": arguments.backend.to_string(),
+        "stage_busy_seconds": busy,
+    });
+    if arguments.json {
+        println!("{report}");
+    } else {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    }
+    Ok(())
+}
