@@ -205,3 +205,76 @@ fn dev_node_end_to_end() {
     assert!(node.rpc.call("getBlock", serde_json::json!([slot])).expect("block").is_object());
     stop(node);
 }
+
+fn start_with(ledger: &Path, extra: &[&str]) -> Result<Node, String> {
+    let (rpc, tpu, metrics) = (free_tcp_port(), free_udp_port(), free_tcp_port());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_aether-validator"))
+        .args(["run", "--dev", "--slot-ms", "100", "--ledger"])
+        .arg(ledger)
+        .args(["--rpc", &rpc.to_string(), "--tpu", &tpu.to_string(), "--metrics", &metrics.to_string()])
+        .args(extra)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("node starts");
+    let rpc = RpcClient::new(&format!("http://{rpc}")).expect("url");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while rpc.call("getHealth", serde_json::json!([])).is_err() {
+        if let Ok(Some(_)) = child.try_wait() {
+            let mut stderr = String::new();
+            child.stderr.take().expect("piped").read_to_string(&mut stderr).expect("stderr");
+            return Err(stderr);
+        }
+        assert!(Instant::now() < deadline, "node did not become healthy");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Ok(Node { child, rpc, tpu, metrics })
+}
+
+#[test]
+fn boots_from_a_snapshot_and_refuses_a_corrupt_one() {
+    let directory = tempfile::tempdir().expect("temp dir");
+    let (first, second, third) = (
+        directory.path().join("first"),
+        directory.path().join("second"),
+        directory.path().join("third"),
+    );
+    let node = start_with(&first, &[]).expect("starts");
+    let carol = Wallet::from_key(Ed25519SecretKey::from_seed(&[3; 32]));
+    let id = node.rpc.airdrop(&carol.address(), 777_000).expect("airdrop");
+    wait_final(&node.rpc, &id);
+    stop(node);
+
+    let snapshot = directory.path().join("state.snapshot");
+    let (accounts, _) = aether_accounts_db::AccountsDb::open(
+        &first.join(aether_accounts_db::ACCOUNTS_DIRECTORY),
+        aether_accounts_db::AccountsDbOptions::default(),
+    )
+    .expect("opens the stopped node's state");
+    let header = aether_accounts_db::snapshot::create_snapshot(&accounts, &snapshot, &mut |_, _| {})
+        .expect("snapshot written");
+    drop(accounts);
+
+    let node = start_with(&second, &["--snapshot", snapshot.to_str().expect("utf-8")]).expect("boots from the snapshot");
+    assert_eq!(node.rpc.balance(&carol.address()).expect("balance"), 777_000);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while node.rpc.slot("finalized").expect("slot") <= header.slot {
+        assert!(Instant::now() < deadline, "no blocks after the snapshot slot");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    stop(node);
+
+    let mut bytes = std::fs::read(&snapshot).expect("read");
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x40;
+    std::fs::write(&snapshot, &bytes).expect("write");
+    let error = match start_with(&third, &["--snapshot", snapshot.to_str().expect("utf-8")]) {
+        Ok(_) => panic!("a corrupt snapshot must not boot"),
+        Err(stderr) => stderr,
+    };
+    assert!(error.contains("snapshot"), "{error}");
+    let accounts_dir = third.join(aether_accounts_db::ACCOUNTS_DIRECTORY);
+    let loaded_nothing = std::fs::read_dir(&accounts_dir).map_or(true, |mut entries| entries.next().is_none());
+    assert!(loaded_nothing, "nothing may be loaded from a corrupt snapshot");
+}
