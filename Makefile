@@ -7,6 +7,11 @@ SHELL := /bin/bash
 CARGO ?= cargo
 TARGET_DIR := $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
 KEYS_DIR ?= $(CURDIR)/validator-keys
+# The dev node's ledger for `make run`.
+LEDGER ?= $(CURDIR)/ledger
+# Size of `make bench-tps`.
+TPS_DURATION ?= 10
+TPS_RATE ?= 10000
 # Scales the randomised differential run (cases per primitive family).
 DIFFERENTIAL_COUNT ?= 40
 
@@ -15,10 +20,11 @@ DIFFERENTIAL_COUNT ?= 40
 # differential tests against libsodium, py_ecc and c-kzg.
 SYSTEM_PACKAGES := build-essential pkg-config clang libclang-dev python3 python3-venv python3-pip
 
-.PHONY: help deps build release keys run self-check test test-rust test-differential bench bench-accounts crash lint fmt clean
+.PHONY: help deps build release keys run self-check test test-rust test-differential bench bench-tps bench-accounts crash lint fmt clean
 
 help:
-	@echo "make run                 build aetherctl (release), create ./validator-keys if absent, self-check"
+	@echo "make run                 build (release) and run a single-node dev chain: RPC :8899, TPU :8003, metrics :9898"
+	@echo "make bench-tps           aether-bench tps against a fresh dev node (release, JSON)"
 	@echo "make test                system packages, all Rust tests, differential tests vs independent libraries"
 	@echo "make build | release     debug | release build of the workspace"
 	@echo "make keys                aetherctl keys new --out \$$KEYS_DIR (refuses to overwrite)"
@@ -59,8 +65,11 @@ keys: release
 self-check: release
 	$(TARGET_DIR)/release/aetherctl self-check
 
-# The main job until the node exists: a validator key set and a check of every primitive.
-run: keys self-check
+# The main job: a single-node dev chain from the embedded genesis (faucet funded), its
+# ledger in $(LEDGER). Stop it with Ctrl-C; run it again to continue the same chain.
+run:
+	$(CARGO) build --release -p aether-validator -p aetherctl
+	$(TARGET_DIR)/release/aether-validator run --dev --ledger "$(LEDGER)"
 
 test: deps test-rust test-differential
 
@@ -72,6 +81,11 @@ test-rust:
 bench:
 	$(CARGO) bench -p aether-crypto --bench signatures
 	$(CARGO) bench -p aether-state-commitment --bench commitment
+
+# Committed TPS of a fresh dev node over QUIC against the same-run sigverify baseline.
+bench-tps:
+	$(CARGO) build --release -p aether-validator -p aether-bench
+	$(TARGET_DIR)/release/aether-bench tps --duration $(TPS_DURATION) --rate $(TPS_RATE) --json
 
 # The accounts-db at 1M keys (release build); prints one JSON object.
 bench-accounts:
