@@ -39,7 +39,9 @@ use aether_ledger::{LedgerParams, sign_transaction};
 use aether_pipeline::fetch::TpuClient;
 use aether_pipeline::packet::BATCH_PACKETS_MAX;
 use aether_types::transaction::TRANSACTION_VERSION;
-use aether_types::{Hash, Lock, Output, OutputReference, Transaction, TransactionBody, ValidityWindow, Value};
+use aether_types::{
+    Hash, Lock, Output, OutputReference, Transaction, TransactionBody, ValidityWindow, Value,
+};
 use anyhow::{Context, Result, bail, ensure};
 use clap::Args;
 use serde_json::json;
@@ -134,7 +136,12 @@ fn start_node(arguments: &TpsArguments) -> Result<(ChildNode, String, SocketAddr
         .arg("--ledger")
         .arg(ledger.path().join("ledger"))
         .args(["--rpc", &rpc.to_string(), "--tpu", &tpu.to_string()])
-        .args(["--metrics", &metrics.to_string(), "--slot-ms", &arguments.slot_ms.to_string()])
+        .args([
+            "--metrics",
+            &metrics.to_string(),
+            "--slot-ms",
+            &arguments.slot_ms.to_string(),
+        ])
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
         .spawn()
@@ -167,7 +174,13 @@ struct Coin {
     owner: usize,
 }
 
-fn transaction(inputs: &[Coin], outputs: Vec<Output>, fee: u64, slot: u64, key: &Ed25519SecretKey) -> Transaction {
+fn transaction(
+    inputs: &[Coin],
+    outputs: Vec<Output>,
+    fee: u64,
+    slot: u64,
+    key: &Ed25519SecretKey,
+) -> Transaction {
     let mut body = TransactionBody {
         version: TRANSACTION_VERSION,
         inputs: inputs.iter().map(|coin| coin.reference).collect(),
@@ -188,7 +201,13 @@ fn transaction(inputs: &[Coin], outputs: Vec<Output>, fee: u64, slot: u64, key: 
 
 /// Builds a transaction paying `amounts` (in order) to `owner`'s lock and the rest,
 /// minus the exact minimum fee, as a last change output.
-fn pay(coin: Coin, amounts: &[(Lock, u64)], change_lock: Lock, slot: u64, key: &Ed25519SecretKey) -> Result<Transaction> {
+fn pay(
+    coin: Coin,
+    amounts: &[(Lock, u64)],
+    change_lock: Lock,
+    slot: u64,
+    key: &Ed25519SecretKey,
+) -> Result<Transaction> {
     let outputs = |change: u64| {
         let mut outputs: Vec<Output> = amounts
             .iter()
@@ -208,8 +227,18 @@ fn pay(coin: Coin, amounts: &[(Lock, u64)], change_lock: Lock, slot: u64, key: &
     let draft = transaction(&[coin], outputs(1), 0, slot, key);
     let fee = LedgerParams::DEFAULT.minimum_fee(aether_types::Encode::encoded_len(&draft));
     let spent: u64 = amounts.iter().map(|(_, aeth)| aeth).sum::<u64>() + fee;
-    ensure!(coin.aeth > spent, "output of {} cannot pay {spent}", coin.aeth);
-    Ok(transaction(&[coin], outputs(coin.aeth - spent), fee, slot, key))
+    ensure!(
+        coin.aeth > spent,
+        "output of {} cannot pay {spent}",
+        coin.aeth
+    );
+    Ok(transaction(
+        &[coin],
+        outputs(coin.aeth - spent),
+        fee,
+        slot,
+        key,
+    ))
 }
 
 fn wait_all(rpc: &RpcClient, ids: &[Hash]) -> Result<()> {
@@ -244,7 +273,14 @@ fn fund(rpc: &RpcClient, keys: &[Ed25519SecretKey], per_account: usize) -> Resul
             transaction_id: id,
             index: 0,
         };
-        frontier.push((Coin { reference, aeth, owner }, per_account));
+        frontier.push((
+            Coin {
+                reference,
+                aeth,
+                owner,
+            },
+            per_account,
+        ));
     }
     wait_all(rpc, &airdrop_ids)?;
     while frontier.iter().any(|(_, leaves)| *leaves > 1) {
@@ -272,12 +308,23 @@ fn fund(rpc: &RpcClient, keys: &[Ed25519SecretKey], per_account: usize) -> Resul
             rpc.send_transaction(&split)?;
             ids.push(id);
             for (index, output) in split.body.outputs.iter().enumerate() {
-                let size = if index + 1 == split.body.outputs.len() { sizes[0] } else { sizes[index + 1] };
+                let size = if index + 1 == split.body.outputs.len() {
+                    sizes[0]
+                } else {
+                    sizes[index + 1]
+                };
                 let reference = OutputReference {
                     transaction_id: id,
                     index: index as u16,
                 };
-                next.push((Coin { reference, aeth: output.value.aeth(), owner: coin.owner }, size));
+                next.push((
+                    Coin {
+                        reference,
+                        aeth: output.value.aeth(),
+                        owner: coin.owner,
+                    },
+                    size,
+                ));
             }
         }
         wait_all(rpc, &ids)?;
@@ -288,11 +335,20 @@ fn fund(rpc: &RpcClient, keys: &[Ed25519SecretKey], per_account: usize) -> Resul
 
 /// Pre-signs one transfer per coin; with conflicts, a child spending the parent's
 /// change follows its parent. Returns connection-ordered sends.
-fn presign(coins: &[Coin], keys: &[Ed25519SecretKey], conflict_fraction: f64, slot: u64, connections: usize) -> Result<Vec<Vec<Transaction>>> {
+fn presign(
+    coins: &[Coin],
+    keys: &[Ed25519SecretKey],
+    conflict_fraction: f64,
+    slot: u64,
+    connections: usize,
+) -> Result<Vec<Vec<Transaction>>> {
     let mut lanes: Vec<Vec<Transaction>> = vec![Vec::new(); connections.max(1)];
     // Every n-th transfer gets a child: children / all = 1 / (n + 1) ≈ the fraction.
-    let children_every = (conflict_fraction > 0.0)
-        .then(|| ((1.0 / conflict_fraction).round() as usize).saturating_sub(1).max(1));
+    let children_every = (conflict_fraction > 0.0).then(|| {
+        ((1.0 / conflict_fraction).round() as usize)
+            .saturating_sub(1)
+            .max(1)
+    });
     for (index, coin) in coins.iter().enumerate() {
         let key = &keys[coin.owner];
         let lock = Lock::for_public_key(&key.public_key().0);
@@ -341,11 +397,14 @@ fn sigverify_baseline(lanes: &[Vec<Transaction>], backend: BackendKind) -> Resul
             signature,
         })
         .collect();
-    let mut decisions = vec![false; BATCH_PACKETS_MAX];
+    let mut decisions = [false; BATCH_PACKETS_MAX];
     let started = Instant::now();
     for chunk in items.chunks(BATCH_PACKETS_MAX) {
         verifier.verify_batch(chunk, &mut decisions[..chunk.len()])?;
-        ensure!(decisions[..chunk.len()].iter().all(|ok| *ok), "a pre-signed transfer failed to verify");
+        ensure!(
+            decisions[..chunk.len()].iter().all(|ok| *ok),
+            "a pre-signed transfer failed to verify"
+        );
     }
     Ok(items.len() as f64 / started.elapsed().as_secs_f64())
 }
@@ -358,7 +417,12 @@ struct Inclusions {
     outstanding: AtomicU64,
 }
 
-fn watch(rpc: &RpcClient, inclusions: &Inclusions, mut next_slot: u64, stop: &dyn Fn() -> bool) -> Result<()> {
+fn watch(
+    rpc: &RpcClient,
+    inclusions: &Inclusions,
+    mut next_slot: u64,
+    stop: &dyn Fn() -> bool,
+) -> Result<()> {
     while !stop() {
         let finalized = rpc.slot("finalized")?;
         while next_slot <= finalized {
@@ -370,7 +434,10 @@ fn watch(rpc: &RpcClient, inclusions: &Inclusions, mut next_slot: u64, stop: &dy
             let now = Instant::now();
             let mut sent_at = inclusions.sent_at.lock().expect("lock");
             let mut latencies = inclusions.latencies_ms.lock().expect("lock");
-            for id in ids.iter().filter_map(|id| id.as_str()?.parse::<Hash>().ok()) {
+            for id in ids
+                .iter()
+                .filter_map(|id| id.as_str()?.parse::<Hash>().ok())
+            {
                 if let Some(sent) = sent_at.remove(&id) {
                     latencies.push(now.duration_since(sent).as_secs_f64() * 1e3);
                     inclusions.committed.fetch_add(1, Ordering::Relaxed);
@@ -404,7 +471,10 @@ fn scrape_busy_seconds(metrics: SocketAddr) -> serde_json::Value {
         if let Some(rest) = line.strip_prefix("aether_")
             && let Some((stage, value)) = rest.split_once("_busy_seconds_total ")
         {
-            busy.insert(stage.to_owned(), json!(value.trim().parse::<f64>().unwrap_or(0.0)));
+            busy.insert(
+                stage.to_owned(),
+                json!(value.trim().parse::<f64>().unwrap_or(0.0)),
+            );
         }
     }
     serde_json::Value::Object(busy)
@@ -413,7 +483,10 @@ fn scrape_busy_seconds(metrics: SocketAddr) -> serde_json::Value {
 /// Runs the benchmark.
 pub fn run(arguments: &TpsArguments) -> Result<()> {
     ensure!(arguments.accounts > 0, "--accounts must be positive");
-    ensure!((0.0..=0.5).contains(&arguments.conflict_fraction), "--conflict-fraction must be in 0..=0.5");
+    ensure!(
+        (0.0..=0.5).contains(&arguments.conflict_fraction),
+        "--conflict-fraction must be in 0..=0.5"
+    );
     let total = (arguments.rate * arguments.duration).max(1) as usize;
     let per_account = total.div_ceil(arguments.accounts);
     let keys: Vec<Ed25519SecretKey> = (0..arguments.accounts)
@@ -439,12 +512,23 @@ pub fn run(arguments: &TpsArguments) -> Result<()> {
     };
     let rpc = RpcClient::new(&rpc_url)?;
     wait_healthy(&rpc)?;
-    progress(&format!("funding {} accounts with {per_account} outputs each", arguments.accounts));
+    progress(&format!(
+        "funding {} accounts with {per_account} outputs each",
+        arguments.accounts
+    ));
     let coins = fund(&rpc, &keys, per_account)?;
     let slot = rpc.slot("finalized")?;
-    let lanes = presign(&coins, &keys, arguments.conflict_fraction, slot, arguments.connections)?;
+    let lanes = presign(
+        &coins,
+        &keys,
+        arguments.conflict_fraction,
+        slot,
+        arguments.connections,
+    )?;
     let submitted: usize = lanes.iter().map(Vec::len).sum();
-    progress(&format!("pre-signed {submitted} transfers; measuring the sigverify baseline"));
+    progress(&format!(
+        "pre-signed {submitted} transfers; measuring the sigverify baseline"
+    ));
     let baseline = sigverify_baseline(&lanes, arguments.backend)?;
 
     let inclusions = Arc::new(Inclusions {
@@ -456,25 +540,37 @@ pub fn run(arguments: &TpsArguments) -> Result<()> {
     });
     let sending_done = Arc::new(AtomicUsize::new(0));
     let watcher = {
-        let (inclusions, rpc, sending_done) = (inclusions.clone(), rpc.clone(), sending_done.clone());
+        let (inclusions, rpc, sending_done) =
+            (inclusions.clone(), rpc.clone(), sending_done.clone());
         let start_slot = rpc.slot("finalized")? + 1;
         let lanes_count = lanes.len();
-        std::thread::Builder::new().name("watch".into()).spawn(move || {
-            let quiet_since = Mutex::new(Instant::now());
-            let last_committed = AtomicUsize::new(0);
-            let stop = || {
-                let committed = inclusions.committed.load(Ordering::Relaxed);
-                if committed != last_committed.swap(committed, Ordering::Relaxed) {
-                    *quiet_since.lock().expect("lock") = Instant::now();
-                }
-                let all_sent = sending_done.load(Ordering::Relaxed) == lanes_count;
-                all_sent && (committed == submitted || quiet_since.lock().expect("lock").elapsed() > Duration::from_secs(15))
-            };
-            watch(&rpc, &inclusions, start_slot, &stop)
-        })?
+        std::thread::Builder::new()
+            .name("watch".into())
+            .spawn(move || {
+                let quiet_since = Mutex::new(Instant::now());
+                let last_committed = AtomicUsize::new(0);
+                let stop = || {
+                    let committed = inclusions.committed.load(Ordering::Relaxed);
+                    if committed != last_committed.swap(committed, Ordering::Relaxed) {
+                        *quiet_since.lock().expect("lock") = Instant::now();
+                    }
+                    let all_sent = sending_done.load(Ordering::Relaxed) == lanes_count;
+                    all_sent
+                        && (committed == submitted
+                            || quiet_since.lock().expect("lock").elapsed()
+                                > Duration::from_secs(15))
+                };
+                watch(&rpc, &inclusions, start_slot, &stop)
+            })?
     };
-    progress(&format!("sending over {} QUIC connections", arguments.connections));
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build()?;
+    progress(&format!(
+        "sending over {} QUIC connections",
+        arguments.connections
+    ));
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()?;
     let rate_per_lane = (arguments.rate as f64 / lanes.len() as f64).max(1.0);
     let started = Instant::now();
     runtime.block_on(async {
@@ -492,7 +588,11 @@ pub fn run(arguments: &TpsArguments) -> Result<()> {
                         tokio::time::sleep(Duration::from_millis(1)).await;
                     }
                     let wire = transaction.to_wire()?;
-                    inclusions.sent_at.lock().expect("lock").insert(transaction.transaction_id(), Instant::now());
+                    inclusions
+                        .sent_at
+                        .lock()
+                        .expect("lock")
+                        .insert(transaction.transaction_id(), Instant::now());
                     inclusions.outstanding.fetch_add(1, Ordering::Relaxed);
                     client.send(&wire).await.map_err(anyhow::Error::msg)?;
                 }
@@ -507,7 +607,9 @@ pub fn run(arguments: &TpsArguments) -> Result<()> {
         }
         Ok::<(), anyhow::Error>(())
     })?;
-    watcher.join().map_err(|_| anyhow::anyhow!("watcher panicked"))??;
+    watcher
+        .join()
+        .map_err(|_| anyhow::anyhow!("watcher panicked"))??;
     let committed = inclusions.committed.load(Ordering::Relaxed);
     let elapsed = inclusions
         .last_inclusion
@@ -515,7 +617,13 @@ pub fn run(arguments: &TpsArguments) -> Result<()> {
         .expect("lock")
         .map_or(started.elapsed(), |last| last.duration_since(started));
     let mut rejected = 0;
-    let missing: Vec<Hash> = inclusions.sent_at.lock().expect("lock").keys().copied().collect();
+    let missing: Vec<Hash> = inclusions
+        .sent_at
+        .lock()
+        .expect("lock")
+        .keys()
+        .copied()
+        .collect();
     for id in &missing {
         if let TransactionState::Rejected { .. } = rpc.transaction_state(id)? {
             rejected += 1;

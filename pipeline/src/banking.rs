@@ -158,7 +158,7 @@ pub struct BankingStage {
 pub struct SealError {
     slot: u64,
     #[source]
-    source: aether_accounts_db::AccountsDbError,
+    source: Box<aether_accounts_db::AccountsDbError>,
 }
 
 impl BankingStage {
@@ -233,7 +233,8 @@ impl BankingStage {
                 .execute(&view, &pairs, self.current.slot, &self.config.params)
         };
         self.current.writes.extend(execution.writes);
-        for ((pair, received), outcome) in pairs.into_iter().zip(received_at).zip(execution.outcomes)
+        for ((pair, received), outcome) in
+            pairs.into_iter().zip(received_at).zip(execution.outcomes)
         {
             match outcome {
                 Ok(()) => {
@@ -276,10 +277,14 @@ impl BankingStage {
                     header.state_root = state_root;
                     header.hash()
                 })
-                .map_err(|source| SealError { slot, source })?;
-            accounts
-                .finalize(&sealed.0)
-                .map_err(|source| SealError { slot, source })?;
+                .map_err(|source| SealError {
+                    slot,
+                    source: Box::new(source),
+                })?;
+            accounts.finalize(&sealed.0).map_err(|source| SealError {
+                slot,
+                source: Box::new(source),
+            })?;
             sealed
         };
         assert_eq!(header.state_root, state_root);
@@ -297,7 +302,11 @@ impl BankingStage {
         let block = Block {
             header: self.keys.seal(header),
             justify: None,
-            transactions: finished.transactions.into_iter().map(|(transaction, _)| transaction).collect(),
+            transactions: finished
+                .transactions
+                .into_iter()
+                .map(|(transaction, _)| transaction)
+                .collect(),
         };
         assert_eq!(block.hash(), hash);
         let encoded = encode(&block);
@@ -314,7 +323,12 @@ impl Stage for BankingStage {
     type Input = VerifiedBatch;
     type Output = SealedBlock;
 
-    fn process(&mut self, input: VerifiedBatch, _out: &mut Vec<SealedBlock>, metrics: &StageMetrics) {
+    fn process(
+        &mut self,
+        input: VerifiedBatch,
+        _out: &mut Vec<SealedBlock>,
+        metrics: &StageMetrics,
+    ) {
         self.admit(input, metrics);
         self.execute_chunk(metrics);
         self.chain.set_mempool_depth(self.mempool.len());

@@ -5,8 +5,8 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, RwLock};
 
-use aether_ledger::rules::decode_state_output;
 use aether_ledger::Writes;
+use aether_ledger::rules::decode_state_output;
 use aether_types::{Hash, Lock, OutputReference};
 
 /// How many rejection reasons are remembered for `getTransaction`.
@@ -54,7 +54,12 @@ impl AddressIndex {
     pub fn outputs(&self, address: &Hash) -> Vec<(OutputReference, u64)> {
         self.by_address
             .get(address)
-            .map(|outputs| outputs.iter().map(|(reference, amount)| (*reference, *amount)).collect())
+            .map(|outputs| {
+                outputs
+                    .iter()
+                    .map(|(reference, amount)| (*reference, *amount))
+                    .collect()
+            })
             .unwrap_or_default()
     }
 

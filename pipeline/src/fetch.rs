@@ -116,12 +116,13 @@ pub fn start_fetch(
     output: Link<PacketBatch>,
     metrics: Arc<StageMetrics>,
 ) -> Result<FetchServer, FetchError> {
-    let endpoint = quinn::Endpoint::server(server_config(&config)?, config.listen).map_err(
-        |source| FetchError::Bind {
-            address: config.listen,
-            source,
-        },
-    )?;
+    let endpoint =
+        quinn::Endpoint::server(server_config(&config)?, config.listen).map_err(|source| {
+            FetchError::Bind {
+                address: config.listen,
+                source,
+            }
+        })?;
     let (sender, receiver) = mpsc::channel::<Packet>(BATCH_PACKETS_MAX * 64);
     tokio::spawn(batcher(receiver, output, metrics.clone()));
     let accepting = endpoint.clone();
@@ -203,7 +204,11 @@ async fn serve_connection(
     }
 }
 
-async fn batcher(mut receiver: mpsc::Receiver<Packet>, output: Link<PacketBatch>, metrics: Arc<StageMetrics>) {
+async fn batcher(
+    mut receiver: mpsc::Receiver<Packet>,
+    output: Link<PacketBatch>,
+    metrics: Arc<StageMetrics>,
+) {
     let mut waiting = Vec::with_capacity(BATCH_PACKETS_MAX);
     while receiver.recv_many(&mut waiting, BATCH_PACKETS_MAX).await > 0 {
         let started = Instant::now();
@@ -266,7 +271,10 @@ impl TpuClient {
             .open_uni()
             .await
             .map_err(|error| error.to_string())?;
-        stream.write_all(wire).await.map_err(|error| error.to_string())?;
+        stream
+            .write_all(wire)
+            .await
+            .map_err(|error| error.to_string())?;
         stream.finish().map_err(|error| error.to_string())?;
         Ok(())
     }

@@ -160,7 +160,10 @@ mod tests {
             let _ = link.push(item, || true);
         }
         let stats = link.stats();
-        assert_eq!((stats.depth, stats.pushed_total, stats.dropped_total), (4, 4, 6));
+        assert_eq!(
+            (stats.depth, stats.pushed_total, stats.dropped_total),
+            (4, 4, 6)
+        );
         assert_eq!(
             std::iter::from_fn(|| link.pop()).collect::<Vec<_>>(),
             vec![0, 1, 2, 3]
@@ -183,7 +186,10 @@ mod tests {
         for item in 0..1000 {
             link.push(item, || true).expect("consumer keeps draining");
         }
-        assert_eq!(handle.join().expect("consumer"), (0..1000).collect::<Vec<_>>());
+        assert_eq!(
+            handle.join().expect("consumer"),
+            (0..1000).collect::<Vec<_>>()
+        );
         assert_eq!(link.stats().dropped_total, 0);
     }
 

@@ -32,12 +32,7 @@ pub struct Mempool {
 }
 
 fn fee_per_kilobyte(transaction: &VerifiedTransaction) -> u64 {
-    transaction
-        .transaction
-        .body
-        .fee
-        .saturating_mul(1000)
-        / u64::from(transaction.wire_bytes.max(1))
+    transaction.transaction.body.fee.saturating_mul(1000) / u64::from(transaction.wire_bytes.max(1))
 }
 
 impl Mempool {
@@ -167,9 +162,18 @@ mod tests {
     fn refuses_duplicates_and_cheap_ones_when_full() {
         let mut mempool = Mempool::new(1);
         assert!(mempool.insert(transaction(10, 0)).is_ok());
-        assert_eq!(mempool.insert(transaction(10, 0)).unwrap_err(), MempoolRefusal::Duplicate);
-        assert_eq!(mempool.insert(transaction(10, 1)).unwrap_err(), MempoolRefusal::Full);
-        let evicted = mempool.insert(transaction(11, 2)).expect("pays more").expect("evicts");
+        assert_eq!(
+            mempool.insert(transaction(10, 0)).unwrap_err(),
+            MempoolRefusal::Duplicate
+        );
+        assert_eq!(
+            mempool.insert(transaction(10, 1)).unwrap_err(),
+            MempoolRefusal::Full
+        );
+        let evicted = mempool
+            .insert(transaction(11, 2))
+            .expect("pays more")
+            .expect("evicts");
         assert_eq!(evicted.transaction.body.fee, 10);
     }
 }

@@ -148,7 +148,11 @@ impl StageMetrics {
             "# HELP aether_{stage}_queue_depth_packets Batches waiting in the stage's input queue."
         );
         let _ = writeln!(out, "# TYPE aether_{stage}_queue_depth_packets gauge");
-        let _ = writeln!(out, "aether_{stage}_queue_depth_packets {}", self.queue_depth());
+        let _ = writeln!(
+            out,
+            "aether_{stage}_queue_depth_packets {}",
+            self.queue_depth()
+        );
     }
 }
 
@@ -164,7 +168,9 @@ mod tests {
         let mut text = String::new();
         metrics.render(&mut text);
         assert!(text.contains("aether_sigverify_packets_in_total 5\n"));
-        assert!(text.contains("aether_sigverify_dropped_packets_total{reason=\"bad_signature\"} 2\n"));
+        assert!(
+            text.contains("aether_sigverify_dropped_packets_total{reason=\"bad_signature\"} 2\n")
+        );
         assert!(text.contains("aether_sigverify_dropped_packets_total{reason=\"malformed\"} 0\n"));
     }
 }

@@ -27,7 +27,12 @@ pub trait Stage: Send + 'static {
 
     /// Periodic work (timers, metric flushes). Called at least every
     /// [`StageOptions::housekeeping_interval`], also when no input arrives.
-    fn housekeeping(&mut self, _now: Instant, _out: &mut Vec<Self::Output>, _metrics: &StageMetrics) {
+    fn housekeeping(
+        &mut self,
+        _now: Instant,
+        _out: &mut Vec<Self::Output>,
+        _metrics: &StageMetrics,
+    ) {
     }
 }
 
@@ -184,7 +189,9 @@ mod tests {
         }
         shutdown.store(true, Ordering::Relaxed);
         handle.join().expect("clean exit");
-        let expected: Vec<u32> = (0..100u32).flat_map(|batch| [batch * 2, batch * 2 + 2]).collect();
+        let expected: Vec<u32> = (0..100u32)
+            .flat_map(|batch| [batch * 2, batch * 2 + 2])
+            .collect();
         assert_eq!(received, expected);
         assert_eq!((metrics.packets_in(), metrics.packets_out()), (200, 200));
     }

@@ -119,7 +119,11 @@ impl SigverifyStage {
         }
         self.decisions.clear();
         self.decisions.resize(items.len(), false);
-        if self.backend.verify_batch(&items, &mut self.decisions).is_err() {
+        if self
+            .backend
+            .verify_batch(&items, &mut self.decisions)
+            .is_err()
+        {
             metrics.add_drop("backend_error", candidates.len());
             return VerifiedBatch::default();
         }
@@ -150,7 +154,12 @@ impl Stage for SigverifyStage {
     type Input = PacketBatch;
     type Output = VerifiedBatch;
 
-    fn process(&mut self, input: PacketBatch, out: &mut Vec<VerifiedBatch>, metrics: &StageMetrics) {
+    fn process(
+        &mut self,
+        input: PacketBatch,
+        out: &mut Vec<VerifiedBatch>,
+        metrics: &StageMetrics,
+    ) {
         let verified = self.verify(input, metrics);
         if !verified.transactions.is_empty() {
             out.push(verified);

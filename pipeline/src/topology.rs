@@ -39,9 +39,21 @@ struct LinkSpec {
     when_full: WhenFull,
 }
 
-const FETCH_SIGVERIFY: LinkSpec = LinkSpec { name: "fetch_sigverify",   depth: 1024, when_full: WhenFull::Drop };
-const SIGVERIFY_BANKING: LinkSpec = LinkSpec { name: "sigverify_banking", depth: 1024, when_full: WhenFull::Backpressure };
-const BANKING_SHRED: LinkSpec = LinkSpec { name: "banking_shred",     depth: 64,   when_full: WhenFull::Backpressure };
+const FETCH_SIGVERIFY: LinkSpec = LinkSpec {
+    name: "fetch_sigverify",
+    depth: 1024,
+    when_full: WhenFull::Drop,
+};
+const SIGVERIFY_BANKING: LinkSpec = LinkSpec {
+    name: "sigverify_banking",
+    depth: 1024,
+    when_full: WhenFull::Backpressure,
+};
+const BANKING_SHRED: LinkSpec = LinkSpec {
+    name: "banking_shred",
+    depth: 64,
+    when_full: WhenFull::Backpressure,
+};
 
 impl LinkSpec {
     fn build<T>(&self) -> Link<T> {
@@ -138,56 +150,56 @@ impl Pipeline {
         let identity = Ed25519SecretKey::from_seed(&parts.keys.identity.seed());
         let clock = SlotClock::new(
             Instant::now(),
-            parts.accounts.read().expect("accounts lock").last_finalized().slot + 1,
+            parts
+                .accounts
+                .read()
+                .expect("accounts lock")
+                .last_finalized()
+                .slot
+                + 1,
             config.slot_duration,
         );
-        let mut stages = Vec::new();
-        stages.push(
-            spawn_stage(
-                ShredStage::new(
-                    identity,
-                    config.shred_version,
-                    parts.blockstore,
-                    parts.chain.clone(),
-                    parts.latencies,
-                ),
-                banking_shred.clone(),
-                None,
-                shred_metrics.clone(),
-                shutdown.clone(),
-                options("shred", core(0)),
-            )
-            .map_err(spawn_error)?,
-        );
-        stages.push(
-            spawn_stage(
-                BankingStage::new(
-                    config.banking,
-                    parts.executor,
-                    parts.accounts,
-                    parts.keys,
-                    clock,
-                    parts.chain,
-                ),
-                sigverify_banking.clone(),
-                Some(banking_shred.clone()),
-                banking_metrics.clone(),
-                shutdown.clone(),
-                options("banking", core(0)),
-            )
-            .map_err(spawn_error)?,
-        );
-        stages.push(
-            spawn_stage(
-                SigverifyStage::new(parts.sigverify),
-                fetch_sigverify.clone(),
-                Some(sigverify_banking.clone()),
-                sigverify_metrics.clone(),
-                shutdown.clone(),
-                options("sigverify", core(1)),
-            )
-            .map_err(spawn_error)?,
-        );
+        let shred = spawn_stage(
+            ShredStage::new(
+                identity,
+                config.shred_version,
+                parts.blockstore,
+                parts.chain.clone(),
+                parts.latencies,
+            ),
+            banking_shred.clone(),
+            None,
+            shred_metrics.clone(),
+            shutdown.clone(),
+            options("shred", core(0)),
+        )
+        .map_err(spawn_error)?;
+        let banking = spawn_stage(
+            BankingStage::new(
+                config.banking,
+                parts.executor,
+                parts.accounts,
+                parts.keys,
+                clock,
+                parts.chain,
+            ),
+            sigverify_banking.clone(),
+            Some(banking_shred.clone()),
+            banking_metrics.clone(),
+            shutdown.clone(),
+            options("banking", core(0)),
+        )
+        .map_err(spawn_error)?;
+        let sigverify = spawn_stage(
+            SigverifyStage::new(parts.sigverify),
+            fetch_sigverify.clone(),
+            Some(sigverify_banking.clone()),
+            sigverify_metrics.clone(),
+            shutdown.clone(),
+            options("sigverify", core(1)),
+        )
+        .map_err(spawn_error)?;
+        let stages = vec![shred, banking, sigverify];
 
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
@@ -210,7 +222,12 @@ impl Pipeline {
             ingress: fetch_sigverify,
             verified: sigverify_banking,
             sealed: banking_shred,
-            metrics: vec![fetch_metrics, sigverify_metrics, banking_metrics, shred_metrics],
+            metrics: vec![
+                fetch_metrics,
+                sigverify_metrics,
+                banking_metrics,
+                shred_metrics,
+            ],
         })
     }
 
@@ -231,7 +248,11 @@ impl Pipeline {
 
     /// Every link's counters, in pipeline order.
     pub fn link_stats(&self) -> Vec<LinkStats> {
-        vec![self.ingress.stats(), self.verified.stats(), self.sealed.stats()]
+        vec![
+            self.ingress.stats(),
+            self.verified.stats(),
+            self.sealed.stats(),
+        ]
     }
 
     /// True while every stage thread is alive.

@@ -187,7 +187,9 @@ fn main() -> ExitCode {
         Command::Wallet {
             command: WalletCommand::New { out },
         } => wallet_command::wallet_new(&out).map(|text| print!("{text}")),
-        Command::Address { keypair } => wallet_command::address(&keypair).map(|text| print!("{text}")),
+        Command::Address { keypair } => {
+            wallet_command::address(&keypair).map(|text| print!("{text}"))
+        }
         Command::Balance { address } => rpc()
             .and_then(|rpc| wallet_command::balance(&rpc, &address))
             .map(|text| print!("{text}")),

@@ -50,12 +50,19 @@ fn describe_wait(rpc: &RpcClient, id: &Hash) -> Result<String> {
 }
 
 /// Picks inputs, largest first, until they cover `amount` plus a generous fee bound.
-fn select_inputs(mut available: Vec<(OutputReference, u64)>, amount: u64) -> Vec<(OutputReference, u64)> {
+fn select_inputs(
+    mut available: Vec<(OutputReference, u64)>,
+    amount: u64,
+) -> Vec<(OutputReference, u64)> {
     available.sort_by_key(|(_, value)| std::cmp::Reverse(*value));
-    let target = amount.saturating_add(aether_types::transaction::MAX_WIRE_TRANSACTION_BYTES as u64 * 4);
+    let target =
+        amount.saturating_add(aether_types::transaction::MAX_WIRE_TRANSACTION_BYTES as u64 * 4);
     let mut chosen = Vec::new();
     let mut total = 0u64;
-    for input in available.into_iter().take(aether_types::transaction::MAX_TRANSACTION_INPUTS) {
+    for input in available
+        .into_iter()
+        .take(aether_types::transaction::MAX_TRANSACTION_INPUTS)
+    {
         total = total.saturating_add(input.1);
         chosen.push(input);
         if total >= target {
@@ -65,7 +72,13 @@ fn select_inputs(mut available: Vec<(OutputReference, u64)>, amount: u64) -> Vec
     chosen
 }
 
-pub fn transfer(rpc: &RpcClient, keypair: &Path, to: &str, amount: u64, wait: bool) -> Result<String> {
+pub fn transfer(
+    rpc: &RpcClient,
+    keypair: &Path,
+    to: &str,
+    amount: u64,
+    wait: bool,
+) -> Result<String> {
     let wallet = Wallet::load(keypair)?;
     let to = parse_address(to)?;
     let inputs = select_inputs(rpc.utxos(&wallet.address())?, amount);

@@ -112,21 +112,31 @@ impl RpcClient {
             .map_err(|error| self.transport(error))?
             .next()
             .ok_or_else(|| self.transport("host has no address"))?;
-        let mut stream =
-            TcpStream::connect_timeout(&address, self.timeout).map_err(|error| self.transport(error))?;
-        stream.set_read_timeout(Some(self.timeout)).map_err(|error| self.transport(error))?;
-        stream.set_write_timeout(Some(self.timeout)).map_err(|error| self.transport(error))?;
+        let mut stream = TcpStream::connect_timeout(&address, self.timeout)
+            .map_err(|error| self.transport(error))?;
+        stream
+            .set_read_timeout(Some(self.timeout))
+            .map_err(|error| self.transport(error))?;
+        stream
+            .set_write_timeout(Some(self.timeout))
+            .map_err(|error| self.transport(error))?;
         let head = format!(
             "POST {} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
             self.path,
             self.host,
             body.len()
         );
-        stream.write_all(head.as_bytes()).map_err(|error| self.transport(error))?;
-        stream.write_all(body).map_err(|error| self.transport(error))?;
+        stream
+            .write_all(head.as_bytes())
+            .map_err(|error| self.transport(error))?;
+        stream
+            .write_all(body)
+            .map_err(|error| self.transport(error))?;
         let mut reader = BufReader::new(stream);
         let mut status_line = String::new();
-        reader.read_line(&mut status_line).map_err(|error| self.transport(error))?;
+        reader
+            .read_line(&mut status_line)
+            .map_err(|error| self.transport(error))?;
         let status: u16 = status_line
             .split_whitespace()
             .nth(1)
@@ -135,7 +145,9 @@ impl RpcClient {
         let mut content_length = None;
         loop {
             let mut line = String::new();
-            reader.read_line(&mut line).map_err(|error| self.transport(error))?;
+            reader
+                .read_line(&mut line)
+                .map_err(|error| self.transport(error))?;
             let line = line.trim_end();
             if line.is_empty() {
                 break;
@@ -151,7 +163,9 @@ impl RpcClient {
             return Err(self.protocol(format!("response of {length} bytes is too large")));
         }
         let mut response = vec![0; length];
-        reader.read_exact(&mut response).map_err(|error| self.transport(error))?;
+        reader
+            .read_exact(&mut response)
+            .map_err(|error| self.transport(error))?;
         if status != 200 {
             return Err(self.protocol(format!(
                 "HTTP {status}: {}",
@@ -165,7 +179,8 @@ impl RpcClient {
     pub fn call(&self, method: &str, params: Value) -> Result<Value, ClientError> {
         let request = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
         let reply = self.post(request.to_string().as_bytes())?;
-        let mut reply: Value = serde_json::from_slice(&reply).map_err(|error| self.protocol(error))?;
+        let mut reply: Value =
+            serde_json::from_slice(&reply).map_err(|error| self.protocol(error))?;
         if let Some(error) = reply.get("error") {
             return Err(ClientError::Rpc {
                 code: error.get("code").and_then(Value::as_i64).unwrap_or(0),
@@ -240,13 +255,19 @@ impl RpcClient {
     pub fn send_wire(&self, wire: &[u8]) -> Result<Hash, ClientError> {
         let encoded = base64::engine::general_purpose::STANDARD.encode(wire);
         let value = self.call("sendTransaction", json!([encoded]))?;
-        self.expect(value.as_str().and_then(|text| text.parse().ok()), "a transaction id")
+        self.expect(
+            value.as_str().and_then(|text| text.parse().ok()),
+            "a transaction id",
+        )
     }
 
     /// `requestAirdrop`; returns the id.
     pub fn airdrop(&self, address: &Hash, amount: u64) -> Result<Hash, ClientError> {
         let value = self.call("requestAirdrop", json!([address.to_string(), amount]))?;
-        self.expect(value.as_str().and_then(|text| text.parse().ok()), "a transaction id")
+        self.expect(
+            value.as_str().and_then(|text| text.parse().ok()),
+            "a transaction id",
+        )
     }
 
     /// `getTransaction`.
@@ -291,8 +312,14 @@ mod tests {
     #[test]
     fn urls_are_checked() {
         assert!(RpcClient::new("http://127.0.0.1:8899").is_ok());
-        assert!(matches!(RpcClient::new("https://node:8899"), Err(ClientError::BadUrl(_))));
-        assert!(matches!(RpcClient::new("http:///x"), Err(ClientError::BadUrl(_))));
+        assert!(matches!(
+            RpcClient::new("https://node:8899"),
+            Err(ClientError::BadUrl(_))
+        ));
+        assert!(matches!(
+            RpcClient::new("http:///x"),
+            Err(ClientError::BadUrl(_))
+        ));
     }
 
     #[test]
@@ -301,6 +328,9 @@ mod tests {
         let address = listener.local_addr().expect("address");
         drop(listener);
         let client = RpcClient::new(&format!("http://{address}")).expect("url");
-        assert!(matches!(client.slot("finalized"), Err(ClientError::Transport { .. })));
+        assert!(matches!(
+            client.slot("finalized"),
+            Err(ClientError::Transport { .. })
+        ));
     }
 }

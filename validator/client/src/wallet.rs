@@ -64,7 +64,8 @@ impl Wallet {
 
     /// Creates a new wallet file at `path` (refuses to overwrite).
     pub fn create(path: &Path) -> Result<Wallet, WalletError> {
-        let key = Ed25519SecretKey::generate().map_err(|error| WalletError::Random(error.to_string()))?;
+        let key =
+            Ed25519SecretKey::generate().map_err(|error| WalletError::Random(error.to_string()))?;
         let wallet = Wallet { key };
         let contents = json!({
             "kind": WALLET_KIND,
@@ -99,9 +100,12 @@ impl Wallet {
             path: path.to_path_buf(),
             source,
         })?;
-        let value: Value = serde_json::from_str(&text).map_err(|error| invalid(format!("not JSON: {error}")))?;
+        let value: Value =
+            serde_json::from_str(&text).map_err(|error| invalid(format!("not JSON: {error}")))?;
         if value.get("kind").and_then(Value::as_str) != Some(WALLET_KIND) {
-            return Err(invalid(format!("not a wallet file (kind must be {WALLET_KIND:?})")));
+            return Err(invalid(format!(
+                "not a wallet file (kind must be {WALLET_KIND:?})"
+            )));
         }
         let seed_text = value
             .get("secret_seed")
@@ -135,7 +139,14 @@ mod tests {
         assert_eq!(created.address(), loaded.address());
         assert!(Wallet::create(&path).is_err(), "never overwrites");
         let text = std::fs::read_to_string(&path).expect("read");
-        std::fs::write(&path, text.replacen("\"public_key\": \"", "\"public_key\": \"00", 1)).expect("write");
-        assert!(matches!(Wallet::load(&path), Err(WalletError::Invalid { .. })));
+        std::fs::write(
+            &path,
+            text.replacen("\"public_key\": \"", "\"public_key\": \"00", 1),
+        )
+        .expect("write");
+        assert!(matches!(
+            Wallet::load(&path),
+            Err(WalletError::Invalid { .. })
+        ));
     }
 }

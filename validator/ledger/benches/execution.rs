@@ -4,6 +4,8 @@
 //! `cargo test --benches` runs each once at the tiny size and checks that both
 //! executors accept every transfer.
 
+#![allow(missing_docs)] // criterion_group! generates undocumented items.
+
 use aether_crypto::ed25519::Ed25519SecretKey;
 use aether_ledger::{
     Executor, LedgerParams, MemoryState, TransferRequest, build_transfer, execute_sequential,
@@ -57,16 +59,22 @@ fn execution(criterion: &mut Criterion) {
         transactions.len()
     );
     assert_eq!(
-        executor.execute(&state, &transactions, 1, &params).accepted_count(),
+        executor
+            .execute(&state, &transactions, 1, &params)
+            .accepted_count(),
         transactions.len()
     );
     let mut group = criterion.benchmark_group("execute_block");
     group.throughput(Throughput::Elements(transactions.len() as u64));
-    group.bench_function(BenchmarkId::new("sequential", transactions.len()), |bencher| {
-        bencher.iter(|| execute_sequential(&state, &transactions, 1, &params))
-    });
     group.bench_function(
-        BenchmarkId::new(format!("parallel_{}", executor.workers()), transactions.len()),
+        BenchmarkId::new("sequential", transactions.len()),
+        |bencher| bencher.iter(|| execute_sequential(&state, &transactions, 1, &params)),
+    );
+    group.bench_function(
+        BenchmarkId::new(
+            format!("parallel_{}", executor.workers()),
+            transactions.len(),
+        ),
         |bencher| bencher.iter(|| executor.execute(&state, &transactions, 1, &params)),
     );
     group.finish();

@@ -23,7 +23,10 @@ pub struct BlockExecution {
 impl BlockExecution {
     /// Number of accepted transactions.
     pub fn accepted_count(&self) -> usize {
-        self.outcomes.iter().filter(|outcome| outcome.is_ok()).count()
+        self.outcomes
+            .iter()
+            .filter(|outcome| outcome.is_ok())
+            .count()
     }
 }
 
@@ -142,7 +145,10 @@ pub fn execute_parallel(
         };
         let run = |&index: &usize| {
             let (transaction, id) = &transactions[index];
-            (index, execute_transaction(&view, transaction, *id, slot, params))
+            (
+                index,
+                execute_transaction(&view, transaction, *id, slot, params),
+            )
         };
         let results: Vec<_> = if members.len() >= PARALLEL_LEVEL_MIN {
             members.par_iter().map(run).collect()

@@ -65,7 +65,9 @@ pub enum RejectReason {
         what: &'static str,
     },
     /// Σ inputs ≠ Σ outputs + fee.
-    #[error("value not conserved: inputs {inputs_aeth} AETH, outputs + fee {spent_aeth} AETH{assets}")]
+    #[error(
+        "value not conserved: inputs {inputs_aeth} AETH, outputs + fee {spent_aeth} AETH{assets}"
+    )]
     ValueNotConserved {
         /// AETH consumed.
         inputs_aeth: u64,

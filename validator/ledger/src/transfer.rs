@@ -68,7 +68,11 @@ pub fn build_transfer(request: &TransferRequest<'_>) -> Result<Transaction, Tran
     for with_change in [true, false] {
         let mut body = TransactionBody {
             version: TRANSACTION_VERSION,
-            inputs: request.inputs.iter().map(|(reference, _)| *reference).collect(),
+            inputs: request
+                .inputs
+                .iter()
+                .map(|(reference, _)| *reference)
+                .collect(),
             reference_inputs: Vec::new(),
             outputs: vec![Output {
                 lock: request.to,

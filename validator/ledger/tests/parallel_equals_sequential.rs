@@ -8,8 +8,7 @@
 //! execution in block order.
 
 use aether_ledger::{
-    Executor, LedgerParams, MemoryState, StateView, execute_sequential,
-    rules::output_state_value,
+    Executor, LedgerParams, MemoryState, StateView, execute_sequential, rules::output_state_value,
 };
 use aether_state_commitment::Tree;
 use aether_types::{
@@ -85,7 +84,10 @@ fn plan() -> impl Strategy<Value = Plan> {
 
 /// Turns plans into transactions. Every created output joins the pool, so later
 /// transactions may spend it (a chain inside the block) or spend it twice.
-fn build(plans: &[Plan], pool: &mut Vec<(OutputReference, usize, u64)>) -> Vec<(Transaction, Hash)> {
+fn build(
+    plans: &[Plan],
+    pool: &mut Vec<(OutputReference, usize, u64)>,
+) -> Vec<(Transaction, Hash)> {
     let mut transactions = Vec::new();
     for plan in plans {
         let mut chosen: Vec<(OutputReference, usize, u64)> = plan

@@ -135,14 +135,24 @@ impl NodeConfig {
             (10..=60_000).contains(&self.chain.slot_duration_ms),
             "chain.slot_duration_ms must be between 10 and 60000"
         );
-        ensure!(self.banking.mempool_capacity > 0, "banking.mempool_capacity must be positive");
-        ensure!(self.banking.execute_chunk > 0, "banking.execute_chunk must be positive");
         ensure!(
-            (1..=aether_types::block::MAX_BLOCK_TRANSACTIONS).contains(&self.banking.block_transactions_max),
+            self.banking.mempool_capacity > 0,
+            "banking.mempool_capacity must be positive"
+        );
+        ensure!(
+            self.banking.execute_chunk > 0,
+            "banking.execute_chunk must be positive"
+        );
+        ensure!(
+            (1..=aether_types::block::MAX_BLOCK_TRANSACTIONS)
+                .contains(&self.banking.block_transactions_max),
             "banking.block_transactions_max must be between 1 and {}",
             aether_types::block::MAX_BLOCK_TRANSACTIONS
         );
-        ensure!(self.fetch.connections_max > 0, "fetch.connections_max must be positive");
+        ensure!(
+            self.fetch.connections_max > 0,
+            "fetch.connections_max must be positive"
+        );
         ensure!(
             self.fetch.streams_per_connection_max > 0,
             "fetch.streams_per_connection_max must be positive"
@@ -171,7 +181,10 @@ mod tests {
     #[test]
     fn overrides_merge_and_typos_are_errors() {
         let config = NodeConfig::parse("[chain]\nslot_duration_ms = 100\n").expect("valid");
-        assert_eq!((config.chain.slot_duration_ms, config.chain.fee_per_byte), (100, 1));
+        assert_eq!(
+            (config.chain.slot_duration_ms, config.chain.fee_per_byte),
+            (100, 1)
+        );
         let typo = NodeConfig::parse("[chain]\nslot_duration = 100\n").unwrap_err();
         assert!(format!("{typo:#}").contains("slot_duration"), "{typo:#}");
         assert!(NodeConfig::parse("[sigverify]\nbackend = \"quantum\"\n").is_err());

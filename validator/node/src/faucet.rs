@@ -59,7 +59,10 @@ impl Faucet {
             .find(|(reference, available)| {
                 !in_flight.contains_key(reference) && *available > amount.saturating_add(10_000)
             })
-            .ok_or_else(|| "the faucet has no free output large enough; try a smaller amount or later".to_owned())?;
+            .ok_or_else(|| {
+                "the faucet has no free output large enough; try a smaller amount or later"
+                    .to_owned()
+            })?;
         let transaction = build_transfer(&TransferRequest {
             inputs: &[(reference, available)],
             signer: &self.key,

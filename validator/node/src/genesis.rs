@@ -50,7 +50,10 @@ pub fn genesis_entries() -> Vec<(Hash, Vec<u8>)> {
                 value: Value::from_aeth(FAUCET_OUTPUT_AETH),
                 datum: None,
             };
-            (reference.key(), output_state_value(&reference, &output).to_vec())
+            (
+                reference.key(),
+                output_state_value(&reference, &output).to_vec(),
+            )
         })
         .collect();
     entries.sort_by_key(|(key, _)| *key);

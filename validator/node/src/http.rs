@@ -59,7 +59,10 @@ async fn respond(
 ) -> Result<Response<Full<Bytes>>, Infallible> {
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
-    let body = match Limited::new(request.into_body(), BODY_BYTES_MAX).collect().await {
+    let body = match Limited::new(request.into_body(), BODY_BYTES_MAX)
+        .collect()
+        .await
+    {
         Ok(collected) => collected.to_bytes(),
         Err(_) => {
             return Ok(reply((

@@ -3,11 +3,11 @@
 
 use std::path::Path;
 
+use aether_crypto::ed25519::Ed25519SecretKey;
 use aether_crypto::ed25519::{Ed25519PublicKey, Ed25519Signature};
 use aether_crypto::kes::{KesPublicKey, KesSecretKey};
 use aether_crypto::operational_certificate::OperationalCertificate;
 use aether_crypto::vrf::VrfSecretKey;
-use aether_crypto::ed25519::Ed25519SecretKey;
 use aether_pipeline::leader::LeaderKeys;
 use anyhow::{Context, Result, anyhow, ensure};
 use serde_json::Value;
@@ -21,7 +21,7 @@ const DEV_KES_DEPTH: u32 = 6;
 pub fn dev_keys() -> Result<LeaderKeys> {
     let identity = dev_key("aether dev validator identity v1");
     let kes = KesSecretKey::from_seed(
-        &*dev_key("aether dev validator kes v1").seed(),
+        &dev_key("aether dev validator kes v1").seed(),
         DEV_KES_DEPTH,
     )?;
     let vrf = VrfSecretKey::from_seed(&dev_key("aether dev validator vrf v1").seed());
@@ -36,7 +36,8 @@ pub fn dev_keys() -> Result<LeaderKeys> {
 
 fn read_json(directory: &Path, name: &str, kind: &str) -> Result<Value> {
     let path = directory.join(name);
-    let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
     let value: Value =
         serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))?;
     ensure!(
@@ -53,16 +54,17 @@ fn hex_field<const N: usize>(value: &Value, field: &str, file: &str) -> Result<[
         .and_then(Value::as_str)
         .ok_or_else(|| anyhow!("{file}: missing string field {field:?}"))?;
     let bytes = hex::decode(text).with_context(|| format!("{file}: {field} is not hex"))?;
-    bytes
-        .try_into()
-        .map_err(|bytes: Vec<u8>| anyhow!("{file}: {field} has {} bytes, expected {N}", bytes.len()))
+    bytes.try_into().map_err(|bytes: Vec<u8>| {
+        anyhow!("{file}: {field} has {} bytes, expected {N}", bytes.len())
+    })
 }
 
 /// Loads the key set in `directory` and checks that the certificate binds the KES key
 /// to the identity.
 pub fn load_keys(directory: &Path) -> Result<LeaderKeys> {
     let identity_file = read_json(directory, "identity.json", "aether-identity-ed25519")?;
-    let identity = Ed25519SecretKey::from_seed(&hex_field(&identity_file, "secret_seed", "identity.json")?);
+    let identity =
+        Ed25519SecretKey::from_seed(&hex_field(&identity_file, "secret_seed", "identity.json")?);
     let vrf_file = read_json(directory, "vrf.json", "aether-vrf-ed25519")?;
     let vrf = VrfSecretKey::from_seed(&hex_field(&vrf_file, "secret_seed", "vrf.json")?);
     let kes_file = read_json(directory, "kes.json", "aether-kes-sum-ed25519")?;
@@ -70,11 +72,17 @@ pub fn load_keys(directory: &Path) -> Result<LeaderKeys> {
         .get("secret_key")
         .and_then(Value::as_str)
         .ok_or_else(|| anyhow!("kes.json: missing secret_key"))?;
-    let kes = KesSecretKey::from_bytes(&hex::decode(kes_text).context("kes.json: secret_key is not hex")?)
-        .context("kes.json: invalid KES key")?;
+    let kes = KesSecretKey::from_bytes(
+        &hex::decode(kes_text).context("kes.json: secret_key is not hex")?,
+    )
+    .context("kes.json: invalid KES key")?;
     let certificate_file = read_json(directory, "opcert.json", "aether-operational-certificate")?;
     let certificate = OperationalCertificate {
-        kes_public_key: KesPublicKey(hex_field(&certificate_file, "kes_public_key", "opcert.json")?),
+        kes_public_key: KesPublicKey(hex_field(
+            &certificate_file,
+            "kes_public_key",
+            "opcert.json",
+        )?),
         counter: certificate_file
             .get("counter")
             .and_then(Value::as_u64)
@@ -84,7 +92,11 @@ pub fn load_keys(directory: &Path) -> Result<LeaderKeys> {
             .and_then(Value::as_u64)
             .and_then(|period| u32::try_from(period).ok())
             .ok_or_else(|| anyhow!("opcert.json: missing start_period"))?,
-        cold_signature: Ed25519Signature(hex_field(&certificate_file, "cold_signature", "opcert.json")?),
+        cold_signature: Ed25519Signature(hex_field(
+            &certificate_file,
+            "cold_signature",
+            "opcert.json",
+        )?),
     };
     certificate
         .verify(&Ed25519PublicKey(identity.public_key().0))

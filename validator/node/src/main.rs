@@ -27,7 +27,11 @@ use crate::config::{DEFAULT_CONFIG, NodeConfig};
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[derive(Parser)]
-#[command(name = "aether-validator", version, about = "The Aether validator node")]
+#[command(
+    name = "aether-validator",
+    version,
+    about = "The Aether validator node"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -106,7 +110,10 @@ fn main() -> Result<()> {
                 config.network.metrics = metrics;
             }
             if let Some(slot_ms) = slot_ms {
-                anyhow::ensure!((10..=60_000).contains(&slot_ms), "--slot-ms must be between 10 and 60000");
+                anyhow::ensure!(
+                    (10..=60_000).contains(&slot_ms),
+                    "--slot-ms must be between 10 and 60000"
+                );
                 config.chain.slot_duration_ms = slot_ms;
             }
             node::run(node::RunOptions {

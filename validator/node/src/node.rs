@@ -89,7 +89,11 @@ fn build_address_index(accounts: &AccountsDb, chain: &ChainState) -> Result<()> 
         let (key, value) = entry.context("reading account state")?;
         writes.insert(key, Some(value.into()));
     }
-    chain.addresses.write().expect("address index lock").apply(&writes);
+    chain
+        .addresses
+        .write()
+        .expect("address index lock")
+        .apply(&writes);
     Ok(())
 }
 
@@ -101,7 +105,8 @@ fn cores() -> usize {
 pub fn run(options: RunOptions) -> Result<()> {
     let config = options.config;
     let ledger = &config.node.ledger;
-    std::fs::create_dir_all(ledger).with_context(|| format!("creating ledger {}", ledger.display()))?;
+    std::fs::create_dir_all(ledger)
+        .with_context(|| format!("creating ledger {}", ledger.display()))?;
     let accounts = open_accounts(ledger, options.snapshot.as_deref())?;
     let chain = Arc::new(ChainState::default());
     build_address_index(&accounts, &chain)?;
@@ -121,15 +126,17 @@ pub fn run(options: RunOptions) -> Result<()> {
     let keys = if options.dev {
         dev_keys()?
     } else {
-        load_keys(&config.node.keys)
-            .with_context(|| format!("loading validator keys from {}", config.node.keys.display()))?
+        load_keys(&config.node.keys).with_context(|| {
+            format!("loading validator keys from {}", config.node.keys.display())
+        })?
     };
     let backend_kind: BackendKind = config
         .sigverify
         .backend
         .parse()
         .map_err(|error| anyhow!("sigverify.backend: {error}"))?;
-    let sigverify: Arc<dyn SigVerify> = Arc::from(open_backend(backend_kind, config.sigverify.threads)?);
+    let sigverify: Arc<dyn SigVerify> =
+        Arc::from(open_backend(backend_kind, config.sigverify.threads)?);
     tracing::info!(backend = sigverify.name(), "signature verification backend");
     let workers = match config.banking.execution_workers {
         0 => cores(),
@@ -246,7 +253,8 @@ pub fn run(options: RunOptions) -> Result<()> {
     })?;
     tracing::info!("stopping");
     runtime.shutdown_timeout(Duration::from_secs(1));
-    let pipeline = Arc::into_inner(pipeline).ok_or_else(|| anyhow!("pipeline still shared at shutdown"))?;
+    let pipeline =
+        Arc::into_inner(pipeline).ok_or_else(|| anyhow!("pipeline still shared at shutdown"))?;
     pipeline.stop().map_err(|error| anyhow!(error))?;
     tracing::info!("stopped cleanly");
     Ok(())

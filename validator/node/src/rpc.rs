@@ -92,17 +92,22 @@ pub fn handle_body(context: &RpcContext, body: &[u8]) -> Option<Value> {
     let parsed: Value = match serde_json::from_slice(body) {
         Ok(value) => value,
         Err(parse) => {
-            return Some(response(Value::Null, Err(error(-32700, format!("parse error: {parse}")))));
+            return Some(response(
+                Value::Null,
+                Err(error(-32700, format!("parse error: {parse}"))),
+            ));
         }
     };
     match parsed {
-        Value::Array(requests) if requests.is_empty() => Some(response(
-            Value::Null,
-            Err(error(-32600, "empty batch")),
-        )),
+        Value::Array(requests) if requests.is_empty() => {
+            Some(response(Value::Null, Err(error(-32600, "empty batch"))))
+        }
         Value::Array(requests) if requests.len() > BATCH_REQUESTS_MAX => Some(response(
             Value::Null,
-            Err(error(-32600, format!("batch larger than {BATCH_REQUESTS_MAX} requests"))),
+            Err(error(
+                -32600,
+                format!("batch larger than {BATCH_REQUESTS_MAX} requests"),
+            )),
         )),
         Value::Array(requests) => {
             let responses: Vec<Value> = requests
@@ -117,7 +122,10 @@ pub fn handle_body(context: &RpcContext, body: &[u8]) -> Option<Value> {
 
 fn handle_request(context: &RpcContext, request: Value) -> Option<Value> {
     let Value::Object(request) = request else {
-        return Some(response(Value::Null, Err(error(-32600, "a request must be an object"))));
+        return Some(response(
+            Value::Null,
+            Err(error(-32600, "a request must be an object")),
+        ));
     };
     let id = request.get("id").cloned();
     let valid = request.get("jsonrpc").and_then(Value::as_str) == Some("2.0");
@@ -125,7 +133,10 @@ fn handle_request(context: &RpcContext, request: Value) -> Option<Value> {
     let (true, Some(method)) = (valid, method) else {
         return Some(response(
             id.unwrap_or(Value::Null),
-            Err(error(-32600, "invalid request: needs jsonrpc \"2.0\" and a method")),
+            Err(error(
+                -32600,
+                "invalid request: needs jsonrpc \"2.0\" and a method",
+            )),
         ));
     };
     let params = match request.get("params") {
@@ -213,7 +224,9 @@ fn get_slot(context: &RpcContext, params: &[Value]) -> Result<Value, RpcError> {
         Some(options) => options
             .get("commitment")
             .and_then(Value::as_str)
-            .ok_or_else(|| invalid_params("expected {\"commitment\": \"processed\"|\"finalized\"}"))?,
+            .ok_or_else(|| {
+                invalid_params("expected {\"commitment\": \"processed\"|\"finalized\"}")
+            })?,
     };
     match commitment {
         "processed" => Ok(json!(context.chain.processed_slot())),
@@ -267,13 +280,16 @@ fn admit(context: &RpcContext, transaction: &Transaction, id: Hash) -> Result<()
 }
 
 fn submit(context: &RpcContext, wire: &[u8]) -> Result<(), RpcError> {
-    let packet = Packet::from_bytes(wire, None).ok_or_else(|| rejected("transaction is larger than one packet"))?;
+    let packet = Packet::from_bytes(wire, None)
+        .ok_or_else(|| rejected("transaction is larger than one packet"))?;
     let mut batch = PacketBatch::with_capacity();
     batch.packets.push(packet);
-    context
-        .ingress
-        .push(batch, || false)
-        .map_err(|_| error(-32005, "node is overloaded (sigverify queue full); retry later"))
+    context.ingress.push(batch, || false).map_err(|_| {
+        error(
+            -32005,
+            "node is overloaded (sigverify queue full); retry later",
+        )
+    })
 }
 
 fn send_transaction(context: &RpcContext, params: &[Value]) -> Result<Value, RpcError> {
@@ -307,9 +323,10 @@ fn get_transaction(context: &RpcContext, params: &[Value]) -> Result<Value, RpcE
         };
         return Ok(json!({"slot": status.slot, "status": "finalized", "error": error}));
     }
-    Ok(context.chain.rejection(&id).map_or(Value::Null, |reason| {
-        json!({"slot": Value::Null, "status": "rejected", "error": reason})
-    }))
+    Ok(context.chain.rejection(&id).map_or(
+        Value::Null,
+        |reason| json!({"slot": Value::Null, "status": "rejected", "error": reason}),
+    ))
 }
 
 fn get_block(context: &RpcContext, params: &[Value]) -> Result<Value, RpcError> {
@@ -332,7 +349,10 @@ fn get_block(context: &RpcContext, params: &[Value]) -> Result<Value, RpcError> 
 
 fn request_airdrop(context: &RpcContext, params: &[Value]) -> Result<Value, RpcError> {
     let faucet = context.faucet.as_ref().ok_or_else(|| {
-        error(-32601, "requestAirdrop is only available on dev and devnet chains")
+        error(
+            -32601,
+            "requestAirdrop is only available on dev and devnet chains",
+        )
     })?;
     let address = hash_param(params, 0, "address")?;
     let amount = u64_param(params, 1, "amount")?;

@@ -29,11 +29,17 @@ impl Drop for Node {
 }
 
 fn free_tcp_port() -> SocketAddr {
-    TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("address")
+    TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("address")
 }
 
 fn free_udp_port() -> SocketAddr {
-    UdpSocket::bind("127.0.0.1:0").expect("bind").local_addr().expect("address")
+    UdpSocket::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("address")
 }
 
 fn start(ledger: &Path) -> Node {
@@ -41,7 +47,14 @@ fn start(ledger: &Path) -> Node {
     let child = Command::new(env!("CARGO_BIN_EXE_aether-validator"))
         .args(["run", "--dev", "--slot-ms", "100", "--ledger"])
         .arg(ledger)
-        .args(["--rpc", &rpc.to_string(), "--tpu", &tpu.to_string(), "--metrics", &metrics.to_string()])
+        .args([
+            "--rpc",
+            &rpc.to_string(),
+            "--tpu",
+            &tpu.to_string(),
+            "--metrics",
+            &metrics.to_string(),
+        ])
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
@@ -63,7 +76,10 @@ fn start(ledger: &Path) -> Node {
 
 fn stop(mut node: Node) {
     let pid = node.child.id().to_string();
-    Command::new("kill").args(["-TERM", &pid]).status().expect("kill runs");
+    Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill runs");
     let status = node.child.wait().expect("node exits");
     assert!(status.success(), "clean shutdown, got {status}");
 }
@@ -76,7 +92,10 @@ fn metric(node: &Node, name: &str) -> u64 {
     let mut text = String::new();
     stream.read_to_string(&mut text).expect("response");
     text.lines()
-        .find_map(|line| line.strip_prefix(name).and_then(|rest| rest.trim().parse().ok()))
+        .find_map(|line| {
+            line.strip_prefix(name)
+                .and_then(|rest| rest.trim().parse().ok())
+        })
         .unwrap_or_else(|| panic!("metric {name} missing"))
 }
 
@@ -87,7 +106,13 @@ fn wait_final(rpc: &RpcClient, id: &aether_types::Hash) -> u64 {
     }
 }
 
-fn transfer(rpc: &RpcClient, from: &Ed25519SecretKey, to: Lock, amount: u64, validity: Option<ValidityWindow>) -> Transaction {
+fn transfer(
+    rpc: &RpcClient,
+    from: &Ed25519SecretKey,
+    to: Lock,
+    amount: u64,
+    validity: Option<ValidityWindow>,
+) -> Transaction {
     let address = aether_client::address_of(&from.public_key().0);
     let inputs = rpc.utxos(&address).expect("utxos");
     let slot = rpc.slot("finalized").expect("slot");
@@ -107,7 +132,10 @@ fn transfer(rpc: &RpcClient, from: &Ed25519SecretKey, to: Lock, amount: u64, val
 
 fn rejection(result: Result<aether_types::Hash, ClientError>) -> String {
     match result {
-        Err(ClientError::Rpc { code: -32003, message }) => message,
+        Err(ClientError::Rpc {
+            code: -32003,
+            message,
+        }) => message,
         other => panic!("expected a -32003 rejection, got {other:?}"),
     }
 }
@@ -124,24 +152,48 @@ fn dev_node_end_to_end() {
     let airdrop = rpc.airdrop(&alice.address(), 1_000_000).expect("airdrop");
     wait_final(rpc, &airdrop);
     assert_eq!(rpc.balance(&alice.address()).expect("balance"), 1_000_000);
-    let payment = transfer(rpc, &alice.key, Lock::PublicKeyHash(bob.address()), 1_000, None);
+    let payment = transfer(
+        rpc,
+        &alice.key,
+        Lock::PublicKeyHash(bob.address()),
+        1_000,
+        None,
+    );
     let fee = payment.body.fee;
     let spent_inputs = payment.body.inputs.clone();
     let id = rpc.send_transaction(&payment).expect("accepted");
     let slot = wait_final(rpc, &id);
     assert_eq!(rpc.balance(&bob.address()).expect("balance"), 1_000);
-    assert_eq!(rpc.balance(&alice.address()).expect("balance"), 1_000_000 - 1_000 - fee);
-    let block = rpc.call("getBlock", serde_json::json!([slot])).expect("block");
-    assert!(block["transactions"].as_array().expect("list").iter().any(|tx| tx == &serde_json::json!(id.to_string())));
     assert_eq!(
-        rpc.call("getStateRoot", serde_json::json!([slot])).expect("root"),
+        rpc.balance(&alice.address()).expect("balance"),
+        1_000_000 - 1_000 - fee
+    );
+    let block = rpc
+        .call("getBlock", serde_json::json!([slot]))
+        .expect("block");
+    assert!(
+        block["transactions"]
+            .as_array()
+            .expect("list")
+            .iter()
+            .any(|tx| tx == &serde_json::json!(id.to_string()))
+    );
+    assert_eq!(
+        rpc.call("getStateRoot", serde_json::json!([slot]))
+            .expect("root"),
         block["state_root"]
     );
 
     // Bad input through RPC: each rejected at once with its reason.
     let malformed = rejection(rpc.send_wire(&[0xff; 40]));
     assert!(malformed.contains("malformed"), "{malformed}");
-    let mut forged = transfer(rpc, &alice.key, Lock::PublicKeyHash(bob.address()), 10, None);
+    let mut forged = transfer(
+        rpc,
+        &alice.key,
+        Lock::PublicKeyHash(bob.address()),
+        10,
+        None,
+    );
     forged.signatures[0].signature[3] ^= 1;
     assert!(rejection(rpc.send_transaction(&forged)).contains("does not verify"));
     let mut double_spend = payment.clone();
@@ -150,47 +202,130 @@ fn dev_node_end_to_end() {
     double_spend.body.fee += 1;
     let double_spend = sign_transaction(double_spend.body, &[&alice.key]);
     assert!(rejection(rpc.send_transaction(&double_spend)).contains("already spent"));
-    let mut unbalanced = transfer(rpc, &alice.key, Lock::PublicKeyHash(bob.address()), 10, None);
+    let mut unbalanced = transfer(
+        rpc,
+        &alice.key,
+        Lock::PublicKeyHash(bob.address()),
+        10,
+        None,
+    );
     unbalanced.body.outputs[0].value = aether_types::Value::from_aeth(11);
     let unbalanced = sign_transaction(unbalanced.body, &[&alice.key]);
     assert!(rejection(rpc.send_transaction(&unbalanced)).contains("not conserved"));
-    let expired = transfer(rpc, &alice.key, Lock::PublicKeyHash(bob.address()), 10, Some(ValidityWindow { first_slot: 0, last_slot: 1 }));
+    let expired = transfer(
+        rpc,
+        &alice.key,
+        Lock::PublicKeyHash(bob.address()),
+        10,
+        Some(ValidityWindow {
+            first_slot: 0,
+            last_slot: 1,
+        }),
+    );
     assert!(rejection(rpc.send_transaction(&expired)).contains("validity window"));
     let oversize = rejection(rpc.send_wire(&vec![0u8; 2000]));
-    assert!(oversize.contains("malformed") || oversize.contains("larger"), "{oversize}");
+    assert!(
+        oversize.contains("malformed") || oversize.contains("larger"),
+        "{oversize}"
+    );
 
     // The same kinds through QUIC: counted drops and rejections, never a crash.
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("runtime");
-    let rejected_before = metric(&node, "aether_banking_dropped_packets_total{reason=\"validity_window\"}");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let rejected_before = metric(
+        &node,
+        "aether_banking_dropped_packets_total{reason=\"validity_window\"}",
+    );
     runtime.block_on(async {
         let client = TpuClient::connect(node.tpu).await.expect("connects");
         client.send(&[0xff; 40]).await.expect("sent");
         client.send(&vec![7u8; 3000]).await.expect("sent");
-        client.send(&forged.to_wire().expect("wire")).await.expect("sent");
-        client.send(&expired.to_wire().expect("wire")).await.expect("sent");
-        client.send(&unbalanced.to_wire().expect("wire")).await.expect("sent");
-        client.send(&double_spend.to_wire().expect("wire")).await.expect("sent");
+        client
+            .send(&forged.to_wire().expect("wire"))
+            .await
+            .expect("sent");
+        client
+            .send(&expired.to_wire().expect("wire"))
+            .await
+            .expect("sent");
+        client
+            .send(&unbalanced.to_wire().expect("wire"))
+            .await
+            .expect("sent");
+        client
+            .send(&double_spend.to_wire().expect("wire"))
+            .await
+            .expect("sent");
         // Then a valid transfer over QUIC.
-        let good = transfer(rpc, &alice.key, Lock::PublicKeyHash(bob.address()), 500, None);
-        client.send(&good.to_wire().expect("wire")).await.expect("sent");
+        let good = transfer(
+            rpc,
+            &alice.key,
+            Lock::PublicKeyHash(bob.address()),
+            500,
+            None,
+        );
+        client
+            .send(&good.to_wire().expect("wire"))
+            .await
+            .expect("sent");
         wait_final(rpc, &good.transaction_id());
     });
     let deadline = Instant::now() + Duration::from_secs(10);
-    while metric(&node, "aether_banking_dropped_packets_total{reason=\"unknown_input\"}") < 1 {
-        assert!(Instant::now() < deadline, "double spend over QUIC was not counted");
+    while metric(
+        &node,
+        "aether_banking_dropped_packets_total{reason=\"unknown_input\"}",
+    ) < 1
+    {
+        assert!(
+            Instant::now() < deadline,
+            "double spend over QUIC was not counted"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
-    assert!(metric(&node, "aether_sigverify_dropped_packets_total{reason=\"malformed\"}") >= 1);
-    assert!(metric(&node, "aether_sigverify_dropped_packets_total{reason=\"bad_signature\"}") >= 1);
-    assert!(metric(&node, "aether_fetch_dropped_packets_total{reason=\"oversize\"}") >= 1);
-    assert!(metric(&node, "aether_banking_dropped_packets_total{reason=\"validity_window\"}") > rejected_before);
-    assert!(metric(&node, "aether_banking_dropped_packets_total{reason=\"value_not_conserved\"}") >= 1);
+    assert!(
+        metric(
+            &node,
+            "aether_sigverify_dropped_packets_total{reason=\"malformed\"}"
+        ) >= 1
+    );
+    assert!(
+        metric(
+            &node,
+            "aether_sigverify_dropped_packets_total{reason=\"bad_signature\"}"
+        ) >= 1
+    );
+    assert!(
+        metric(
+            &node,
+            "aether_fetch_dropped_packets_total{reason=\"oversize\"}"
+        ) >= 1
+    );
+    assert!(
+        metric(
+            &node,
+            "aether_banking_dropped_packets_total{reason=\"validity_window\"}"
+        ) > rejected_before
+    );
+    assert!(
+        metric(
+            &node,
+            "aether_banking_dropped_packets_total{reason=\"value_not_conserved\"}"
+        ) >= 1
+    );
     assert!(matches!(
-        rpc.transaction_state(&unbalanced.transaction_id()).expect("rpc"),
+        rpc.transaction_state(&unbalanced.transaction_id())
+            .expect("rpc"),
         TransactionState::Rejected { .. }
     ));
     assert_eq!(rpc.balance(&bob.address()).expect("balance"), 1_500);
-    assert_eq!(rpc.call("getHealth", serde_json::json!([])).expect("health"), "ok");
+    assert_eq!(
+        rpc.call("getHealth", serde_json::json!([]))
+            .expect("health"),
+        "ok"
+    );
 
     // Restart: the chain continues after its last final slot with the same state.
     let finalized_before = rpc.slot("finalized").expect("slot");
@@ -202,7 +337,12 @@ fn dev_node_end_to_end() {
         std::thread::sleep(Duration::from_millis(50));
     }
     assert_eq!(node.rpc.balance(&bob.address()).expect("balance"), 1_500);
-    assert!(node.rpc.call("getBlock", serde_json::json!([slot])).expect("block").is_object());
+    assert!(
+        node.rpc
+            .call("getBlock", serde_json::json!([slot]))
+            .expect("block")
+            .is_object()
+    );
     stop(node);
 }
 
@@ -211,7 +351,14 @@ fn start_with(ledger: &Path, extra: &[&str]) -> Result<Node, String> {
     let mut child = Command::new(env!("CARGO_BIN_EXE_aether-validator"))
         .args(["run", "--dev", "--slot-ms", "100", "--ledger"])
         .arg(ledger)
-        .args(["--rpc", &rpc.to_string(), "--tpu", &tpu.to_string(), "--metrics", &metrics.to_string()])
+        .args([
+            "--rpc",
+            &rpc.to_string(),
+            "--tpu",
+            &tpu.to_string(),
+            "--metrics",
+            &metrics.to_string(),
+        ])
         .args(extra)
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
@@ -223,13 +370,23 @@ fn start_with(ledger: &Path, extra: &[&str]) -> Result<Node, String> {
     while rpc.call("getHealth", serde_json::json!([])).is_err() {
         if let Ok(Some(_)) = child.try_wait() {
             let mut stderr = String::new();
-            child.stderr.take().expect("piped").read_to_string(&mut stderr).expect("stderr");
+            child
+                .stderr
+                .take()
+                .expect("piped")
+                .read_to_string(&mut stderr)
+                .expect("stderr");
             return Err(stderr);
         }
         assert!(Instant::now() < deadline, "node did not become healthy");
         std::thread::sleep(Duration::from_millis(50));
     }
-    Ok(Node { child, rpc, tpu, metrics })
+    Ok(Node {
+        child,
+        rpc,
+        tpu,
+        metrics,
+    })
 }
 
 #[test]
@@ -242,7 +399,10 @@ fn boots_from_a_snapshot_and_refuses_a_corrupt_one() {
     );
     let node = start_with(&first, &[]).expect("starts");
     let carol = Wallet::from_key(Ed25519SecretKey::from_seed(&[3; 32]));
-    let id = node.rpc.airdrop(&carol.address(), 777_000).expect("airdrop");
+    let id = node
+        .rpc
+        .airdrop(&carol.address(), 777_000)
+        .expect("airdrop");
     wait_final(&node.rpc, &id);
     stop(node);
 
@@ -252,15 +412,23 @@ fn boots_from_a_snapshot_and_refuses_a_corrupt_one() {
         aether_accounts_db::AccountsDbOptions::default(),
     )
     .expect("opens the stopped node's state");
-    let header = aether_accounts_db::snapshot::create_snapshot(&accounts, &snapshot, &mut |_, _| {})
-        .expect("snapshot written");
+    let header =
+        aether_accounts_db::snapshot::create_snapshot(&accounts, &snapshot, &mut |_, _| {})
+            .expect("snapshot written");
     drop(accounts);
 
-    let node = start_with(&second, &["--snapshot", snapshot.to_str().expect("utf-8")]).expect("boots from the snapshot");
-    assert_eq!(node.rpc.balance(&carol.address()).expect("balance"), 777_000);
+    let node = start_with(&second, &["--snapshot", snapshot.to_str().expect("utf-8")])
+        .expect("boots from the snapshot");
+    assert_eq!(
+        node.rpc.balance(&carol.address()).expect("balance"),
+        777_000
+    );
     let deadline = Instant::now() + Duration::from_secs(10);
     while node.rpc.slot("finalized").expect("slot") <= header.slot {
-        assert!(Instant::now() < deadline, "no blocks after the snapshot slot");
+        assert!(
+            Instant::now() < deadline,
+            "no blocks after the snapshot slot"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
     stop(node);
@@ -275,6 +443,10 @@ fn boots_from_a_snapshot_and_refuses_a_corrupt_one() {
     };
     assert!(error.contains("snapshot"), "{error}");
     let accounts_dir = third.join(aether_accounts_db::ACCOUNTS_DIRECTORY);
-    let loaded_nothing = std::fs::read_dir(&accounts_dir).map_or(true, |mut entries| entries.next().is_none());
-    assert!(loaded_nothing, "nothing may be loaded from a corrupt snapshot");
+    let loaded_nothing =
+        std::fs::read_dir(&accounts_dir).map_or(true, |mut entries| entries.next().is_none());
+    assert!(
+        loaded_nothing,
+        "nothing may be loaded from a corrupt snapshot"
+    );
 }
