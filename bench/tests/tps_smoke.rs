@@ -7,7 +7,8 @@ use std::process::Command;
 
 #[test]
 fn tps_benchmark_commits_everything_it_submits() {
-    let validator = PathBuf::from(env!("CARGO_BIN_EXE_aether-bench")).with_file_name("aether-validator");
+    let validator =
+        PathBuf::from(env!("CARGO_BIN_EXE_aether-bench")).with_file_name("aether-validator");
     assert!(
         validator.exists(),
         "{} is missing: cargo test --workspace builds it (or cargo build -p aether-validator)",
@@ -15,15 +16,36 @@ fn tps_benchmark_commits_everything_it_submits() {
     );
     let output = Command::new(env!("CARGO_BIN_EXE_aether-bench"))
         .args(["tps", "--duration", "1", "--accounts", "4", "--rate", "300"])
-        .args(["--conflict-fraction", "0.25", "--slot-ms", "100", "--backend", "cpu", "--json"])
+        .args([
+            "--conflict-fraction",
+            "0.25",
+            "--slot-ms",
+            "100",
+            "--backend",
+            "cpu",
+            "--json",
+        ])
         .output()
         .expect("aether-bench runs");
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let text = String::from_utf8(output.stdout).expect("utf-8");
     assert_eq!(text.lines().count(), 1, "one JSON object: {text}");
     let report: serde_json::Value = serde_json::from_str(&text).expect("JSON");
-    for field in ["tps", "sigverify_baseline_per_s", "ratio", "latency_ms_p50", "latency_ms_p99"] {
-        assert!(report[field].as_f64().is_some_and(|value| value > 0.0), "{field}: {text}");
+    for field in [
+        "tps",
+        "sigverify_baseline_per_s",
+        "ratio",
+        "latency_ms_p50",
+        "latency_ms_p99",
+    ] {
+        assert!(
+            report[field].as_f64().is_some_and(|value| value > 0.0),
+            "{field}: {text}"
+        );
     }
     let submitted = report["submitted"].as_u64().expect("submitted");
     assert!(submitted >= 300, "{text}");
