@@ -109,3 +109,29 @@ fmt:
 
 clean:
 	$(CARGO) clean
+
+# ---- GPU signature verification (kernels/) ----
+# Mesa's lavapipe: the Vulkan driver the WGSL backend's tests run on without a GPU.
+SYSTEM_PACKAGES += mesa-vulkan-drivers
+# Quiets Mesa's warning about a missing runtime directory in CI containers.
+XDG_RUNTIME_DIR ?= /tmp
+export XDG_RUNTIME_DIR
+
+.PHONY: kernels-nvcc kernels-ptx device-bundle device-check
+
+# PyPI's nvcc (CUDA 13.0) in kernels/.venv-cuda (git-ignored; seconds when present),
+# for tests/cuda_compile.rs, which compiles every kernels/cuda/*.cu.
+kernels-nvcc:
+	kernels/setup-nvcc.sh >/dev/null
+test-rust: kernels-nvcc
+
+# Rebuilds the shipped PTX and cubin after a change to kernels/cuda/*.cu (commit them).
+kernels-ptx: kernels-nvcc
+	kernels/build-cuda.sh
+
+# Release test and bench executables, PTX/cubin and vectors for a GPU machine without
+# Rust (kernels/device-bundle, git-ignored); device-check runs them there.
+device-bundle:
+	CARGO="$(CARGO)" kernels/make-device-bundle.sh
+device-check: device-bundle
+	kernels/device-check.sh

@@ -26,8 +26,8 @@
 use std::sync::{Arc, Mutex};
 
 use cudarc::driver::{
-    CudaContext, CudaFunction, CudaSlice, CudaStream, DevicePtrMut, LaunchConfig,
-    PinnedHostSlice, PushKernelArg, result, sys,
+    CudaContext, CudaFunction, CudaSlice, CudaStream, DevicePtrMut, LaunchConfig, PinnedHostSlice,
+    PushKernelArg, result, sys,
 };
 use cudarc::nvrtc::Ptx;
 
@@ -220,7 +220,11 @@ impl CudaSigVerify {
             let (device_pointer, _record) = slot.device_decisions.device_ptr_mut(&stream);
             // SAFETY: see the module comment, item (3).
             unsafe {
-                result::memcpy_dtoh_async(&mut decisions[..count], device_pointer, stream.cu_stream())
+                result::memcpy_dtoh_async(
+                    &mut decisions[..count],
+                    device_pointer,
+                    stream.cu_stream(),
+                )
             }
             .map_err(|cause| driver_error("copying decisions", cause))?;
         }

@@ -6,22 +6,66 @@
 //! for every input, including every edge case in `../shared/vectors/ed25519`; a
 //! backend that is faster but disagrees on one signature splits the chain.
 //!
-//! | backend | file | status |
+//! | backend | file | how |
 //! |---|---|---|
-//! | `cpu` | [`cpu`] | batched ZIP-215 verification across a worker pool |
-//! | `auto` | [`backend`] | the fastest backend that answers on this machine (the CPU one until GPU backends land) |
+//! | `cpu` | [`cpu`] | batched ZIP-215 verification (dalek) across a worker pool |
+//! | `reference` | [`reference`] | the kernels' algorithm in scalar Rust (tests, and the readable spec of the kernels) |
+//! | `cuda` | [`cuda`], `cuda/ed25519.cu` | one thread per signature, 5 × 51-bit limbs, shipped PTX + sm_90 cubin, double-buffered pinned staging |
+//! | `wgpu` | [`wgpu_backend`], `wgsl/ed25519.wgsl` | one invocation per signature, 20 × 13-bit limbs, micro-coded point programs ([`microcode`]) |
+//! | `auto` | [`backend`] | `cuda` if a CUDA device opens, else `cpu` |
 //!
-//! CUDA and WGSL backends (the GPU issue) plug in here without changing the stage
-//! that calls the trait. This crate imports nothing from the pipeline: the pipeline
-//! chooses a backend; backends never choose a stage.
+//! # The kernels' algorithm (ZIP-215, cofactored)
+//!
+//! Host ([`prepare`], shared by every kernel): reject `S ≥ ℓ`; compute
+//! `k = SHA-512(R ‖ A ‖ M) mod ℓ` over the bytes as received; pack `A ‖ R ‖ S ‖ k`.
+//! Device, per signature: decompress `A` and `R` under ZIP-215 (`y` taken mod p, so
+//! non-canonical encodings decode; `x = 0` with the sign bit set decodes to `x = 0`;
+//! no root rejects); `P = [S]B + [k](−A)` by joint 4-bit fixed windows (a per-signature
+//! table `[0..16](−A)`, a shared table `[0..16]B`, 252 doublings and 128 complete
+//! additions in extended coordinates); accept exactly when `[8](P − R)` is the identity.
+//!
+//! SHA-512 runs on the host, for both kernels: messages are variable-length, WGSL has
+//! no 64-bit integers (a WGSL SHA-512 would emulate every 64-bit add and rotate with
+//! `u32` pairs), and the hash is about 1% of the work of the curve arithmetic; spread
+//! over the host's cores it overlaps the device's work (the CUDA backend prepares the
+//! next chunk while the device verifies the current one).
+//!
+//! # Invariants
+//!
+//! - A device backend's decisions are used only when its whole batch ran without a
+//!   device error; otherwise [`FallbackSigVerify`] verifies that batch on the CPU and
+//!   counts it ([`SigVerify::fallback_batches`]). Never a guessed decision.
+//! - Opening `cuda` on a machine without libcuda is an error, never a panic (cudarc
+//!   panics when the library is missing, so [`cuda::driver_present`] is probed first).
+//! - The kernels and [`reference`] are the same algorithm: `cuda/ed25519.cu` mirrors
+//!   [`reference::field`] and [`reference::edwards`] function for function; the WGSL
+//!   field is [`field13`] (tested against the reference field) generated loop-free by
+//!   [`wgsl_field`]; the WGSL control flow is [`microcode::MicrocodeVerifier`] (tested
+//!   against the CPU rule).
+//! - The shipped PTX and cubin are what `cuda/ed25519.cu` compiles to
+//!   (`tests/cuda_compile.rs` rebuilds and compares them).
+//!
+//! # Tests
+//!
+//! `tests/reference.rs` (reference, micro-code flow and 13-bit field against the CPU
+//! rule and curve25519-dalek), `tests/wgpu_backend.rs` (the WGSL kernel on lavapipe:
+//! every vector and 10,000 random signatures, shuffled, in batches of several sizes),
+//! `tests/cuda_backend.rs` (the same on a GPU, with `AETHER_CUDA=1`; run by
+//! `device-check.sh`), `tests/cuda_compile.rs` (nvcc builds every `.cu`).
+//!
+//! This crate imports nothing from the pipeline: the pipeline chooses a backend;
+//! backends never choose a stage.
 
 pub mod backend;
 pub mod cpu;
 pub mod cuda;
 pub mod fallback;
+pub mod field13;
+pub mod microcode;
 pub mod prepare;
 pub mod reference;
 pub mod wgpu_backend;
+pub mod wgsl_field;
 
 pub use aether_crypto::ed25519::VerifyItem;
 pub use backend::{BackendKind, ParseBackendError, open_backend};

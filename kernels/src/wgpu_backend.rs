@@ -17,8 +17,14 @@ use crate::reference::ReferenceSigVerify;
 use crate::reference::field::FieldElement;
 use crate::{SigVerify, SigVerifyError, VerifyItem};
 
-/// The shader source.
+/// The hand-written part of the shader (everything but the field functions).
 pub const SHADER: &str = include_str!("../wgsl/ed25519.wgsl");
+
+/// The complete shader: [`SHADER`] plus the generated, loop-free field functions
+/// ([`crate::wgsl_field`]).
+pub fn shader_source() -> String {
+    format!("{SHADER}\n{}", crate::wgsl_field::field_functions())
+}
 /// Invocations per workgroup; must match `@workgroup_size` in the shader.
 pub const WORKGROUP_SIZE: u32 = 64;
 /// Largest chunk one dispatch verifies (8 MiB of records).
@@ -73,17 +79,29 @@ impl WgpuSigVerify {
         let adapter_name = format!("{} ({:?})", info.name, info.backend);
         let mut limits = wgpu::Limits::downlevel_defaults();
         limits.max_storage_buffer_binding_size = (CHUNK_SIGNATURES * RECORD_BYTES) as u64;
-        limits.max_buffer_size = limits.max_buffer_size.max((CHUNK_SIGNATURES * RECORD_BYTES) as u64);
+        limits.max_buffer_size = limits
+            .max_buffer_size
+            .max((CHUNK_SIGNATURES * RECORD_BYTES) as u64);
         let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
             label: Some("aether-sigverify"),
             required_limits: limits,
             ..Default::default()
         }))
         .map_err(|cause| error(format!("{adapter_name}: cannot open device: {cause}")))?;
-        let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+        // Bounds checks stay on; naga's loop bounding (a 64-bit counter in every loop,
+        // against infinite loops in untrusted shaders) is off: it made lavapipe's compile
+        // seven times slower, and every loop in this shader is bounded by a constant or
+        // by `end` from the host-built program table, with a counter that only grows.
+        let mut checks = wgpu::ShaderRuntimeChecks::checked();
+        checks.force_loop_bounding = false;
+        let descriptor = wgpu::ShaderModuleDescriptor {
             label: Some("ed25519.wgsl"),
-            source: wgpu::ShaderSource::Wgsl(SHADER.into()),
-        });
+            source: wgpu::ShaderSource::Wgsl(shader_source().into()),
+        };
+        // SAFETY: `create_shader_module_trusted` requires that the shader has no infinite
+        // loop when loop bounding is off; see the comment above.
+        #[allow(unsafe_code)]
+        let module = unsafe { device.create_shader_module_trusted(descriptor, checks) };
         let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
             label: Some("ed25519_verify"),
             layout: None,
@@ -196,8 +214,11 @@ impl WgpuSigVerify {
             bytemuck::cast_slice(&buffers.host_records[..words]),
         );
         let count_u32 = u32::try_from(count).expect("chunk fits u32");
-        self.queue
-            .write_buffer(&buffers.params, 0, bytemuck::cast_slice(&[count_u32, 0, 0, 0]));
+        self.queue.write_buffer(
+            &buffers.params,
+            0,
+            bytemuck::cast_slice(&[count_u32, 0, 0, 0]),
+        );
         let mut encoder = self
             .device
             .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: None });
@@ -211,13 +232,7 @@ impl WgpuSigVerify {
             pass.dispatch_workgroups(count_u32.div_ceil(WORKGROUP_SIZE), 1, 1);
         }
         let decision_bytes = (count * 4) as u64;
-        encoder.copy_buffer_to_buffer(
-            &buffers.decisions,
-            0,
-            &buffers.readback,
-            0,
-            decision_bytes,
-        );
+        encoder.copy_buffer_to_buffer(&buffers.decisions, 0, &buffers.readback, 0, decision_bytes);
         self.queue.submit([encoder.finish()]);
         let slice = buffers.readback.slice(..decision_bytes);
         let (sender, receiver) = std::sync::mpsc::channel();
@@ -298,8 +313,13 @@ pub fn limbs_13(element: &FieldElement) -> [u32; LIMBS] {
     limbs
 }
 
+/// Where the program layout starts in the constants buffer (`LAYOUT_OFFSET` in the
+/// shader): after d2, d, √−1 and sixteen points of four elements.
+const LAYOUT_OFFSET: usize = LIMBS * (3 + 16 * 4);
+
 /// The constants buffer in the shader's layout: d2, d, √−1, then `[0..16]B` as
-/// (X, Y, Z, T), 20 limbs each.
+/// (X, Y, Z, T), 20 limbs each; then (start, end) of the ADD, DOUBLE, DECOMPRESS and
+/// FINISH programs and the encoded programs ([`crate::microcode`]).
 pub fn constant_words() -> Vec<u32> {
     let reference = ReferenceSigVerify::new();
     let constants = reference.constants();
@@ -312,6 +332,80 @@ pub fn constant_words() -> Vec<u32> {
             words.extend_from_slice(&limbs_13(&element));
         }
     }
-    assert_eq!(words.len(), LIMBS * 67, "constants layout");
+    assert_eq!(words.len(), LAYOUT_OFFSET, "constants layout");
+    let (programs, layout) = crate::microcode::encoded_programs();
+    for (start, end) in [layout.add, layout.double, layout.decompress, layout.finish] {
+        words.extend_from_slice(&[start, end]);
+    }
+    words.extend_from_slice(&programs);
     words
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::microcode::{REGISTERS, register};
+
+    /// The value of `const NAME: u32 = VALUEu;` in the shader.
+    fn shader_constant(name: &str) -> usize {
+        let prefix = format!("const {name}: u32 = ");
+        let line = SHADER
+            .lines()
+            .find(|line| line.starts_with(&prefix))
+            .unwrap_or_else(|| panic!("the shader declares {name}"));
+        let value = line[prefix.len()..].split('u').next().unwrap();
+        value.parse().unwrap()
+    }
+
+    #[test]
+    fn shader_layout_constants_match_the_host() {
+        assert_eq!(shader_constant("LAYOUT_OFFSET"), LAYOUT_OFFSET);
+        assert_eq!(shader_constant("PROGRAM_OFFSET"), LAYOUT_OFFSET + 8);
+        assert_eq!(shader_constant("REGISTERS"), REGISTERS);
+        assert!(SHADER.contains(&format!("@workgroup_size({WORKGROUP_SIZE})")));
+    }
+
+    #[test]
+    fn shader_register_names_match_the_microcode() {
+        for (name, index) in [
+            ("R_ACC", register::ACC),
+            ("R_Q", register::Q),
+            ("R_D2", register::D2),
+            ("R_D", register::D),
+            ("R_SQRT_M1", register::SQRT_M1),
+            ("R_ONE", register::ONE),
+            ("R_Y", register::Y),
+            ("R_U", register::U),
+            ("R_X", register::X),
+            ("R_CHECK", register::CHECK),
+            ("R_NEG_U", register::NEG_U),
+            ("R_ZERO", register::ZERO),
+            ("R_X_I", register::X_I),
+            ("R_NEG_X", register::NEG_X),
+            ("R_NEG_X_I", register::NEG_X_I),
+            ("R_NEG_POINT_X", register::NEG_POINT_X),
+            ("R_NEG_POINT_T", register::NEG_POINT_T),
+            ("R_NEG_R_X", register::NEG_R_X),
+            ("R_NEG_R_T", register::NEG_R_T),
+        ] {
+            assert_eq!(shader_constant(name), index, "{name}");
+        }
+    }
+
+    #[test]
+    fn limbs_round_trip() {
+        let element = ReferenceSigVerify::new().constants().sqrt_m1;
+        let limbs = limbs_13(&element);
+        let mut bytes = [0u8; 32];
+        for (index, limb) in limbs.iter().enumerate() {
+            assert!(*limb < 1 << LIMB_BITS);
+            for bit in 0..LIMB_BITS {
+                let position = index * LIMB_BITS + bit;
+                if (limb >> bit) & 1 == 1 {
+                    bytes[position / 8] |= 1 << (position % 8);
+                }
+            }
+        }
+        assert_eq!(bytes, element.to_bytes());
+    }
 }

@@ -59,7 +59,10 @@ fn without_a_driver_opening_is_an_error_not_a_panic() {
     }
     assert!(matches!(
         CudaSigVerify::open(0),
-        Err(SigVerifyError::Backend { backend: "cuda", .. })
+        Err(SigVerifyError::Backend {
+            backend: "cuda",
+            ..
+        })
     ));
     assert!(open_backend(BackendKind::Cuda, 1).is_err());
     assert_eq!(open_backend(BackendKind::Auto, 1).unwrap().name(), "cpu");
@@ -106,5 +109,9 @@ fn auto_picks_cuda_when_a_device_answers() {
     let mut decisions = vec![false; items.len()];
     backend.verify_batch(&items, &mut decisions).unwrap();
     common::assert_decisions(&cases, &decisions, "auto");
-    assert_eq!(backend.fallback_batches(), 0, "no batch fell back to the CPU");
+    assert_eq!(
+        backend.fallback_batches(),
+        0,
+        "no batch fell back to the CPU"
+    );
 }

@@ -104,3 +104,70 @@ fn random_valid_and_corrupted_signatures_match_the_cpu_rule() {
         .collect();
     common::assert_decisions(&cases, &decisions, "reference on random signatures");
 }
+
+#[test]
+fn the_wgsl_microcode_flow_matches_the_cpu_rule() {
+    let verifier = aether_kernels::microcode::MicrocodeVerifier::new();
+    let mut cases = common::vector_cases();
+    cases.extend(common::random_cases(500, 0xface));
+    let decisions: Vec<bool> = cases
+        .iter()
+        .map(|case| verifier.verify_item(&case.item()))
+        .collect();
+    common::assert_decisions(&cases, &decisions, "micro-code on vectors and random");
+}
+
+#[test]
+fn the_wgsl_13_bit_field_matches_the_reference_field() {
+    use aether_kernels::field13;
+    let mut random = common::SplitMix(13);
+    let mut words = || {
+        let mut words = [0u32; 8];
+        for word in &mut words {
+            *word = random.next_u64() as u32;
+        }
+        // Now and then an edge value: all ones (≥ p after masking bit 255) or small.
+        match random.next_u64() % 8 {
+            0 => words = [u32::MAX; 8],
+            1 => words = [0, 0, 0, 0, 0, 0, 0, 0],
+            _ => {}
+        }
+        words
+    };
+    for _ in 0..2_000 {
+        let (words_a, words_b) = (words(), words());
+        let bytes = |words: &[u32; 8]| {
+            let mut bytes = [0u8; 32];
+            for (chunk, word) in bytes.chunks_exact_mut(4).zip(words) {
+                chunk.copy_from_slice(&word.to_le_bytes());
+            }
+            bytes
+        };
+        let (a, b) = (field13::from_words(&words_a), field13::from_words(&words_b));
+        let (ra, rb) = (
+            FieldElement::from_bytes(&bytes(&words_a)),
+            FieldElement::from_bytes(&bytes(&words_b)),
+        );
+        assert_eq!(field13::to_bytes(&a), ra.to_bytes(), "load");
+        let product = field13::mul(&a, &b);
+        assert_eq!(field13::to_bytes(&product), ra.mul(&rb).to_bytes(), "mul");
+        let sum = field13::add(&product, &b);
+        assert_eq!(
+            field13::to_bytes(&sum),
+            ra.mul(&rb).add(&rb).to_bytes(),
+            "add"
+        );
+        let difference = field13::sub(&a, &sum);
+        assert_eq!(
+            field13::to_bytes(&difference),
+            ra.sub(&ra.mul(&rb).add(&rb)).to_bytes(),
+            "sub"
+        );
+        let squared = field13::mul(&difference, &difference);
+        assert_eq!(
+            field13::to_bytes(&squared),
+            ra.sub(&ra.mul(&rb).add(&rb)).square().to_bytes(),
+            "square of a difference"
+        );
+    }
+}

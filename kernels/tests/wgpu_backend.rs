@@ -78,7 +78,10 @@ fn random_signatures_mixed_with_vectors_match_at_several_batch_sizes() {
         cases.swap(index, other);
     }
     let valid = cases.iter().filter(|case| case.expected).count();
-    assert!(valid > cases.len() / 2 && valid < cases.len(), "a mix of valid and invalid");
+    assert!(
+        valid > cases.len() / 2 && valid < cases.len(),
+        "a mix of valid and invalid"
+    );
     check_in_batches(&cases, &[1, 63, 64, 65, 1000, 4096], "wgpu, mixed batches");
 }
 
@@ -91,5 +94,7 @@ fn length_mismatch_is_an_error() {
         backend().verify_batch(&items, &mut decisions),
         Err(SigVerifyError::LengthMismatch { .. })
     ));
-    backend().verify_batch(&[], &mut []).expect("an empty batch is fine");
+    backend()
+        .verify_batch(&[], &mut [])
+        .expect("an empty batch is fine");
 }

@@ -2,7 +2,11 @@
 //
 // The WGSL twin of kernels/src/reference (Rust) and kernels/cuda/ed25519.cu: the same
 // extended-coordinate formulas, ZIP-215 decompression, joint 4-bit windows and
-// cofactored identity check. Only the field differs: WGSL has no 64-bit integers and no
+// cofactored identity check. The point and decompression steps are micro-code
+// (kernels/src/microcode.rs, which also runs this file's control flow in Rust): Vulkan
+// drivers inline every call, and the field multiplication written at its ~150 natural
+// call sites made a shader Mesa could not compile in ten minutes; here it has one call
+// site per interpreter loop. The field: WGSL has no 64-bit integers and no
 // 32x32->64 multiply, so an element is 20 limbs of 13 bits in u32 (260 bits). A limb
 // product is below 2^27 and a column of 20 products below 2^31, so a schoolbook product
 // needs no carries until the end; 2^260 = 32 * 2^255 = 32 * 19 = 608 (mod p) folds the
@@ -13,7 +17,8 @@
 // The host (kernels/src/prepare.rs) has rejected non-canonical S and computed
 // k = SHA-512(R || A || M) mod l. Each record is 32 u32 words, A || R || S || k, little
 // endian. `constants` holds 20-limb elements: d2, d, sqrt_m1, then [0..16]B as
-// (X, Y, Z, T). decisions[i] = 1 when signature i verifies, else 0.
+// (X, Y, Z, T); then the program layout (start, end of ADD, DOUBLE, DECOMPRESS,
+// FINISH) and the encoded programs. decisions[i] = 1 when signature i verifies.
 
 const LIMBS: u32 = 20u;
 const MASK: u32 = 0x1fffu;
@@ -22,15 +27,38 @@ const RECORD_WORDS: u32 = 32u;
 const FE_WORDS: u32 = 20u;
 const POINT_WORDS: u32 = 80u;
 const BASE_TABLE_OFFSET: u32 = 60u;
+const LAYOUT_OFFSET: u32 = 1340u;     // 60 + 16 * 80
+const PROGRAM_OFFSET: u32 = 1348u;    // LAYOUT_OFFSET + 8
+
+// Programs (indices into the layout).
+const PROGRAM_ADD: u32 = 0u;
+const PROGRAM_DOUBLE: u32 = 1u;
+const PROGRAM_DECOMPRESS: u32 = 2u;
+const PROGRAM_FINISH: u32 = 3u;
+
+// Registers: names as in kernels/src/microcode.rs (mod register).
+const REGISTERS: u32 = 52u;
+const R_ACC: u32 = 0u;
+const R_Q: u32 = 4u;
+const R_D2: u32 = 17u;
+const R_D: u32 = 18u;
+const R_SQRT_M1: u32 = 19u;
+const R_ONE: u32 = 20u;
+const R_Y: u32 = 21u;
+const R_U: u32 = 23u;
+const R_X: u32 = 27u;
+const R_CHECK: u32 = 28u;
+const R_NEG_U: u32 = 42u;
+const R_ZERO: u32 = 43u;
+const R_X_I: u32 = 44u;
+const R_NEG_X: u32 = 45u;
+const R_NEG_X_I: u32 = 46u;
+const R_NEG_POINT_X: u32 = 47u;
+const R_NEG_POINT_T: u32 = 48u;
+const R_NEG_R_X: u32 = 50u;
+const R_NEG_R_T: u32 = 51u;
 
 alias Fe = array<u32, 20>;
-
-struct Ge {
-    x: Fe,
-    y: Fe,
-    z: Fe,
-    t: Fe,
-}
 
 struct Params {
     count: u32,
@@ -52,259 +80,55 @@ fn fe_one() -> Fe {
     return r;
 }
 
-// Carries limbs below 2^31 into limbs <= 2^13 + 2^10, folding overflow past 2^260.
-fn fe_carry(input: Fe) -> Fe {
-    var r = input;
-    var c = 0u;
-    for (var i = 0u; i < LIMBS; i++) {
-        let v = r[i] + c;
-        r[i] = v & MASK;
-        c = v >> 13u;
-    }
-    r[0] += FOLD * c;
-    c = 0u;
-    for (var i = 0u; i < LIMBS; i++) {
-        let v = r[i] + c;
-        r[i] = v & MASK;
-        c = v >> 13u;
-    }
-    r[0] += FOLD * c;
-    return r;
-}
+// The field functions (fe_carry, fe_add, fe_sub, fe_mul, fe_canonical, fe_equal,
+// fe_is_zero, fe_is_negative, fe_from_record, fe_from_constants) are generated with
+// every loop unrolled by kernels/src/wgsl_field.rs and appended to this file when the
+// shader is loaded: lavapipe caps an invocation's loop iterations at 65,535.
 
-fn fe_add(a_in: Fe, b_in: Fe) -> Fe {
-    var a = a_in;
-    var b = b_in;
-    var r: Fe;
-    for (var i = 0u; i < LIMBS; i++) {
-        r[i] = a[i] + b[i];
-    }
-    return fe_carry(r);
-}
+var<private> reg: array<Fe, REGISTERS>;
+var<private> table: array<Fe, 64>;
 
-// a - b + 2 * (2^260 - 608), written with every limb above any input limb.
-fn fe_sub(a_in: Fe, b_in: Fe) -> Fe {
-    var a = a_in;
-    var b = b_in;
-    var r: Fe;
-    r[0] = a[0] + 15168u - b[0];
-    for (var i = 1u; i < LIMBS; i++) {
-        r[i] = a[i] + 16382u - b[i];
-    }
-    return fe_carry(r);
-}
-
-fn fe_neg(a: Fe) -> Fe {
-    return fe_sub(fe_zero(), a);
-}
-
-fn fe_mul(a_in: Fe, b_in: Fe) -> Fe {
-    var a = a_in;
-    var b = b_in;
-    var t: array<u32, 40>;
-    for (var i = 0u; i < LIMBS; i++) {
-        let ai = a[i];
-        for (var j = 0u; j < LIMBS; j++) {
-            t[i + j] += ai * b[j];
+// Runs one program over the register file: op | dst << 2 | a << 8 | b << 14 | count << 20.
+fn run(program: u32) {
+    let start = constants[LAYOUT_OFFSET + 2u * program];
+    let end = constants[LAYOUT_OFFSET + 2u * program + 1u];
+    for (var pc = start; pc < end; pc++) {
+        let word = constants[PROGRAM_OFFSET + pc];
+        let op = word & 3u;
+        let dst = (word >> 2u) & 63u;
+        let a = reg[(word >> 8u) & 63u];
+        let b = reg[(word >> 14u) & 63u];
+        var result: Fe;
+        if (op == 1u) {
+            result = fe_add(a, b);
+        } else if (op == 2u) {
+            result = fe_sub(a, b);
+        } else {
+            // Mul: one product; SquareTimes: `count` squarings. One call site of fe_mul.
+            var x = a;
+            var y = b;
+            var rounds = 1u;
+            if (op == 3u) {
+                y = a;
+                rounds = (word >> 20u) & 255u;
+            }
+            for (var i = 0u; i < rounds; i++) {
+                x = fe_mul(x, y);
+                if (op == 3u) {
+                    y = x;
+                }
+            }
+            result = x;
         }
+        reg[dst] = result;
     }
-    var c = 0u;
-    for (var k = 0u; k < 39u; k++) {
-        let v = t[k] + c;
-        t[k] = v & MASK;
-        c = v >> 13u;
-    }
-    t[39] = c;
-    var r: Fe;
-    for (var i = 0u; i < LIMBS; i++) {
-        r[i] = t[i] + FOLD * t[i + LIMBS];
-    }
-    return fe_carry(r);
 }
 
-fn fe_sq(a: Fe) -> Fe {
-    return fe_mul(a, a);
-}
-
-fn fe_sq_times(a: Fe, count: u32) -> Fe {
-    var r = a;
-    for (var i = 0u; i < count; i++) {
-        r = fe_sq(r);
-    }
-    return r;
-}
-
-// a^(2^252 - 3)
-fn fe_pow_p58(x: Fe) -> Fe {
-    let x2 = fe_sq(x);
-    let x9 = fe_mul(fe_sq_times(x2, 2u), x);
-    let x11 = fe_mul(x9, x2);
-    let x_5_0 = fe_mul(fe_sq(x11), x9);
-    let x_10_0 = fe_mul(fe_sq_times(x_5_0, 5u), x_5_0);
-    let x_20_0 = fe_mul(fe_sq_times(x_10_0, 10u), x_10_0);
-    let x_40_0 = fe_mul(fe_sq_times(x_20_0, 20u), x_20_0);
-    let x_50_0 = fe_mul(fe_sq_times(x_40_0, 10u), x_10_0);
-    let x_100_0 = fe_mul(fe_sq_times(x_50_0, 50u), x_50_0);
-    let x_200_0 = fe_mul(fe_sq_times(x_100_0, 100u), x_100_0);
-    let x_250_0 = fe_mul(fe_sq_times(x_200_0, 50u), x_50_0);
-    return fe_mul(fe_sq_times(x_250_0, 2u), x);
-}
-
-// Carries without folding; bits at and above 2^255 are folded as 19 each round.
-fn fold_255(input: Fe) -> Fe {
-    var r = input;
-    for (var round = 0u; round < 3u; round++) {
-        let high = r[19] >> 8u;
-        r[19] &= 0xffu;
-        r[0] += 19u * high;
-        var c = 0u;
-        for (var i = 0u; i < LIMBS; i++) {
-            let v = r[i] + c;
-            r[i] = v & MASK;
-            c = v >> 13u;
-        }
-        // c is 0 here: limb 19 holds at most 8 + 1 bits before this carry pass.
-        r[19] += c << 13u;
-    }
-    return r;
-}
-
-// The canonical representative (below p), limbs below 2^13.
-fn fe_canonical(a: Fe) -> Fe {
-    var v = fold_255(a);
-    // v < 2^255. If v + 19 reaches 2^255, v >= p and v - p = v + 19 - 2^255.
-    var t = v;
-    t[0] += 19u;
-    var c = 0u;
-    for (var i = 0u; i < LIMBS; i++) {
-        let s = t[i] + c;
-        t[i] = s & MASK;
-        c = s >> 13u;
-    }
-    if ((t[19] >> 8u) != 0u) {
-        t[19] &= 0xffu;
-        return t;
-    }
-    return v;
-}
-
-fn fe_equal(a: Fe, b: Fe) -> bool {
-    var x = fe_canonical(a);
-    var y = fe_canonical(b);
-    var same = true;
-    for (var i = 0u; i < LIMBS; i++) {
-        same = same && (x[i] == y[i]);
-    }
-    return same;
-}
-
-fn fe_is_zero(a: Fe) -> bool {
-    var x = fe_canonical(a);
-    var bits = 0u;
-    for (var i = 0u; i < LIMBS; i++) {
-        bits |= x[i];
-    }
-    return bits == 0u;
-}
-
-fn fe_is_negative(a: Fe) -> bool {
-    var x = fe_canonical(a);
-    return (x[0] & 1u) == 1u;
-}
-
-// 8 little-endian words of records[] from `offset`, bit 255 ignored.
-fn fe_from_record(offset: u32) -> Fe {
-    var r: Fe;
-    for (var i = 0u; i < LIMBS; i++) {
-        let start = 13u * i;
-        let word = start / 32u;
-        let shift = start % 32u;
-        var v = records[offset + word] >> shift;
-        if (shift > 19u && word < 7u) {
-            v |= records[offset + word + 1u] << (32u - shift);
-        }
-        r[i] = v & MASK;
-    }
-    r[19] &= 0xffu;
-    return r;
-}
-
-fn fe_from_constants(offset: u32) -> Fe {
-    var r: Fe;
-    for (var i = 0u; i < LIMBS; i++) {
-        r[i] = constants[offset + i];
-    }
-    return r;
-}
-
-fn ge_identity() -> Ge {
-    return Ge(fe_zero(), fe_one(), fe_one(), fe_zero());
-}
-
-fn ge_from_constants(offset: u32) -> Ge {
-    return Ge(
-        fe_from_constants(offset),
-        fe_from_constants(offset + FE_WORDS),
-        fe_from_constants(offset + 2u * FE_WORDS),
-        fe_from_constants(offset + 3u * FE_WORDS),
-    );
-}
-
-fn ge_add(p: Ge, q: Ge, d2: Fe) -> Ge {
-    let a = fe_mul(fe_sub(p.y, p.x), fe_sub(q.y, q.x));
-    let b = fe_mul(fe_add(p.y, p.x), fe_add(q.y, q.x));
-    let c = fe_mul(fe_mul(p.t, d2), q.t);
-    let zz = fe_mul(p.z, q.z);
-    let d = fe_add(zz, zz);
-    let e = fe_sub(b, a);
-    let f = fe_sub(d, c);
-    let g = fe_add(d, c);
-    let h = fe_add(b, a);
-    return Ge(fe_mul(e, f), fe_mul(g, h), fe_mul(f, g), fe_mul(e, h));
-}
-
-fn ge_double(p: Ge) -> Ge {
-    let a = fe_sq(p.x);
-    let b = fe_sq(p.y);
-    let zz = fe_sq(p.z);
-    let c = fe_add(zz, zz);
-    let h = fe_add(a, b);
-    let e = fe_sub(h, fe_sq(fe_add(p.x, p.y)));
-    let g = fe_sub(a, b);
-    let f = fe_add(c, g);
-    return Ge(fe_mul(e, f), fe_mul(g, h), fe_mul(f, g), fe_mul(e, h));
-}
-
-fn ge_neg(p: Ge) -> Ge {
-    return Ge(fe_neg(p.x), p.y, p.z, fe_neg(p.t));
-}
-
-struct Decoded {
-    ok: bool,
-    point: Ge,
-}
-
-// ZIP-215 decompression of the 8 words at records[offset].
-fn ge_decompress(offset: u32, d: Fe, sqrt_m1: Fe) -> Decoded {
-    let y = fe_from_record(offset);
-    let y2 = fe_sq(y);
-    let u = fe_sub(y2, fe_one());
-    let v = fe_add(fe_mul(d, y2), fe_one());
-    let v3 = fe_mul(fe_sq(v), v);
-    let v7 = fe_mul(fe_sq(v3), v);
-    var x = fe_mul(fe_mul(u, v3), fe_pow_p58(fe_mul(u, v7)));
-    let check = fe_mul(v, fe_sq(x));
-    if (fe_equal(check, u)) {
-    } else if (fe_equal(check, fe_neg(u))) {
-        x = fe_mul(x, sqrt_m1);
-    } else {
-        return Decoded(false, ge_identity());
-    }
-    let sign = (records[offset + 7u] >> 31u) == 1u;
-    if (fe_is_negative(x) != sign) {
-        x = fe_neg(x);
-    }
-    return Decoded(true, Ge(x, y, fe_one(), fe_mul(x, y)));
+fn set_identity_acc() {
+    reg[R_ACC] = fe_zero();
+    reg[R_ACC + 1u] = fe_one();
+    reg[R_ACC + 2u] = fe_one();
+    reg[R_ACC + 3u] = fe_zero();
 }
 
 fn nibble(offset: u32, index: u32) -> u32 {
@@ -312,39 +136,94 @@ fn nibble(offset: u32, index: u32) -> u32 {
 }
 
 fn verify_record(base: u32) -> bool {
-    let d2 = fe_from_constants(0u);
-    let d = fe_from_constants(FE_WORDS);
-    let sqrt_m1 = fe_from_constants(2u * FE_WORDS);
-    let public_key = ge_decompress(base, d, sqrt_m1);
-    if (!public_key.ok) {
-        return false;
+    reg[R_D2] = fe_from_constants(0u);
+    reg[R_D] = fe_from_constants(FE_WORDS);
+    reg[R_SQRT_M1] = fe_from_constants(2u * FE_WORDS);
+    reg[R_ONE] = fe_one();
+    reg[R_ZERO] = fe_zero();
+    // Decompress A (which = 0) and R (which = 1) under ZIP-215.
+    for (var which = 0u; which < 2u; which++) {
+        let offset = base + 8u * which;
+        reg[R_Y] = fe_from_record(offset);
+        run(PROGRAM_DECOMPRESS);
+        var root = 0u;
+        var negated = 0u;
+        if (fe_equal(reg[R_CHECK], reg[R_U])) {
+            root = R_X;
+            negated = R_NEG_X;
+        } else if (fe_equal(reg[R_CHECK], reg[R_NEG_U])) {
+            root = R_X_I;
+            negated = R_NEG_X_I;
+        } else {
+            return false;
+        }
+        let sign = (records[offset + 7u] >> 31u) == 1u;
+        var choice = negated;
+        if (fe_is_negative(reg[root]) == sign) {
+            choice = root;
+        }
+        reg[R_X] = reg[choice];
+        run(PROGRAM_FINISH);
+        if (which == 0u) {
+            reg[R_Q] = reg[R_NEG_POINT_X];
+            reg[R_Q + 1u] = reg[R_Y];
+            reg[R_Q + 2u] = reg[R_ONE];
+            reg[R_Q + 3u] = reg[R_NEG_POINT_T];
+        } else {
+            reg[R_NEG_R_X] = reg[R_NEG_POINT_X];
+            reg[R_NEG_R_T] = reg[R_NEG_POINT_T];
+        }
     }
-    let commitment = ge_decompress(base + 8u, d, sqrt_m1);
-    if (!commitment.ok) {
-        return false;
+    // table[j] = [j](-A).
+    set_identity_acc();
+    for (var i = 0u; i < 4u; i++) {
+        table[i] = reg[R_ACC + i];
     }
-    var table: array<Ge, 16>;
-    let minus_a = ge_neg(public_key.point);
-    table[0] = ge_identity();
-    for (var j = 1u; j < 16u; j++) {
-        table[j] = ge_add(table[j - 1u], minus_a, d2);
+    for (var entry = 1u; entry < 16u; entry++) {
+        run(PROGRAM_ADD);
+        for (var i = 0u; i < 4u; i++) {
+            table[4u * entry + i] = reg[R_ACC + i];
+        }
     }
-    var acc = ge_identity();
+    // [S]B + [k](-A), joint 4-bit windows from the top.
+    set_identity_acc();
     for (var step = 0u; step < 64u; step++) {
         let index = 63u - step;
-        if (step != 0u) {
-            for (var bit = 0u; bit < 4u; bit++) {
-                acc = ge_double(acc);
+        for (var part = 0u; part < 6u; part++) {
+            var program = PROGRAM_DOUBLE;
+            if (part < 4u) {
+                if (step == 0u) {
+                    continue;
+                }
+            } else if (part == 4u) {
+                let entry = nibble(base + 24u, index);
+                for (var i = 0u; i < 4u; i++) {
+                    reg[R_Q + i] = table[4u * entry + i];
+                }
+                program = PROGRAM_ADD;
+            } else {
+                let entry = nibble(base + 16u, index);
+                for (var i = 0u; i < 4u; i++) {
+                    reg[R_Q + i] = fe_from_constants(BASE_TABLE_OFFSET + POINT_WORDS * entry + FE_WORDS * i);
+                }
+                program = PROGRAM_ADD;
             }
+            run(program);
         }
-        acc = ge_add(acc, table[nibble(base + 24u, index)], d2);
-        acc = ge_add(acc, ge_from_constants(BASE_TABLE_OFFSET + POINT_WORDS * nibble(base + 16u, index)), d2);
     }
-    acc = ge_add(acc, ge_neg(commitment.point), d2);
-    for (var i = 0u; i < 3u; i++) {
-        acc = ge_double(acc);
+    // - R, then the cofactor 8.
+    reg[R_Q] = reg[R_NEG_R_X];
+    reg[R_Q + 1u] = reg[R_Y];
+    reg[R_Q + 2u] = reg[R_ONE];
+    reg[R_Q + 3u] = reg[R_NEG_R_T];
+    for (var part = 0u; part < 4u; part++) {
+        var program = PROGRAM_DOUBLE;
+        if (part == 0u) {
+            program = PROGRAM_ADD;
+        }
+        run(program);
     }
-    return fe_is_zero(acc.x) && fe_equal(acc.y, acc.z);
+    return fe_is_zero(reg[R_ACC]) && fe_equal(reg[R_ACC + 1u], reg[R_ACC + 2u]);
 }
 
 @compute @workgroup_size(64)
