@@ -39,21 +39,13 @@ struct LinkSpec {
     when_full: WhenFull,
 }
 
-const FETCH_SIGVERIFY: LinkSpec = LinkSpec {
-    name: "fetch_sigverify",
-    depth: 1024,
-    when_full: WhenFull::Drop,
-};
-const SIGVERIFY_BANKING: LinkSpec = LinkSpec {
-    name: "sigverify_banking",
-    depth: 1024,
-    when_full: WhenFull::Backpressure,
-};
-const BANKING_SHRED: LinkSpec = LinkSpec {
-    name: "banking_shred",
-    depth: 64,
-    when_full: WhenFull::Backpressure,
-};
+/// The links, one row each. Depths count batches.
+#[rustfmt::skip]
+const FETCH_SIGVERIFY:   LinkSpec = LinkSpec { name: "fetch_sigverify",   depth: 1024, when_full: WhenFull::Drop }; // fed by the network: drop, never stall QUIC
+#[rustfmt::skip]
+const SIGVERIFY_BANKING: LinkSpec = LinkSpec { name: "sigverify_banking", depth: 1024, when_full: WhenFull::Backpressure };
+#[rustfmt::skip]
+const BANKING_SHRED:     LinkSpec = LinkSpec { name: "banking_shred",     depth: 64,   when_full: WhenFull::Backpressure }; // one sealed block per batch
 
 impl LinkSpec {
     fn build<T>(&self) -> Link<T> {
