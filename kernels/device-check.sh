@@ -39,6 +39,14 @@ for batch in 1024 8192 65536; do
   done
 done
 
+say "== chunk size (signatures per launch; default 16384), cuda at batch 65536"
+for chunk in 4096 32768 65536; do
+  say "chunk $chunk: $(AETHER_CUDA_CHUNK=$chunk timeout 60 "$bundle/sigverify_bench" --backend cuda --batch 65536 --seconds 2 --json 2>&1)"
+done
+
+say "== host share alone (SHA-512 + packing on $(nproc) cores), batch 65536"
+AETHER_BENCH_HOST_PREPARE=1 timeout 60 "$bundle/sigverify_bench" --backend cpu --batch 65536 --seconds 1 2>&1 | tee -a "$log"
+
 python3 - "$results" <<'PY' | tee -a "$log"
 import json, sys
 rows = {}

@@ -89,6 +89,22 @@ fn run() -> Result<(), String> {
         verified += batch;
     }
     let verifies_per_s = verified as f64 / started.elapsed().as_secs_f64();
+    if std::env::var("AETHER_BENCH_HOST_PREPARE").is_ok_and(|value| value == "1") {
+        // The host share alone (SHA-512, k mod l, packing) on all cores: a device
+        // backend cannot beat this rate, so it tells host-bound from device-bound.
+        let mut records = vec![0u32; batch * aether_kernels::prepare::RECORD_WORDS];
+        let mut admissible = vec![false; batch];
+        let started = Instant::now();
+        let mut prepared = 0usize;
+        while started.elapsed() < Duration::from_secs_f64(seconds.min(1.0)) {
+            aether_kernels::prepare::prepare_batch(&items, &mut records, &mut admissible);
+            prepared += batch;
+        }
+        eprintln!(
+            "host prepare alone: batch {batch}: {:.0} signatures/s",
+            prepared as f64 / started.elapsed().as_secs_f64()
+        );
+    }
     if json {
         println!(
             "{{\"backend\": \"{}\", \"batch\": {batch}, \"verifies_per_s\": {verifies_per_s:.0}}}",

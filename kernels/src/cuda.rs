@@ -43,8 +43,11 @@ pub const CUBIN: &[u8] = include_bytes!("../cuda/ed25519.cubin");
 pub const KERNEL_NAME: &str = "ed25519_verify";
 /// Threads per block; must match `THREADS_PER_BLOCK` in the .cu file.
 pub const THREADS_PER_BLOCK: u32 = 128;
-/// Largest chunk one launch verifies.
+/// Default largest chunk one launch verifies; `AETHER_CUDA_CHUNK` overrides it (a power
+/// of two from 1,024 to 65,536), for measuring the trade-off between overlap (small
+/// chunks) and filling the GPU (large chunks).
 pub const CHUNK_SIGNATURES: usize = 16_384;
+const CHUNK_RANGE: std::ops::RangeInclusive<usize> = 1_024..=65_536;
 /// Staging slots (streams) used round-robin: two is double buffering.
 pub const SLOTS: usize = 2;
 /// Words of the constants buffer: d2, d, √−1 (5 limbs each), then `[0..16]B` (20 each).
@@ -79,6 +82,7 @@ pub struct CudaSigVerify {
     function: CudaFunction,
     constants: CudaSlice<u64>,
     slots: Mutex<Vec<Slot>>,
+    chunk_signatures: usize,
     _context: Arc<CudaContext>,
 }
 
@@ -118,9 +122,21 @@ impl CudaSigVerify {
         let constants = stream
             .clone_htod(&constant_words())
             .map_err(|cause| driver_error("uploading constants", cause))?;
+        let chunk_signatures = match std::env::var("AETHER_CUDA_CHUNK") {
+            Ok(text) => text
+                .parse::<usize>()
+                .ok()
+                .filter(|chunk| chunk.is_power_of_two() && CHUNK_RANGE.contains(chunk))
+                .ok_or_else(|| {
+                    error(format!(
+                        "AETHER_CUDA_CHUNK={text}: want a power of two in {CHUNK_RANGE:?}"
+                    ))
+                })?,
+            Err(_) => CHUNK_SIGNATURES,
+        };
         let mut slots = Vec::with_capacity(SLOTS);
         for _ in 0..SLOTS {
-            slots.push(Self::new_slot(&context)?);
+            slots.push(Self::new_slot(&context, chunk_signatures)?);
         }
         stream
             .synchronize()
@@ -130,25 +146,26 @@ impl CudaSigVerify {
             function,
             constants,
             slots: Mutex::new(slots),
+            chunk_signatures,
             _context: context,
         })
     }
 
-    fn new_slot(context: &Arc<CudaContext>) -> Result<Slot, SigVerifyError> {
+    fn new_slot(context: &Arc<CudaContext>, chunk: usize) -> Result<Slot, SigVerifyError> {
         let stream = context
             .new_stream()
             .map_err(|cause| driver_error("creating a stream", cause))?;
         // SAFETY: see the module comment, item (2).
-        let host_records = unsafe { context.alloc_pinned::<u32>(CHUNK_SIGNATURES * RECORD_WORDS) }
+        let host_records = unsafe { context.alloc_pinned::<u32>(chunk * RECORD_WORDS) }
             .map_err(|cause| driver_error("pinned record buffer", cause))?;
         // SAFETY: as above; plain (not write-combined) memory, since the host reads it.
-        let host_decisions = unsafe { context.alloc_pinned_with_flags::<u8>(CHUNK_SIGNATURES, 0) }
+        let host_decisions = unsafe { context.alloc_pinned_with_flags::<u8>(chunk, 0) }
             .map_err(|cause| driver_error("pinned decision buffer", cause))?;
         let device_records = stream
-            .alloc_zeros::<u32>(CHUNK_SIGNATURES * RECORD_WORDS)
+            .alloc_zeros::<u32>(chunk * RECORD_WORDS)
             .map_err(|cause| driver_error("device record buffer", cause))?;
         let device_decisions = stream
-            .alloc_zeros::<u8>(CHUNK_SIGNATURES)
+            .alloc_zeros::<u8>(chunk)
             .map_err(|cause| driver_error("device decision buffer", cause))?;
         Ok(Slot {
             stream,
@@ -156,9 +173,14 @@ impl CudaSigVerify {
             host_decisions,
             device_records,
             device_decisions,
-            admissible: vec![false; CHUNK_SIGNATURES],
+            admissible: vec![false; chunk],
             pending: None,
         })
+    }
+
+    /// Signatures per launch (see [`CHUNK_SIGNATURES`]).
+    pub fn chunk_signatures(&self) -> usize {
+        self.chunk_signatures
     }
 
     /// The GPU's name as the driver reports it.
@@ -174,7 +196,7 @@ impl CudaSigVerify {
         range: std::ops::Range<usize>,
     ) -> Result<(), SigVerifyError> {
         let count = items.len();
-        assert!(count > 0 && count <= CHUNK_SIGNATURES, "chunk size");
+        assert!(count > 0 && count <= self.chunk_signatures, "chunk size");
         let records = slot
             .host_records
             .as_mut_slice()
@@ -233,7 +255,7 @@ impl CudaSigVerify {
     }
 
     /// Waits for `slot`'s chunk and writes its decisions into `decisions`.
-    fn collect(slot: &mut Slot, decisions: &mut [bool]) -> Result<(), SigVerifyError> {
+    fn collect(&self, slot: &mut Slot, decisions: &mut [bool]) -> Result<(), SigVerifyError> {
         let Some(range) = slot.pending.take() else {
             return Ok(());
         };
@@ -253,7 +275,7 @@ impl CudaSigVerify {
             }
             *decision = slot.admissible[index] && device == 1;
         }
-        debug_assert!(count <= CHUNK_SIGNATURES);
+        debug_assert!(count <= self.chunk_signatures);
         Ok(())
     }
 }
@@ -279,14 +301,15 @@ impl SigVerify for CudaSigVerify {
             .lock()
             .map_err(|_| error("a previous batch panicked"))?;
         let outcome = (|| {
-            for (chunk_index, start) in (0..items.len()).step_by(CHUNK_SIGNATURES).enumerate() {
-                let end = (start + CHUNK_SIGNATURES).min(items.len());
+            let chunk = self.chunk_signatures;
+            for (chunk_index, start) in (0..items.len()).step_by(chunk).enumerate() {
+                let end = (start + chunk).min(items.len());
                 let slot = &mut slots[chunk_index % SLOTS];
-                Self::collect(slot, decisions)?;
+                self.collect(slot, decisions)?;
                 self.submit(slot, &items[start..end], start..end)?;
             }
             for slot in slots.iter_mut() {
-                Self::collect(slot, decisions)?;
+                self.collect(slot, decisions)?;
             }
             Ok(())
         })();
