@@ -31,6 +31,7 @@ pub enum Op {
 
 /// Registers in the file (each one field element).
 pub const REGISTERS: usize = 52;
+const _: () = assert!(REGISTERS <= 64, "a register index is 6 bits");
 
 /// Register names (indices into the register file).
 pub mod register {
@@ -285,7 +286,7 @@ pub struct Layout {
 /// Encodes one instruction.
 pub fn encode(instruction: &Instruction) -> u32 {
     for register in [instruction.dst, instruction.a, instruction.b] {
-        assert!(register < REGISTERS && register < 64, "register {register}");
+        assert!(register < REGISTERS, "register {register}");
     }
     assert!(instruction.count < 256, "count fits 8 bits");
     instruction.op as u32
