@@ -94,10 +94,7 @@ pub fn run(arguments: &SigverifyArguments) -> Result<()> {
         verified += items.len();
     }
     let elapsed = started.elapsed().as_secs_f64();
-    ensure!(
-        decisions.iter().all(|valid| *valid),
-        "decisions changed"
-    );
+    ensure!(decisions.iter().all(|valid| *valid), "decisions changed");
     let verifies_per_s = verified as f64 / elapsed;
     if arguments.json {
         println!(
@@ -105,7 +102,7 @@ pub fn run(arguments: &SigverifyArguments) -> Result<()> {
             json!({
                 "backend": backend.name(),
                 "batch": arguments.batch,
-                "verifies_per_s": verifies_per_s.round(),
+                "verifies_per_s": verifies_per_s.round() as u64,
             })
         );
     } else {

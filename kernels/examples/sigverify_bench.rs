@@ -8,8 +8,8 @@
 
 use std::time::{Duration, Instant};
 
-use aether_crypto::ed25519::{Ed25519SecretKey, SignedMessage, VerifyItem};
-use aether_kernels::{BackendKind, open_backend};
+use aether_crypto::ed25519::{SignedMessage, VerifyItem};
+use aether_kernels::{BackendKind, open_backend, throughput};
 
 fn main() {
     if let Err(message) = run() {
@@ -45,50 +45,12 @@ fn run() -> Result<(), String> {
     if batch == 0 {
         return Err("--batch must be positive".into());
     }
-    let keys: Vec<Ed25519SecretKey> = (0..64u8)
-        .map(|index| Ed25519SecretKey::from_seed(&[index; 32]))
-        .collect();
-    let signed: Vec<SignedMessage> = (0..batch)
-        .map(|index| {
-            let message: Vec<u8> = (0..200).map(|byte| (byte * 7 + index) as u8).collect();
-            SignedMessage::sign(&keys[index % keys.len()], message)
-        })
-        .collect();
+    let signed = throughput::signed_workload(batch, 200, 0);
     let items: Vec<VerifyItem<'_>> = signed.iter().map(SignedMessage::as_item).collect();
     let backend = open_backend(backend_kind, 0).map_err(|error| format!("{error}"))?;
-    let mut decisions = vec![false; batch];
-    backend
-        .verify_batch(&items, &mut decisions)
-        .map_err(|error| format!("{error}"))?;
-    if !decisions.iter().all(|valid| *valid) {
-        return Err(format!("{} rejected a valid signature", backend.name()));
-    }
-    let mut corrupted = signed[batch / 2].clone();
-    corrupted.signature.0[0] ^= 1;
-    let mut corrupted_items = items.clone();
-    corrupted_items[batch / 2] = corrupted.as_item();
-    backend
-        .verify_batch(&corrupted_items, &mut decisions)
-        .map_err(|error| format!("{error}"))?;
-    if decisions
-        .iter()
-        .enumerate()
-        .any(|(index, valid)| *valid == (index == batch / 2))
-    {
-        return Err(format!(
-            "{} misjudged a corrupted signature",
-            backend.name()
-        ));
-    }
-    let started = Instant::now();
-    let mut verified = 0usize;
-    while started.elapsed() < Duration::from_secs_f64(seconds) {
-        backend
-            .verify_batch(&items, &mut decisions)
+    let verifies_per_s =
+        throughput::measure(backend.as_ref(), &signed, Duration::from_secs_f64(seconds))
             .map_err(|error| format!("{error}"))?;
-        verified += batch;
-    }
-    let verifies_per_s = verified as f64 / started.elapsed().as_secs_f64();
     if std::env::var("AETHER_BENCH_HOST_PREPARE").is_ok_and(|value| value == "1") {
         // The host share alone (SHA-512, k mod l, packing) on all cores: a device
         // backend cannot beat this rate, so it tells host-bound from device-bound.

@@ -64,6 +64,7 @@ pub mod field13;
 pub mod microcode;
 pub mod prepare;
 pub mod reference;
+pub mod throughput;
 pub mod wgpu_backend;
 pub mod wgsl_field;
 
