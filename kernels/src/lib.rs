@@ -51,7 +51,9 @@
 //! rule and curve25519-dalek), `tests/wgpu_backend.rs` (the WGSL kernel on lavapipe:
 //! every vector and 10,000 random signatures, shuffled, in batches of several sizes),
 //! `tests/cuda_backend.rs` (the same on a GPU, with `AETHER_CUDA=1`; run by
-//! `device-check.sh`), `tests/cuda_compile.rs` (nvcc builds every `.cu`).
+//! `device-check.sh`), `tests/cuda_compile.rs` (nvcc builds every `.cu`),
+//! `tests/throughput.rs` ([`throughput`], the benchmarks' measurement, in a smoke size).
+//! Measured numbers (an H200, lavapipe) are in `kernels/README.md`.
 //!
 //! This crate imports nothing from the pipeline: the pipeline chooses a backend;
 //! backends never choose a stage.
