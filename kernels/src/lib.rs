@@ -9,7 +9,7 @@
 //! | backend | file | how |
 //! |---|---|---|
 //! | `cpu` | [`cpu`] | batched ZIP-215 verification (dalek) across a worker pool |
-//! | `reference` | [`reference`] | the kernels' algorithm in scalar Rust (tests, and the readable spec of the kernels) |
+//! | `reference` | [`reference`](mod@reference) | the kernels' algorithm in scalar Rust (tests, and the readable spec of the kernels) |
 //! | `cuda` | [`cuda`], `cuda/ed25519.cu` | one thread per signature, 5 × 51-bit limbs, shipped PTX + sm_90 cubin, double-buffered pinned staging |
 //! | `wgpu` | [`wgpu_backend`], `wgsl/ed25519.wgsl` | one invocation per signature, 20 × 13-bit limbs, micro-coded point programs ([`microcode`]) |
 //! | `auto` | [`backend`] | `cuda` if a CUDA device opens, else `cpu` |
@@ -37,7 +37,7 @@
 //!   counts it ([`SigVerify::fallback_batches`]). Never a guessed decision.
 //! - Opening `cuda` on a machine without libcuda is an error, never a panic (cudarc
 //!   panics when the library is missing, so [`cuda::driver_present`] is probed first).
-//! - The kernels and [`reference`] are the same algorithm: `cuda/ed25519.cu` mirrors
+//! - The kernels and [`reference`](mod@reference) are the same algorithm: `cuda/ed25519.cu` mirrors
 //!   [`reference::field`] and [`reference::edwards`] function for function; the WGSL
 //!   field is [`field13`] (tested against the reference field) generated loop-free by
 //!   [`wgsl_field`]; the WGSL control flow is [`microcode::MicrocodeVerifier`] (tested
