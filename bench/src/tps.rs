@@ -22,7 +22,7 @@
 //! Prints one JSON object with `--json` (fields are a contract): `tps`,
 //! `sigverify_baseline_per_s`, `ratio` (= tps / baseline), `latency_ms_p50`,
 //! `latency_ms_p99`, `submitted`, `committed`, `rejected`; plus `stage_busy_seconds`
-//! scraped from the node's metrics.
+//! and every non-zero drop counter (`drops`), scraped from the node's metrics.
 
 use std::collections::HashMap;
 use std::net::{SocketAddr, TcpListener, UdpSocket};
@@ -458,26 +458,38 @@ fn percentile(sorted: &[f64], fraction: f64) -> f64 {
     sorted[((sorted.len() - 1) as f64 * fraction).round() as usize]
 }
 
-fn scrape_busy_seconds(metrics: SocketAddr) -> serde_json::Value {
+/// Each stage's busy seconds and every non-zero drop counter, from `/metrics`.
+fn scrape_metrics(metrics: SocketAddr) -> (serde_json::Value, serde_json::Value) {
     use std::io::{Read, Write};
     let Ok(mut stream) = std::net::TcpStream::connect(metrics) else {
-        return json!(null);
+        return (json!(null), json!(null));
     };
     let _ = stream.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     let mut text = String::new();
     let _ = stream.read_to_string(&mut text);
     let mut busy = serde_json::Map::new();
+    let mut drops = serde_json::Map::new();
     for line in text.lines() {
-        if let Some(rest) = line.strip_prefix("aether_")
-            && let Some((stage, value)) = rest.split_once("_busy_seconds_total ")
-        {
+        let Some(rest) = line.strip_prefix("aether_") else {
+            continue;
+        };
+        if let Some((stage, value)) = rest.split_once("_busy_seconds_total ") {
             busy.insert(
                 stage.to_owned(),
                 json!(value.trim().parse::<f64>().unwrap_or(0.0)),
             );
+        } else if let Some((stage, labelled)) = rest.split_once("_dropped_packets_total{reason=\"")
+            && let Some((reason, value)) = labelled.split_once("\"} ")
+            && let Ok(count) = value.trim().parse::<u64>()
+            && count > 0
+        {
+            drops.insert(format!("{stage}.{reason}"), json!(count));
         }
     }
-    serde_json::Value::Object(busy)
+    (
+        serde_json::Value::Object(busy),
+        serde_json::Value::Object(drops),
+    )
 }
 
 /// Runs the benchmark.
@@ -632,7 +644,7 @@ pub fn run(arguments: &TpsArguments) -> Result<()> {
     let mut latencies = inclusions.latencies_ms.lock().expect("lock").clone();
     latencies.sort_by(f64::total_cmp);
     let tps = committed as f64 / elapsed.as_secs_f64().max(1e-9);
-    let busy = metrics.map_or(json!(null), scrape_busy_seconds);
+    let (busy, drops) = metrics.map_or((json!(null), json!(null)), scrape_metrics);
     drop(node);
     let report = json!({
         "tps": (tps * 10.0).round() / 10.0,
@@ -649,6 +661,7 @@ pub fn run(arguments: &TpsArguments) -> Result<()> {
         "connections": arguments.connections,
         "backend": arguments.backend.to_string(),
         "stage_busy_seconds": busy,
+        "drops": drops,
     });
     if arguments.json {
         println!("{report}");

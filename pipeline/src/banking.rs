@@ -270,10 +270,17 @@ impl BankingStage {
             operational_certificate: self.keys.header_certificate(),
         };
         let writes = finished.writes;
+        // The owner index is updated before the writes move into the accounts-db (no
+        // copy of the block's writes); a failure below stops the node anyway.
+        self.chain
+            .addresses
+            .write()
+            .expect("address index lock")
+            .apply(&writes);
         let (hash, state_root) = {
             let mut accounts = self.accounts.write().expect("accounts lock");
             let sealed = accounts
-                .apply_block_sealed(self.parent.hash, slot, writes.clone(), |state_root| {
+                .apply_block_sealed(self.parent.hash, slot, writes, |state_root| {
                     header.state_root = state_root;
                     header.hash()
                 })
@@ -288,11 +295,6 @@ impl BankingStage {
             sealed
         };
         assert_eq!(header.state_root, state_root);
-        self.chain
-            .addresses
-            .write()
-            .expect("address index lock")
-            .apply(&writes);
         self.parent = BlockId {
             hash,
             slot,

@@ -16,7 +16,8 @@ pub const REJECTIONS_REMEMBERED: usize = 65_536;
 #[derive(Debug, Default)]
 pub struct AddressIndex {
     by_address: HashMap<Hash, BTreeMap<OutputReference, u64>>,
-    address_of: HashMap<Hash, Hash>,
+    /// State key -> (address, reference), so a spend is removed without a scan.
+    owner_of: HashMap<Hash, (Hash, OutputReference)>,
 }
 
 impl AddressIndex {
@@ -33,14 +34,14 @@ impl AddressIndex {
                             .entry(address)
                             .or_default()
                             .insert(reference, output.value.aeth());
-                        self.address_of.insert(*key, address);
+                        self.owner_of.insert(*key, (address, reference));
                     }
                 }
                 None => {
-                    if let Some(address) = self.address_of.remove(key)
+                    if let Some((address, reference)) = self.owner_of.remove(key)
                         && let Some(outputs) = self.by_address.get_mut(&address)
                     {
-                        outputs.retain(|reference, _| reference.key() != *key);
+                        outputs.remove(&reference);
                         if outputs.is_empty() {
                             self.by_address.remove(&address);
                         }
@@ -141,5 +142,51 @@ impl ChainState {
             .1
             .get(id)
             .cloned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aether_ledger::rules::output_state_value;
+    use aether_types::{Output, Value};
+
+    #[test]
+    fn index_follows_creates_and_spends() {
+        let owner = Hash([7; 32]);
+        let output = |aeth| Output {
+            lock: Lock::PublicKeyHash(owner),
+            value: Value::from_aeth(aeth),
+            datum: None,
+        };
+        let references: Vec<OutputReference> = (0..3)
+            .map(|index| OutputReference {
+                transaction_id: Hash([1; 32]),
+                index,
+            })
+            .collect();
+        let mut index = AddressIndex::default();
+        let mut writes = Writes::new();
+        for (reference, aeth) in references.iter().zip([10, 20, 30]) {
+            writes.insert(
+                reference.key(),
+                Some(output_state_value(reference, &output(aeth))),
+            );
+        }
+        index.apply(&writes);
+        assert_eq!(index.balance(&owner), 60);
+        let mut spend = Writes::new();
+        spend.insert(references[1].key(), None);
+        index.apply(&spend);
+        assert_eq!(index.balance(&owner), 40);
+        assert_eq!(
+            index.outputs(&owner),
+            vec![(references[0], 10), (references[2], 30)]
+        );
+        spend.insert(references[0].key(), None);
+        spend.insert(references[2].key(), None);
+        index.apply(&spend);
+        assert_eq!(index.balance(&owner), 0);
+        assert!(index.by_address.is_empty() && index.owner_of.is_empty());
     }
 }
