@@ -54,7 +54,7 @@ enum Command {
         /// verified through the validator's signature-verification backend.
         #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=65536))]
         batch: u64,
-        /// Signature-verification backend: cpu or auto.
+        /// Signature-verification backend: cpu, wgpu, cuda or auto.
         #[arg(long, default_value = "cpu")]
         backend: aether_kernels::BackendKind,
     },
