@@ -15,6 +15,12 @@
 //! Invariant: sequential replay of a sealed block on its parent state accepts every
 //! transaction and yields the header's state root (accepted-only blocks plus the
 //! executor's parallel = sequential property).
+//!
+//! Known gap: the state is committed here, before the shred stage writes the block to
+//! the blockstore. A crash between the two leaves the last block's state durable
+//! without its block record (the chain continues from that state; `getBlock` for that
+//! slot answers null). Replay from the blockstore, which arrives with consensus,
+//! closes it by committing state only after the block is stored.
 
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};

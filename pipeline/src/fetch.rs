@@ -8,6 +8,9 @@
 //! task that groups whatever is waiting (up to [`BATCH_PACKETS_MAX`]) into a batch
 //! and pushes it onto the `fetch_sigverify` link, dropping (`queue_full`) when
 //! sigverify is behind: the network must never make the node buffer without bound.
+//!
+//! Busy time for this stage counts the batcher only; QUIC itself runs on the
+//! `fetch:0` tokio thread and shows up in per-thread CPU profiles under that name.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
