@@ -126,10 +126,14 @@ pub fn execute_parallel(
     slot: u64,
     params: &LedgerParams,
 ) -> BlockExecution {
-    let access_sets: Vec<AccessSet> = transactions
-        .iter()
-        .map(|(transaction, id)| AccessSet::of(transaction, *id))
-        .collect();
+    // Access sets cost three to four BLAKE3 hashes per transaction: compute them on
+    // the pool too, or scheduling alone outweighs what parallel execution saves.
+    let access_of = |(transaction, id): &(Transaction, Hash)| AccessSet::of(transaction, *id);
+    let access_sets: Vec<AccessSet> = if transactions.len() >= PARALLEL_LEVEL_MIN {
+        transactions.par_iter().map(access_of).collect()
+    } else {
+        transactions.iter().map(access_of).collect()
+    };
     let levels = schedule_levels(&access_sets);
     let level_count = levels.iter().max().map_or(0, |level| *level as usize + 1);
     let mut by_level: Vec<Vec<usize>> = vec![Vec::new(); level_count];
