@@ -21,7 +21,7 @@ nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>
 say "host: $(nproc) cores"
 
 say "== CUDA correctness (every vector, 40,000 random signatures, batch sizes 1..20,000)"
-timeout 300 "$bundle/cuda_backend" --test-threads=1 --nocapture 2>&1 | tee -a "$log"
+timeout 300 "$bundle/cuda_backend" --include-ignored --test-threads=1 --nocapture 2>&1 | tee -a "$log"
 tests_status=${PIPESTATUS[0]}
 say "correctness exit status: $tests_status"
 

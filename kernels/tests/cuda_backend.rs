@@ -1,5 +1,7 @@
-//! The CUDA backend against the CPU rule. Needs an NVIDIA GPU: every test here skips
-//! (passes, printing why) unless `AETHER_CUDA=1`; `kernels/device-check.sh` sets it.
+//! The CUDA backend against the CPU rule. The tests that need an NVIDIA GPU
+//! are `#[ignore]`d (reported as ignored, never as passed) unless run with
+//! `--include-ignored`, and then still need `AETHER_CUDA=1`; `kernels/device-check.sh`
+//! does both.
 //! Without CUDA the tests still check that opening fails with an error, not a panic.
 
 mod common;
@@ -69,6 +71,7 @@ fn without_a_driver_opening_is_an_error_not_a_panic() {
 }
 
 #[test]
+#[ignore = "needs an NVIDIA GPU: AETHER_CUDA=1 kernels/device-check.sh runs it with --include-ignored"]
 fn every_vector_matches_the_cpu_rule() {
     if !cuda_requested() {
         return;
@@ -78,6 +81,7 @@ fn every_vector_matches_the_cpu_rule() {
 }
 
 #[test]
+#[ignore = "needs an NVIDIA GPU: AETHER_CUDA=1 kernels/device-check.sh runs it with --include-ignored"]
 fn random_signatures_mixed_with_vectors_match_at_several_batch_sizes() {
     if !cuda_requested() {
         return;
@@ -98,6 +102,7 @@ fn random_signatures_mixed_with_vectors_match_at_several_batch_sizes() {
 }
 
 #[test]
+#[ignore = "needs an NVIDIA GPU: AETHER_CUDA=1 kernels/device-check.sh runs it with --include-ignored"]
 fn auto_picks_cuda_when_a_device_answers() {
     if !cuda_requested() {
         return;
