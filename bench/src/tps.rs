@@ -33,7 +33,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use aether_client::{RpcClient, TransactionState, address_of};
-use aether_crypto::ed25519::{Ed25519PublicKey, Ed25519SecretKey, Ed25519Signature};
+use aether_crypto::ed25519::{Ed25519PublicKey, Ed25519SecretKey, Ed25519Signature, SignedMessage};
 use aether_kernels::{BackendKind, VerifyItem, open_backend};
 use aether_ledger::{LedgerParams, sign_transaction};
 use aether_pipeline::fetch::TpuClient;
@@ -377,26 +377,19 @@ fn presign(
 /// Verifies every signature of `lanes` with `backend` in pipeline-sized batches.
 fn sigverify_baseline(lanes: &[Vec<Transaction>], backend: BackendKind) -> Result<f64> {
     let verifier = open_backend(backend, 0)?;
-    let owned: Vec<(Ed25519PublicKey, Hash, Ed25519Signature)> = lanes
+    let owned: Vec<SignedMessage> = lanes
         .iter()
         .flatten()
         .map(|transaction| {
             let signature = transaction.signatures[0];
-            (
-                Ed25519PublicKey(signature.public_key),
-                transaction.transaction_id(),
-                Ed25519Signature(signature.signature),
-            )
+            SignedMessage {
+                public_key: Ed25519PublicKey(signature.public_key),
+                message: transaction.transaction_id().as_bytes().to_vec(),
+                signature: Ed25519Signature(signature.signature),
+            }
         })
         .collect();
-    let items: Vec<VerifyItem<'_>> = owned
-        .iter()
-        .map(|(public_key, id, signature)| VerifyItem {
-            public_key,
-            message: id.as_bytes(),
-            signature,
-        })
-        .collect();
+    let items: Vec<VerifyItem<'_>> = owned.iter().map(SignedMessage::as_item).collect();
     let mut decisions = [false; BATCH_PACKETS_MAX];
     let started = Instant::now();
     for chunk in items.chunks(BATCH_PACKETS_MAX) {

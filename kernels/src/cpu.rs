@@ -57,12 +57,7 @@ impl SigVerify for CpuSigVerify {
         items: &[VerifyItem<'_>],
         decisions: &mut [bool],
     ) -> Result<(), SigVerifyError> {
-        if items.len() != decisions.len() {
-            return Err(SigVerifyError::LengthMismatch {
-                items: items.len(),
-                decisions: decisions.len(),
-            });
-        }
+        SigVerifyError::check_lengths(items, decisions)?;
         let chunk_size = self.chunk_size;
         self.pool.install(|| {
             items

@@ -290,12 +290,7 @@ impl SigVerify for CudaSigVerify {
         items: &[VerifyItem<'_>],
         decisions: &mut [bool],
     ) -> Result<(), SigVerifyError> {
-        if items.len() != decisions.len() {
-            return Err(SigVerifyError::LengthMismatch {
-                items: items.len(),
-                decisions: decisions.len(),
-            });
-        }
+        SigVerifyError::check_lengths(items, decisions)?;
         let mut slots = self
             .slots
             .lock()

@@ -101,6 +101,23 @@ pub enum SigVerifyError {
     },
 }
 
+impl SigVerifyError {
+    /// The check every backend makes first: one decision slot per item.
+    pub fn check_lengths(
+        items: &[VerifyItem<'_>],
+        decisions: &[bool],
+    ) -> Result<(), SigVerifyError> {
+        if items.len() == decisions.len() {
+            Ok(())
+        } else {
+            Err(SigVerifyError::LengthMismatch {
+                items: items.len(),
+                decisions: decisions.len(),
+            })
+        }
+    }
+}
+
 /// A signature-verification backend.
 pub trait SigVerify: Send + Sync {
     /// The backend's name as configured (`cpu`, `cuda`, `wgpu`).

@@ -278,12 +278,7 @@ impl SigVerify for WgpuSigVerify {
         items: &[VerifyItem<'_>],
         decisions: &mut [bool],
     ) -> Result<(), SigVerifyError> {
-        if items.len() != decisions.len() {
-            return Err(SigVerifyError::LengthMismatch {
-                items: items.len(),
-                decisions: decisions.len(),
-            });
-        }
+        SigVerifyError::check_lengths(items, decisions)?;
         let mut buffers = self
             .buffers
             .lock()

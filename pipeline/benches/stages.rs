@@ -13,7 +13,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use aether_crypto::ed25519::{Ed25519PublicKey, Ed25519SecretKey, Ed25519Signature};
+use aether_crypto::ed25519::{Ed25519PublicKey, Ed25519SecretKey, Ed25519Signature, SignedMessage};
 use aether_kernels::{CpuSigVerify, SigVerify, VerifyItem};
 use aether_ledger::{LedgerParams, TransferRequest, build_transfer};
 use aether_pipeline::mempool::Mempool;
@@ -81,25 +81,18 @@ fn sigverify(criterion: &mut Criterion) {
     );
     assert_eq!(metrics.drops("duplicate"), transactions.len() as u64);
 
-    let owned: Vec<(Ed25519PublicKey, Hash, Ed25519Signature)> = transactions
+    let owned: Vec<SignedMessage> = transactions
         .iter()
         .map(|transaction| {
             let signature = transaction.signatures[0];
-            (
-                Ed25519PublicKey(signature.public_key),
-                transaction.transaction_id(),
-                Ed25519Signature(signature.signature),
-            )
+            SignedMessage {
+                public_key: Ed25519PublicKey(signature.public_key),
+                message: transaction.transaction_id().as_bytes().to_vec(),
+                signature: Ed25519Signature(signature.signature),
+            }
         })
         .collect();
-    let items: Vec<VerifyItem<'_>> = owned
-        .iter()
-        .map(|(public_key, id, signature)| VerifyItem {
-            public_key,
-            message: id.as_bytes(),
-            signature,
-        })
-        .collect();
+    let items: Vec<VerifyItem<'_>> = owned.iter().map(SignedMessage::as_item).collect();
     let mut group = criterion.benchmark_group("sigverify_stage");
     group.throughput(Throughput::Elements(transactions.len() as u64));
     group.bench_function("backend_only", |bencher| {

@@ -105,6 +105,8 @@ pub struct SealedBlock {
     pub encoded: Vec<u8>,
     /// Its hash.
     pub hash: Hash,
+    /// Its transaction ids, in block order (computed once, when admitted).
+    pub transaction_ids: Vec<Hash>,
     /// When each transaction was received, in block order (latency metrics).
     pub received_at: Vec<Instant>,
 }
@@ -322,6 +324,7 @@ impl BankingStage {
             block,
             encoded,
             hash,
+            transaction_ids: ids,
             received_at: finished.received_at,
         })
     }

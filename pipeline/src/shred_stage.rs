@@ -80,13 +80,8 @@ impl ShredStage {
                 last_in_slot: shred.header().flags.contains(ShredFlags::LAST_IN_SLOT),
             })
             .collect();
-        let transaction_ids: Vec<_> = sealed
-            .block
-            .transactions
-            .iter()
-            .map(|transaction| transaction.transaction_id())
-            .collect();
-        let statuses: Vec<_> = transaction_ids
+        let statuses: Vec<_> = sealed
+            .transaction_ids
             .iter()
             .map(|id| {
                 (
@@ -104,7 +99,7 @@ impl ShredStage {
             parent_slot: header.parent_slot,
             parent_hash: header.parent_hash,
             state_root: header.state_root,
-            transaction_ids,
+            transaction_ids: sealed.transaction_ids.clone(),
         };
         let write = SlotWrite {
             slot: header.slot,

@@ -150,13 +150,7 @@ impl Blockstore {
                 source,
             })?;
         value
-            .map(|bytes| {
-                decode_exact::<T>(&bytes).map_err(|source| BlockstoreError::CorruptRecord {
-                    family,
-                    key_hex: hex(key),
-                    source,
-                })
-            })
+            .map(|bytes| decode_record(family, key, &bytes))
             .transpose()
     }
 
@@ -170,13 +164,7 @@ impl Blockstore {
                 operation: "scan",
                 source,
             })?;
-            let meta = decode_exact::<SlotMeta>(&value).map_err(|source| {
-                BlockstoreError::CorruptRecord {
-                    family: columns::SLOT_META,
-                    key_hex: hex(&key),
-                    source,
-                }
-            })?;
+            let meta: SlotMeta = decode_record(columns::SLOT_META, &key, &value)?;
             state.shred_count += meta.shred_count();
             if meta.finalized {
                 state.newest_finalized_slot = Some(meta.slot);
@@ -300,13 +288,7 @@ impl Blockstore {
             if slot >= newest_finalized {
                 break;
             }
-            let meta = decode_exact::<SlotMeta>(&value).map_err(|source| {
-                BlockstoreError::CorruptRecord {
-                    family: columns::SLOT_META,
-                    key_hex: hex(&key),
-                    source,
-                }
-            })?;
+            let meta: SlotMeta = decode_record(columns::SLOT_META, &key, &value)?;
             excess = excess.saturating_sub(meta.shred_count());
             last_purged = Some(slot);
         }
@@ -343,13 +325,7 @@ impl Blockstore {
             if *key >= end_slot_key[..] {
                 break;
             }
-            let meta = decode_exact::<SlotMeta>(&value).map_err(|source| {
-                BlockstoreError::CorruptRecord {
-                    family: columns::SLOT_META,
-                    key_hex: hex(&key),
-                    source,
-                }
-            })?;
+            let meta: SlotMeta = decode_record(columns::SLOT_META, &key, &value)?;
             report.slots_purged += 1;
             report.shreds_purged += meta.shred_count();
         }
@@ -531,4 +507,17 @@ fn validate(write: &SlotWrite<'_>) -> Result<(), BlockstoreError> {
         return invalid(format!("a transaction status is for slot {}", status.slot));
     }
     Ok(())
+}
+
+/// Decodes a stored record; a failure names the column family and key.
+fn decode_record<T: Decode>(
+    family: &'static str,
+    key: &[u8],
+    value: &[u8],
+) -> Result<T, BlockstoreError> {
+    decode_exact::<T>(value).map_err(|source| BlockstoreError::CorruptRecord {
+        family,
+        key_hex: hex(key),
+        source,
+    })
 }

@@ -108,12 +108,7 @@ impl SigVerify for ReferenceSigVerify {
         items: &[VerifyItem<'_>],
         decisions: &mut [bool],
     ) -> Result<(), SigVerifyError> {
-        if items.len() != decisions.len() {
-            return Err(SigVerifyError::LengthMismatch {
-                items: items.len(),
-                decisions: decisions.len(),
-            });
-        }
+        SigVerifyError::check_lengths(items, decisions)?;
         for (item, decision) in items.iter().zip(decisions.iter_mut()) {
             *decision = self.verify_item(item);
         }

@@ -43,35 +43,7 @@ fn free_udp_port() -> SocketAddr {
 }
 
 fn start(ledger: &Path) -> Node {
-    let (rpc, tpu, metrics) = (free_tcp_port(), free_udp_port(), free_tcp_port());
-    let child = Command::new(env!("CARGO_BIN_EXE_aether-validator"))
-        .args(["run", "--dev", "--slot-ms", "100", "--ledger"])
-        .arg(ledger)
-        .args([
-            "--rpc",
-            &rpc.to_string(),
-            "--tpu",
-            &tpu.to_string(),
-            "--metrics",
-            &metrics.to_string(),
-        ])
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("node starts");
-    let node = Node {
-        child,
-        rpc: RpcClient::new(&format!("http://{rpc}")).expect("url"),
-        tpu,
-        metrics,
-    };
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while node.rpc.call("getHealth", serde_json::json!([])).is_err() {
-        assert!(Instant::now() < deadline, "node did not become healthy");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    node
+    start_with(ledger, &[]).unwrap_or_else(|stderr| panic!("node exited: {stderr}"))
 }
 
 fn stop(mut node: Node) {
