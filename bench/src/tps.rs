@@ -21,8 +21,10 @@
 //!
 //! Prints one JSON object with `--json` (fields are a contract): `tps`,
 //! `sigverify_baseline_per_s`, `ratio` (= tps / baseline), `latency_ms_p50`,
-//! `latency_ms_p99`, `submitted`, `committed`, `rejected`; plus `stage_busy_seconds`
-//! and every non-zero drop counter (`drops`), scraped from the node's metrics.
+//! `latency_ms_p99`, `submitted`, `committed`, `rejected`; plus, for the timed run
+//! only (the difference of two scrapes of the node's metrics), `stage_busy_seconds`,
+//! every non-zero drop counter (`drops`) and each stage's mean input batch size
+//! (`mean_batch_packets`).
 
 use std::collections::HashMap;
 use std::net::{SocketAddr, TcpListener, UdpSocket};
@@ -70,8 +72,10 @@ pub struct TpsArguments {
     /// Most transfers sent per second.
     #[arg(long, default_value_t = 10_000)]
     rate: u64,
-    /// Most transfers in flight (sent, not yet seen final).
-    #[arg(long, default_value_t = 20_000)]
+    /// Most transfers in flight (sent, not yet seen final). In flight = TPS x latency,
+    /// and latency includes waiting for the slot to end, so the window must cover
+    /// about a second of throughput or the sender, not the node, sets the TPS.
+    #[arg(long, default_value_t = 30_000)]
     window: u64,
     /// QUIC connections to the TPU.
     #[arg(long, default_value_t = 4)]
@@ -451,37 +455,61 @@ fn percentile(sorted: &[f64], fraction: f64) -> f64 {
     sorted[((sorted.len() - 1) as f64 * fraction).round() as usize]
 }
 
-/// Each stage's busy seconds and every non-zero drop counter, from `/metrics`.
-fn scrape_metrics(metrics: SocketAddr) -> (serde_json::Value, serde_json::Value) {
+/// Every `aether_*` sample of `/metrics` (name with labels -> value); empty when the
+/// node cannot be reached.
+fn scrape_metrics(metrics: SocketAddr) -> HashMap<String, f64> {
     use std::io::{Read, Write};
     let Ok(mut stream) = std::net::TcpStream::connect(metrics) else {
-        return (json!(null), json!(null));
+        return HashMap::new();
     };
     let _ = stream.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     let mut text = String::new();
     let _ = stream.read_to_string(&mut text);
+    text.lines()
+        .filter_map(|line| line.strip_prefix("aether_"))
+        .filter_map(|sample| {
+            let (name, value) = sample.rsplit_once(' ')?;
+            Some((name.to_owned(), value.trim().parse().ok()?))
+        })
+        .collect()
+}
+
+/// What the stages did during the timed run, from two scrapes: each stage's busy
+/// seconds, every non-zero drop counter, and each stage's mean input batch size
+/// (packets in / batches).
+fn stage_report(
+    before: &HashMap<String, f64>,
+    after: &HashMap<String, f64>,
+) -> (serde_json::Value, serde_json::Value, serde_json::Value) {
+    let delta = |name: &str| {
+        after.get(name).copied().unwrap_or(0.0) - before.get(name).copied().unwrap_or(0.0)
+    };
     let mut busy = serde_json::Map::new();
     let mut drops = serde_json::Map::new();
-    for line in text.lines() {
-        let Some(rest) = line.strip_prefix("aether_") else {
-            continue;
-        };
-        if let Some((stage, value)) = rest.split_once("_busy_seconds_total ") {
-            busy.insert(
-                stage.to_owned(),
-                json!(value.trim().parse::<f64>().unwrap_or(0.0)),
-            );
-        } else if let Some((stage, labelled)) = rest.split_once("_dropped_packets_total{reason=\"")
-            && let Some((reason, value)) = labelled.split_once("\"} ")
-            && let Ok(count) = value.trim().parse::<u64>()
-            && count > 0
+    let mut mean_batch = serde_json::Map::new();
+    for name in after.keys() {
+        if let Some(stage) = name.strip_suffix("_busy_seconds_total") {
+            busy.insert(stage.to_owned(), json!((delta(name) * 1e3).round() / 1e3));
+        } else if let Some(stage) = name.strip_suffix("_batches_total") {
+            let batches = delta(name);
+            if batches > 0.0 {
+                let packets = delta(&format!("{stage}_packets_in_total"));
+                mean_batch.insert(
+                    stage.to_owned(),
+                    json!((packets / batches * 10.0).round() / 10.0),
+                );
+            }
+        } else if let Some((stage, labelled)) = name.split_once("_dropped_packets_total{reason=\"")
+            && let Some(reason) = labelled.strip_suffix("\"}")
+            && delta(name) > 0.0
         {
-            drops.insert(format!("{stage}.{reason}"), json!(count));
+            drops.insert(format!("{stage}.{reason}"), json!(delta(name)));
         }
     }
     (
         serde_json::Value::Object(busy),
         serde_json::Value::Object(drops),
+        serde_json::Value::Object(mean_batch),
     )
 }
 
@@ -535,6 +563,16 @@ pub fn run(arguments: &TpsArguments) -> Result<()> {
         "pre-signed {submitted} transfers; measuring the sigverify baseline"
     ));
     let baseline = sigverify_baseline(&lanes, arguments.backend)?;
+    // Encoded and hashed before timing too: the sender's own work competes with the
+    // node for this machine's cores.
+    let lanes: Vec<Vec<(Hash, Vec<u8>)>> = lanes
+        .into_iter()
+        .map(|lane| {
+            lane.iter()
+                .map(|transaction| Ok((transaction.transaction_id(), transaction.to_wire()?)))
+                .collect::<Result<_>>()
+        })
+        .collect::<Result<_>>()?;
 
     let inclusions = Arc::new(Inclusions {
         sent_at: Mutex::new(HashMap::with_capacity(submitted)),
@@ -577,6 +615,7 @@ pub fn run(arguments: &TpsArguments) -> Result<()> {
         .enable_all()
         .build()?;
     let rate_per_lane = (arguments.rate as f64 / lanes.len() as f64).max(1.0);
+    let metrics_before = metrics.map(scrape_metrics).unwrap_or_default();
     let started = Instant::now();
     runtime.block_on(async {
         let mut tasks = Vec::new();
@@ -586,20 +625,19 @@ pub fn run(arguments: &TpsArguments) -> Result<()> {
             tasks.push(tokio::spawn(async move {
                 let client = TpuClient::connect(tpu).await.map_err(anyhow::Error::msg)?;
                 let lane_started = tokio::time::Instant::now();
-                for (index, transaction) in lane.iter().enumerate() {
+                for (index, (id, wire)) in lane.iter().enumerate() {
                     let due = lane_started + Duration::from_secs_f64(index as f64 / rate_per_lane);
                     tokio::time::sleep_until(due).await;
                     while inclusions.outstanding.load(Ordering::Relaxed) >= window {
                         tokio::time::sleep(Duration::from_millis(1)).await;
                     }
-                    let wire = transaction.to_wire()?;
                     inclusions
                         .sent_at
                         .lock()
                         .expect("lock")
-                        .insert(transaction.transaction_id(), Instant::now());
+                        .insert(*id, Instant::now());
                     inclusions.outstanding.fetch_add(1, Ordering::Relaxed);
-                    client.send(&wire).await.map_err(anyhow::Error::msg)?;
+                    client.send(wire).await.map_err(anyhow::Error::msg)?;
                 }
                 sending_done.fetch_add(1, Ordering::Relaxed);
                 // Keep the connection open until the node has read every stream.
@@ -637,7 +675,10 @@ pub fn run(arguments: &TpsArguments) -> Result<()> {
     let mut latencies = inclusions.latencies_ms.lock().expect("lock").clone();
     latencies.sort_by(f64::total_cmp);
     let tps = committed as f64 / elapsed.as_secs_f64().max(1e-9);
-    let (busy, drops) = metrics.map_or((json!(null), json!(null)), scrape_metrics);
+    let (busy, drops, mean_batch) = match metrics {
+        Some(metrics) => stage_report(&metrics_before, &scrape_metrics(metrics)),
+        None => (json!(null), json!(null), json!(null)),
+    };
     drop(node);
     let report = json!({
         "tps": (tps * 10.0).round() / 10.0,
@@ -655,6 +696,7 @@ pub fn run(arguments: &TpsArguments) -> Result<()> {
         "backend": arguments.backend.to_string(),
         "stage_busy_seconds": busy,
         "drops": drops,
+        "mean_batch_packets": mean_batch,
     });
     if arguments.json {
         println!("{report}");

@@ -215,6 +215,7 @@ async fn batcher(
     let mut waiting = Vec::with_capacity(BATCH_PACKETS_MAX);
     while receiver.recv_many(&mut waiting, BATCH_PACKETS_MAX).await > 0 {
         let started = Instant::now();
+        metrics.add_batch();
         let mut batch = PacketBatch::with_capacity();
         let count = waiting.len();
         batch.packets.append(&mut waiting);

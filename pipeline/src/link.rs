@@ -136,8 +136,11 @@ impl<T> Link<T> {
     }
 }
 
-/// Spin briefly, then yield, then sleep 50 µs: an idle stage costs little CPU but
-/// reacts within tens of microseconds.
+/// Spin briefly, then yield, then sleep 50 µs doubling up to [`BACKOFF_SLEEP_MAX`]:
+/// a busy stage reacts within microseconds, and a stage that has been idle for a
+/// while (the shredder between blocks) wakes about a thousand times a second instead
+/// of twenty thousand, which on a machine with few cores leaves those cores to the
+/// stages with work.
 pub(crate) fn backoff(spins: &mut u32) {
     *spins = spins.saturating_add(1);
     if *spins < 64 {
@@ -145,13 +148,32 @@ pub(crate) fn backoff(spins: &mut u32) {
     } else if *spins < 128 {
         std::thread::yield_now();
     } else {
-        std::thread::sleep(std::time::Duration::from_micros(50));
+        std::thread::sleep(backoff_sleep(*spins));
     }
+}
+
+/// The longest sleep of an idle stage.
+pub const BACKOFF_SLEEP_MAX: std::time::Duration = std::time::Duration::from_micros(800);
+
+/// The sleep after `spins` empty polls (at least 128): 50 µs, doubling every 16 polls
+/// up to [`BACKOFF_SLEEP_MAX`].
+fn backoff_sleep(spins: u32) -> std::time::Duration {
+    let doublings = ((spins.saturating_sub(128)) / 16).min(4);
+    std::time::Duration::from_micros(50 << doublings).min(BACKOFF_SLEEP_MAX)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn backoff_sleeps_grow_to_a_cap() {
+        assert_eq!(backoff_sleep(128), std::time::Duration::from_micros(50));
+        assert_eq!(backoff_sleep(144), std::time::Duration::from_micros(100));
+        assert_eq!(backoff_sleep(191), std::time::Duration::from_micros(400));
+        assert_eq!(backoff_sleep(192), BACKOFF_SLEEP_MAX);
+        assert_eq!(backoff_sleep(u32::MAX), BACKOFF_SLEEP_MAX);
+    }
 
     #[test]
     fn drop_policy_counts_and_never_grows() {

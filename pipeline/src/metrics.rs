@@ -13,6 +13,7 @@ pub struct StageMetrics {
     drop_reasons: &'static [&'static str],
     packets_in_total: AtomicU64,
     packets_out_total: AtomicU64,
+    batches_total: AtomicU64,
     busy_nanoseconds_total: AtomicU64,
     backpressure_total: AtomicU64,
     queue_depth: AtomicU64,
@@ -27,6 +28,7 @@ impl StageMetrics {
             drop_reasons,
             packets_in_total: AtomicU64::new(0),
             packets_out_total: AtomicU64::new(0),
+            batches_total: AtomicU64::new(0),
             busy_nanoseconds_total: AtomicU64::new(0),
             backpressure_total: AtomicU64::new(0),
             queue_depth: AtomicU64::new(0),
@@ -79,6 +81,15 @@ impl StageMetrics {
         self.packets_out_total.load(Ordering::Relaxed)
     }
 
+    /// Input batches processed so far (packets in / batches = mean batch size).
+    pub fn batches(&self) -> u64 {
+        self.batches_total.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn add_batch(&self) {
+        self.batches_total.fetch_add(1, Ordering::Relaxed);
+    }
+
     /// Seconds spent working (not idle).
     pub fn busy_seconds(&self) -> f64 {
         self.busy_nanoseconds_total.load(Ordering::Relaxed) as f64 / 1e9
@@ -120,6 +131,11 @@ impl StageMetrics {
             "packets_out_total",
             "Packets the stage passed on.",
             self.packets_out().to_string(),
+        );
+        counter(
+            "batches_total",
+            "Input batches the stage processed.",
+            self.batches().to_string(),
         );
         counter(
             "busy_seconds_total",

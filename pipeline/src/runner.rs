@@ -3,8 +3,9 @@
 //! A runner thread, optionally pinned to a core, repeats: run housekeeping when it is
 //! due; take one batch from the input link; hand it to the stage; publish what the
 //! stage produced downstream, waiting when the downstream link is full
-//! (backpressure); back off when there was nothing to do. Time inside the stage counts
-//! as busy time. Stages never see threads, queues or clocks beyond `now`.
+//! (backpressure); when the input runs dry, let the stage flush a partial batch, then
+//! back off. Time inside the stage counts as busy time. Stages never see threads,
+//! queues or clocks beyond `now`.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -24,6 +25,11 @@ pub trait Stage: Send + 'static {
 
     /// Handles one input batch, appending results to `out`.
     fn process(&mut self, input: Self::Input, out: &mut Vec<Self::Output>, metrics: &StageMetrics);
+
+    /// Called when the input queue has run dry: a stage that gathers input into
+    /// larger batches finishes its partial batch here, so gathering adds no latency
+    /// once the queue is empty.
+    fn flush(&mut self, _out: &mut Vec<Self::Output>, _metrics: &StageMetrics) {}
 
     /// Periodic work (timers, metric flushes). Called at least every
     /// [`StageOptions::housekeeping_interval`], also when no input arrives.
@@ -106,12 +112,23 @@ pub fn spawn_stage<S: Stage>(
                 match input.pop() {
                     Some(batch) => {
                         spins = 0;
+                        metrics.add_batch();
                         let started = Instant::now();
                         stage.process(batch, &mut produced, &metrics);
                         metrics.add_busy_nanoseconds(started.elapsed().as_nanos() as u64);
                         publish(&output, &mut produced, &metrics, &running);
                     }
-                    None => backoff(&mut spins),
+                    None => {
+                        if spins == 0 {
+                            let started = Instant::now();
+                            stage.flush(&mut produced, &metrics);
+                            if !produced.is_empty() {
+                                metrics.add_busy_nanoseconds(started.elapsed().as_nanos() as u64);
+                                publish(&output, &mut produced, &metrics, &running);
+                            }
+                        }
+                        backoff(&mut spins);
+                    }
                 }
             }
         })?;

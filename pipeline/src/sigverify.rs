@@ -1,8 +1,10 @@
 //! The sigverify stage: parse, skip duplicates, verify every signature in one batch.
 //!
 //! Per packet batch: decode each packet as a wire transaction (malformed ones are a
-//! counted drop), skip ids already verified (duplicates), then verify all signatures
-//! of all remaining transactions in one call to the configured [`SigVerify`] backend.
+//! counted drop; the id is hashed from the packet's body bytes), skip ids already
+//! verified (duplicates), and gather the rest until they carry
+//! [`VERIFY_BATCH_SIGNATURES`] signatures or the input runs dry; then verify all
+//! their signatures in one call to the configured [`SigVerify`] backend.
 //! A transaction passes when it has a signature and every signature verifies over its
 //! id. Ids are recorded as seen only after they verify, so a copy with a forged
 //! signature cannot shadow the genuine transaction.
@@ -16,7 +18,7 @@ use aether_types::{Hash, Transaction};
 
 use crate::dedup::DedupFilter;
 use crate::metrics::StageMetrics;
-use crate::packet::PacketBatch;
+use crate::packet::{BATCH_PACKETS_MAX, PacketBatch};
 use crate::runner::Stage;
 
 /// Drop reasons of the sigverify stage.
@@ -53,10 +55,20 @@ pub struct SigverifyStage {
     backend: Arc<dyn SigVerify>,
     dedup: DedupFilter,
     decisions: Vec<bool>,
+    /// Parsed transactions waiting for the next backend call.
+    pending: Vec<VerifiedTransaction>,
+    /// Signatures of `pending`.
+    pending_signatures: usize,
 }
 
 /// How many verified ids the duplicate filter remembers.
 pub const DEDUP_CAPACITY: usize = 1 << 20;
+
+/// The stage gathers parsed transactions until they carry at least this many
+/// signatures (or its input runs dry) before calling the backend: batch verification
+/// is cheapest per signature in full batches, and the network hands over whatever
+/// arrived, often a few packets at a time.
+pub const VERIFY_BATCH_SIGNATURES: usize = BATCH_PACKETS_MAX;
 
 impl SigverifyStage {
     /// A stage verifying with `backend`.
@@ -65,15 +77,24 @@ impl SigverifyStage {
             backend,
             dedup: DedupFilter::new(DEDUP_CAPACITY),
             decisions: Vec::new(),
+            pending: Vec::with_capacity(2 * VERIFY_BATCH_SIGNATURES),
+            pending_signatures: 0,
         }
     }
 
-    /// Verifies one batch (the stage's whole logic, callable without a thread).
+    /// Parses and verifies one batch at once (the stage's whole logic, callable
+    /// without a thread).
     pub fn verify(&mut self, batch: PacketBatch, metrics: &StageMetrics) -> VerifiedBatch {
+        self.parse(batch, metrics);
+        self.verify_pending(metrics)
+    }
+
+    /// Parses `batch` into the pending transactions: malformed, unsigned and
+    /// already-verified packets are counted drops.
+    fn parse(&mut self, batch: PacketBatch, metrics: &StageMetrics) {
         metrics.add_in(batch.packets.len());
-        let mut candidates = Vec::with_capacity(batch.packets.len());
         for packet in &batch.packets {
-            let Ok(transaction) = Transaction::from_wire(packet.data()) else {
+            let Ok((transaction, id)) = Transaction::from_wire_with_id(packet.data()) else {
                 metrics.add_drop("malformed", 1);
                 continue;
             };
@@ -81,18 +102,24 @@ impl SigverifyStage {
                 metrics.add_drop("unsigned", 1);
                 continue;
             }
-            let id = transaction.transaction_id();
             if self.dedup.contains(&id) {
                 metrics.add_drop("duplicate", 1);
                 continue;
             }
-            candidates.push(VerifiedTransaction {
+            self.pending_signatures += transaction.signatures.len();
+            self.pending.push(VerifiedTransaction {
                 transaction,
                 id,
                 wire_bytes: packet.data().len() as u32,
                 received_at: packet.received_at,
             });
         }
+    }
+
+    /// Verifies every pending transaction in one backend call.
+    fn verify_pending(&mut self, metrics: &StageMetrics) -> VerifiedBatch {
+        let candidates = std::mem::take(&mut self.pending);
+        self.pending_signatures = 0;
         let keys: Vec<(Ed25519PublicKey, Ed25519Signature)> = candidates
             .iter()
             .flat_map(|candidate| {
@@ -148,6 +175,16 @@ impl SigverifyStage {
         metrics.add_out(verified.transactions.len());
         verified
     }
+
+    fn publish_pending(&mut self, out: &mut Vec<VerifiedBatch>, metrics: &StageMetrics) {
+        if self.pending.is_empty() {
+            return;
+        }
+        let verified = self.verify_pending(metrics);
+        if !verified.transactions.is_empty() {
+            out.push(verified);
+        }
+    }
 }
 
 impl Stage for SigverifyStage {
@@ -160,9 +197,144 @@ impl Stage for SigverifyStage {
         out: &mut Vec<VerifiedBatch>,
         metrics: &StageMetrics,
     ) {
-        let verified = self.verify(input, metrics);
-        if !verified.transactions.is_empty() {
-            out.push(verified);
+        self.parse(input, metrics);
+        if self.pending_signatures >= VERIFY_BATCH_SIGNATURES {
+            self.publish_pending(out, metrics);
         }
+    }
+
+    fn flush(&mut self, out: &mut Vec<VerifiedBatch>, metrics: &StageMetrics) {
+        self.publish_pending(out, metrics);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::packet::Packet;
+    use aether_crypto::ed25519::Ed25519SecretKey;
+    use aether_kernels::CpuSigVerify;
+    use aether_ledger::{LedgerParams, TransferRequest, build_transfer};
+    use aether_types::{Lock, OutputReference, ValidityWindow};
+
+    fn transfer(index: usize) -> Transaction {
+        let key = Ed25519SecretKey::from_seed(&[7; 32]);
+        build_transfer(&TransferRequest {
+            inputs: &[(
+                OutputReference {
+                    transaction_id: Hash([index as u8; 32]),
+                    index: index as u16,
+                },
+                50_000,
+            )],
+            signer: &key,
+            to: Lock::for_public_key(&[1; 32]),
+            amount: 1_000,
+            params: LedgerParams::DEFAULT,
+            validity: ValidityWindow {
+                first_slot: 0,
+                last_slot: 1_000,
+            },
+        })
+        .expect("transfer builds")
+    }
+
+    fn batch_of(packets: &[Vec<u8>]) -> PacketBatch {
+        let mut batch = PacketBatch::with_capacity();
+        for bytes in packets {
+            batch
+                .packets
+                .push(Packet::from_bytes(bytes, None).expect("fits"));
+        }
+        batch
+    }
+
+    fn stage() -> (SigverifyStage, StageMetrics) {
+        let backend: Arc<dyn SigVerify> = Arc::new(CpuSigVerify::new(1, 64).expect("pool"));
+        (
+            SigverifyStage::new(backend),
+            StageMetrics::new("sigverify", SIGVERIFY_DROP_REASONS),
+        )
+    }
+
+    fn ids(out: &[VerifiedBatch]) -> Vec<Hash> {
+        out.iter()
+            .flat_map(|batch| batch.transactions.iter().map(|verified| verified.id))
+            .collect()
+    }
+
+    #[test]
+    fn gathers_small_batches_until_full_or_dry() {
+        let (mut stage, metrics) = stage();
+        let transactions: Vec<Transaction> =
+            (0..VERIFY_BATCH_SIGNATURES + 3).map(transfer).collect();
+        let wires: Vec<Vec<u8>> = transactions
+            .iter()
+            .map(|transaction| transaction.to_wire().expect("wire"))
+            .collect();
+        let mut out = Vec::new();
+        // Batches of 5 packets: nothing is verified until 128 signatures are pending.
+        let mut sent = 0;
+        while sent + 5 < VERIFY_BATCH_SIGNATURES {
+            stage.process(batch_of(&wires[sent..sent + 5]), &mut out, &metrics);
+            sent += 5;
+            assert!(out.is_empty(), "verified early after {sent} packets");
+        }
+        stage.process(batch_of(&wires[sent..]), &mut out, &metrics);
+        assert_eq!(out.len(), 1, "one backend call for the full batch");
+        let expected: Vec<Hash> = transactions
+            .iter()
+            .map(Transaction::transaction_id)
+            .collect();
+        assert_eq!(ids(&out), expected, "arrival order and canonical ids");
+
+        // A partial batch waits for the input to run dry.
+        let mut out = Vec::new();
+        stage.process(
+            batch_of(&[transfer(200).to_wire().unwrap()]),
+            &mut out,
+            &metrics,
+        );
+        assert!(out.is_empty());
+        stage.flush(&mut out, &metrics);
+        assert_eq!(ids(&out), vec![transfer(200).transaction_id()]);
+        stage.flush(&mut out, &metrics);
+        assert_eq!(out.len(), 1, "nothing pending, nothing published");
+        assert_eq!(metrics.packets_out(), VERIFY_BATCH_SIGNATURES as u64 + 4);
+    }
+
+    #[test]
+    fn a_forged_copy_pending_beside_the_real_one_does_not_shadow_it() {
+        let (mut stage, metrics) = stage();
+        let genuine = transfer(1);
+        let mut forged = genuine.clone();
+        forged.signatures[0].signature[0] ^= 1;
+        let mut out = Vec::new();
+        // Forged first, genuine second, in one gathered batch; then a duplicate and
+        // garbage.
+        stage.process(
+            batch_of(&[forged.to_wire().unwrap(), genuine.to_wire().unwrap()]),
+            &mut out,
+            &metrics,
+        );
+        stage.process(
+            batch_of(&[genuine.to_wire().unwrap(), vec![0xff; 10]]),
+            &mut out,
+            &metrics,
+        );
+        stage.flush(&mut out, &metrics);
+        assert_eq!(ids(&out), vec![genuine.transaction_id()]);
+        assert_eq!(metrics.drops("bad_signature"), 1);
+        assert_eq!(
+            metrics.drops("duplicate"),
+            1,
+            "the in-batch second genuine copy"
+        );
+        assert_eq!(metrics.drops("malformed"), 1);
+        // Once verified, a later copy is dropped at parse time.
+        stage.process(batch_of(&[genuine.to_wire().unwrap()]), &mut out, &metrics);
+        stage.flush(&mut out, &metrics);
+        assert_eq!(out.len(), 1);
+        assert_eq!(metrics.drops("duplicate"), 2);
     }
 }

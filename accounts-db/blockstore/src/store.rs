@@ -201,16 +201,22 @@ impl Blockstore {
         let mut batch = WriteBatch::default();
         let shreds_family = self.family(columns::SHREDS);
         let mut added = 0u64;
+        // A slot with no stored shreds (a leader storing its own block, the common case)
+        // needs no point lookups; a repeat within this write is caught by the set.
+        let slot_has_shreds = meta.shred_count() > 0;
+        let mut in_this_write = std::collections::HashSet::with_capacity(write.shreds.len());
         for shred in write.shreds {
             let key = columns::shred_key(write.slot, shred.kind, shred.index);
-            let present = self
-                .db
-                .get_pinned_cf(shreds_family, key)
-                .map_err(|source| BlockstoreError::Database {
-                    operation: "read",
-                    source,
-                })?
-                .is_some();
+            let present = !in_this_write.insert(key)
+                || (slot_has_shreds
+                    && self
+                        .db
+                        .get_pinned_cf(shreds_family, key)
+                        .map_err(|source| BlockstoreError::Database {
+                            operation: "read",
+                            source,
+                        })?
+                        .is_some());
             if shred.kind == ShredKind::Data && shred.last_in_slot {
                 meta.last_data_index = Some(shred.index);
             }

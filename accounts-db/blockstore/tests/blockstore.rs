@@ -151,12 +151,13 @@ fn shreds_arriving_twice_are_stored_and_counted_once() {
         bytes: &bytes,
         last_in_slot: false,
     };
-    for _ in 0..3 {
+    // Twice within the first write (no lookup is needed there), then in two more.
+    for shreds in [&[shred, shred][..], &[shred], &[shred]] {
         blockstore
             .write_slot(&SlotWrite {
                 slot: 3,
                 parent_slot: Some(2),
-                shreds: &[shred],
+                shreds,
                 block: None,
                 transaction_statuses: &[],
                 finalized: false,

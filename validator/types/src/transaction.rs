@@ -351,6 +351,23 @@ impl Transaction {
         }
         Ok(decode_exact(bytes)?)
     }
+
+    /// [`Transaction::from_wire`] plus the transaction id, hashed straight from the
+    /// body's bytes in the packet instead of re-encoding the decoded body. Equal to
+    /// [`Transaction::transaction_id`] because decoding accepts only the canonical
+    /// encoding, so the body bytes that decode are exactly `encode(body)`.
+    pub fn from_wire_with_id(bytes: &[u8]) -> Result<(Transaction, Hash), WireError> {
+        if bytes.len() > MAX_WIRE_TRANSACTION_BYTES {
+            return Err(WireError::TooLarge {
+                length: bytes.len(),
+                max: MAX_WIRE_TRANSACTION_BYTES,
+            });
+        }
+        let mut reader = Reader::new(bytes);
+        let (transaction, body_length) = Transaction::decode_with_body_length(&mut reader)?;
+        reader.finish()?;
+        Ok((transaction, Hash::digest(&bytes[..body_length])))
+    }
 }
 
 impl Encode for Transaction {
@@ -360,19 +377,18 @@ impl Encode for Transaction {
     }
 }
 
-impl Decode for Transaction {
-    const MIN_ENCODED_LEN: usize = TransactionBody::MIN_ENCODED_LEN + 1;
-    fn decode_from(reader: &mut Reader<'_>) -> Result<Self, DecodeError> {
+impl Transaction {
+    /// Decodes a transaction and returns it with the length of its body encoding.
+    fn decode_with_body_length(reader: &mut Reader<'_>) -> Result<(Self, usize), DecodeError> {
         let start = reader.offset();
-        let transaction = Transaction {
-            body: TransactionBody::decode_from(reader)?,
-            signatures: decode_sorted_seq(
-                reader,
-                "transaction.signatures",
-                MAX_TRANSACTION_SIGNATURES,
-                |signature: &TransactionSignature| signature.public_key,
-            )?,
-        };
+        let body = TransactionBody::decode_from(reader)?;
+        let body_length = reader.offset() - start;
+        let signatures = decode_sorted_seq(
+            reader,
+            "transaction.signatures",
+            MAX_TRANSACTION_SIGNATURES,
+            |signature: &TransactionSignature| signature.public_key,
+        )?;
         let length = reader.offset() - start;
         if length > MAX_WIRE_TRANSACTION_BYTES {
             return Err(DecodeError::LengthTooLarge {
@@ -381,6 +397,13 @@ impl Decode for Transaction {
                 max: MAX_WIRE_TRANSACTION_BYTES as u64,
             });
         }
-        Ok(transaction)
+        Ok((Transaction { body, signatures }, body_length))
+    }
+}
+
+impl Decode for Transaction {
+    const MIN_ENCODED_LEN: usize = TransactionBody::MIN_ENCODED_LEN + 1;
+    fn decode_from(reader: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(Self::decode_with_body_length(reader)?.0)
     }
 }

@@ -203,7 +203,8 @@ proptest! {
         let _ = Transaction::from_wire(&bytes);
     }
 
-    /// Whatever `from_wire` accepts, `to_wire` gives back byte for byte.
+    /// Whatever `from_wire` accepts, `to_wire` gives back byte for byte, and
+    /// `from_wire_with_id` agrees with it and with `transaction_id`.
     #[test]
     fn wire_round_trip(transaction in strategies::transaction(), mutations in vec(mutation(), 0..3)) {
         let mut bytes = transaction.to_wire()?;
@@ -211,7 +212,15 @@ proptest! {
         for mutation in &mutations {
             apply(&mut bytes, mutation);
         }
-        if let Ok(decoded) = Transaction::from_wire(&bytes) {
+        let with_id = Transaction::from_wire_with_id(&bytes);
+        let plain = Transaction::from_wire(&bytes);
+        prop_assert_eq!(
+            with_id.as_ref().map(|(decoded, _)| decoded).ok(),
+            plain.as_ref().ok()
+        );
+        if let Ok((decoded, id)) = with_id {
+            // The id hashed from the packet's body bytes is the canonical id.
+            prop_assert_eq!(id, decoded.transaction_id());
             prop_assert_eq!(decoded.to_wire()?, bytes);
         }
     }
