@@ -20,7 +20,7 @@ DIFFERENTIAL_COUNT ?= 40
 # differential tests against libsodium, py_ecc and c-kzg.
 SYSTEM_PACKAGES := build-essential pkg-config clang libclang-dev python3 python3-venv python3-pip
 
-.PHONY: help deps build release keys run self-check test test-rust test-differential bench bench-tps bench-accounts crash lint fmt clean
+.PHONY: help deps build release keys run self-check test test-rust test-differential bench bench-tps bench-accounts crash sim lint fmt clean
 
 help:
 	@echo "make run                 build (release) and run a single-node dev chain: RPC :8899, TPU :8003, metrics :9898"
@@ -31,6 +31,7 @@ help:
 	@echo "make bench               criterion: signature verification against same-run baselines"
 	@echo "make bench-accounts      aether-bench accounts at 1M keys (JSON)"
 	@echo "make crash               storage kill test with CRASH_ITERATIONS=$(CRASH_ITERATIONS) kill points"
+	@echo "make sim SEEDS=N         consensus simulation over N seeds per test (CI runs 100 + 24)"
 	@echo "make lint                rustfmt --check and clippy -D warnings"
 	@echo "variables: KEYS_DIR=$(KEYS_DIR) DIFFERENTIAL_COUNT=$(DIFFERENTIAL_COUNT)"
 
@@ -95,6 +96,12 @@ bench-accounts:
 CRASH_ITERATIONS ?= 1000
 crash:
 	AETHER_CRASH_ITERATIONS=$(CRASH_ITERATIONS) $(CARGO) test --release -p aether-account-storage --test crash -- --nocapture
+
+# The deterministic consensus simulation over more seeds than CI's (release build).
+# A failing seed prints the command that replays it (AETHER_SIM_SEED=S).
+SEEDS ?= 1000
+sim:
+	AETHER_SIM_SEEDS=$(SEEDS) $(CARGO) test --release -p aether-consensus --test simulation -- --nocapture
 
 test-differential:
 	$(CARGO) build -p aetherctl

@@ -1,0 +1,357 @@
+//! The consensus core: a pure state machine, `handle(event) -> actions`.
+//!
+//! This file holds the state, round changes, certificate processing and commits; the
+//! handlers of each input live beside it: [`proposals`](self::proposals) (proposals,
+//! built blocks, voting), [`votes`](self::votes) (vote aggregation) and
+//! [`timeouts`](self::timeouts) (local and remote timeouts).
+
+use std::collections::BTreeMap;
+
+use aether_crypto::bls::BlsSecretKey;
+use aether_types::{Hash, QuorumCertificate, Timeout, TimeoutCertificate, ValidatorIndex};
+
+use crate::block_tree::BlockTree;
+use crate::certificate_verifier::{CertificateVerifier, genesis_qc};
+use crate::config::ConsensusConfig;
+use crate::drops::{DropReason, Drops};
+use crate::leader_schedule::LeaderSchedule;
+use crate::message::{Action, BlockMeta, Event, Proposal};
+use crate::safety::SafetyState;
+use crate::timeout_collector::TimeoutCollector;
+use crate::vote_collector::VoteCollector;
+
+mod proposals;
+mod timeouts;
+mod votes;
+
+/// The last committed block and a QC for it: where a restarted validator resumes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Root {
+    /// The block.
+    pub block: BlockMeta,
+    /// A QC certifying it.
+    pub certificate: QuorumCertificate,
+}
+
+/// One validator's consensus state machine. See the crate docs for the protocol.
+#[derive(Debug)]
+pub struct Core {
+    config: ConsensusConfig,
+    schedule: LeaderSchedule,
+    me: ValidatorIndex,
+    key: BlsSecretKey,
+    safety: SafetyState,
+    /// The last safety state handed out in a `PersistSafety` (or loaded at start).
+    persisted: SafetyState,
+    round: u64,
+    high_qc: QuorumCertificate,
+    /// The TC for `round - 1` when this round was entered through one.
+    last_round_tc: Option<TimeoutCertificate>,
+    tree: BlockTree,
+    verifier: CertificateVerifier,
+    votes: VoteCollector,
+    timeouts: TimeoutCollector,
+    /// The first proposal seen per round (equivocation detection).
+    proposals: BTreeMap<u64, Proposal>,
+    /// Proposals waiting for their parent, by parent hash.
+    pending: BTreeMap<Hash, Vec<Proposal>>,
+    pending_count: usize,
+    /// Blocks asked for with `FetchBlock`, with their round.
+    fetching: BTreeMap<Hash, u64>,
+    /// This validator's signed timeout for the current round (re-sent on each timer).
+    my_timeout: Option<Timeout>,
+    /// The round a `Propose` was last emitted for.
+    proposal_requested: u64,
+    drops: Drops,
+    /// Test-only mutation: skip the voting rule (see [`Core::disable_vote_safety`]).
+    skip_vote_rules: bool,
+}
+
+impl Core {
+    /// A core for validator `me` (signing with `key`), resuming from `safety` (as last
+    /// persisted; `SafetyState::default()` on first start) and from `committed` (the
+    /// last committed block, or `None` to start at `genesis`).
+    ///
+    /// Nothing happens until [`Core::start`].
+    pub fn new(
+        config: ConsensusConfig,
+        schedule: LeaderSchedule,
+        me: ValidatorIndex,
+        key: BlsSecretKey,
+        safety: SafetyState,
+        genesis: BlockMeta,
+        committed: Option<Root>,
+    ) -> Core {
+        config
+            .validate()
+            .expect("consensus config is validated at start-up");
+        let validators = schedule.validators().clone();
+        let bls_key = validators
+            .get(me)
+            .expect("this validator is in the validator set")
+            .bls_public_key
+            .clone();
+        assert_eq!(
+            bls_key,
+            key.public_key(),
+            "signing key matches the validator set"
+        );
+        let genesis_qc = genesis_qc(genesis.hash, genesis.round, validators.len());
+        let root = committed.unwrap_or(Root {
+            block: genesis,
+            certificate: genesis_qc.clone(),
+        });
+        let mut verifier = CertificateVerifier::new(validators, genesis_qc);
+        verifier.insert_qc(&root.certificate);
+        Core {
+            config,
+            schedule,
+            me,
+            key,
+            safety,
+            persisted: safety,
+            round: root.block.round + 1,
+            high_qc: root.certificate.clone(),
+            last_round_tc: None,
+            tree: BlockTree::new(root.block, root.certificate),
+            verifier,
+            votes: VoteCollector::default(),
+            timeouts: TimeoutCollector::default(),
+            proposals: BTreeMap::new(),
+            pending: BTreeMap::new(),
+            pending_count: 0,
+            fetching: BTreeMap::new(),
+            my_timeout: None,
+            proposal_requested: 0,
+            drops: Drops::default(),
+            skip_vote_rules: false,
+        }
+    }
+
+    /// Test-only mutation for the simulator's "can it fail" check: votes without the
+    /// voting rule (neither the once-per-round check nor the extension check).
+    #[cfg(feature = "simulation")]
+    pub fn disable_vote_safety(&mut self) {
+        self.skip_vote_rules = true;
+    }
+
+    /// The first actions: the timer of the starting round, and a proposal if this
+    /// validator leads it.
+    pub fn start(&mut self) -> Vec<Action> {
+        let mut out = Vec::new();
+        self.enter_round(&mut out);
+        self.check_actions(&out);
+        out
+    }
+
+    /// Handles one event; the returned actions must be carried out in order.
+    pub fn handle(&mut self, event: Event) -> Vec<Action> {
+        let mut out = Vec::new();
+        match event {
+            Event::Proposal(proposal) => self.on_proposal(proposal, &mut out),
+            Event::Vote(vote) => self.on_vote(vote, &mut out),
+            Event::Timeout {
+                timeout,
+                last_round_tc,
+            } => self.on_timeout(timeout, last_round_tc, &mut out),
+            Event::RoundTimeout { round } => self.on_round_timer(round, &mut out),
+            Event::BlockBuilt(proposal) => self.on_block_built(proposal, &mut out),
+            Event::EpochNonce { epoch, nonce } => {
+                self.schedule.add_epoch_nonce(epoch, nonce);
+                self.maybe_propose(&mut out);
+            }
+        }
+        self.check_actions(&out);
+        out
+    }
+
+    /// The current round.
+    pub fn round(&self) -> u64 {
+        self.round
+    }
+
+    /// The highest QC known.
+    pub fn high_qc(&self) -> &QuorumCertificate {
+        &self.high_qc
+    }
+
+    /// The safety state (as it will next be persisted).
+    pub fn safety(&self) -> &SafetyState {
+        &self.safety
+    }
+
+    /// The last committed block and its QC.
+    pub fn committed_root(&self) -> Root {
+        Root {
+            block: *self.tree.root(),
+            certificate: self.tree.root_certificate().clone(),
+        }
+    }
+
+    /// Drop counters.
+    pub fn drops(&self) -> &Drops {
+        &self.drops
+    }
+
+    /// Aggregate signature checks run so far (certificate cache misses).
+    pub fn certificate_checks(&self) -> u64 {
+        self.verifier.pairing_checks
+    }
+
+    /// This validator's index.
+    pub fn index(&self) -> ValidatorIndex {
+        self.me
+    }
+
+    fn drop(&mut self, reason: DropReason) {
+        self.drops.count(reason);
+    }
+
+    fn persist(&mut self, out: &mut Vec<Action>) {
+        out.push(Action::PersistSafety(self.safety));
+    }
+
+    /// Processes a verified QC: records it, raises the high QC, commits by the 2-chain
+    /// rule, fetches the block if unknown, and enters the next round.
+    fn process_qc(
+        &mut self,
+        qc: &QuorumCertificate,
+        from: Option<ValidatorIndex>,
+        out: &mut Vec<Action>,
+    ) {
+        self.tree.add_certificate(qc);
+        if qc.round > self.high_qc.round {
+            self.high_qc = qc.clone();
+        }
+        if qc.round > self.tree.root().round && !self.tree.contains(&qc.block_hash) {
+            self.fetch(qc.block_hash, qc.round, from, out);
+        }
+        self.try_commit(&qc.block_hash, out);
+        if qc.round >= self.round {
+            self.advance_round(qc.round + 1, None, out);
+        } else {
+            self.maybe_propose(out);
+        }
+    }
+
+    /// Processes a verified TC: enters the round after it.
+    fn process_tc(&mut self, tc: &TimeoutCertificate, out: &mut Vec<Action>) {
+        if tc.round >= self.round {
+            self.advance_round(tc.round + 1, Some(tc.clone()), out);
+        }
+    }
+
+    fn advance_round(&mut self, round: u64, tc: Option<TimeoutCertificate>, out: &mut Vec<Action>) {
+        assert!(round > self.round, "rounds only move forward");
+        self.round = round;
+        self.last_round_tc = tc.filter(|tc| tc.round + 1 == round);
+        self.my_timeout = None;
+        // A QC for the previous round is still worth forming (a higher high QC).
+        self.votes.prune_below(round - 1);
+        self.timeouts.prune_below(round);
+        self.enter_round(out);
+    }
+
+    fn round_timer_ms(&self) -> u64 {
+        let rounds_since_qc = self.round.saturating_sub(self.high_qc.round + 1);
+        self.config.timeouts.round_timeout_ms(rounds_since_qc)
+    }
+
+    fn enter_round(&mut self, out: &mut Vec<Action>) {
+        out.push(Action::ScheduleTimeout {
+            round: self.round,
+            after_ms: self.round_timer_ms(),
+        });
+        self.maybe_propose(out);
+    }
+
+    /// Asks the driver for a block when this validator leads the current round, has not
+    /// asked yet, and holds what the proposal must carry: the parent block and a QC that
+    /// either certifies the previous round or is at least the TC's highest.
+    fn maybe_propose(&mut self, out: &mut Vec<Action>) {
+        let round = self.round;
+        if self.schedule.leader(round) != Some(self.me)
+            || self.proposal_requested >= round
+            || self.safety.last_proposed_round >= round
+            || !self.tree.contains(&self.high_qc.block_hash)
+        {
+            return;
+        }
+        let tc = if self.high_qc.round + 1 == round {
+            None
+        } else {
+            match &self.last_round_tc {
+                Some(tc) if self.high_qc.round >= tc.highest_qc_round().unwrap_or(0) => {
+                    Some(tc.clone())
+                }
+                // Wait for the QC the TC says exists (timeouts carry it).
+                _ => return,
+            }
+        };
+        self.proposal_requested = round;
+        out.push(Action::Propose {
+            round,
+            parent: self.high_qc.block_hash,
+            parent_round: self.high_qc.round,
+            justify: self.high_qc.clone(),
+            tc,
+        });
+    }
+
+    fn fetch(
+        &mut self,
+        hash: Hash,
+        round: u64,
+        from: Option<ValidatorIndex>,
+        out: &mut Vec<Action>,
+    ) {
+        if self.fetching.insert(hash, round).is_none() {
+            out.push(Action::FetchBlock { hash, from });
+        }
+    }
+
+    fn try_commit(&mut self, certified: &Hash, out: &mut Vec<Action>) {
+        let Some((blocks, certificate)) = self.tree.try_commit(certified) else {
+            return;
+        };
+        let root_round = self.tree.root().round;
+        self.proposals = self.proposals.split_off(&(root_round + 1));
+        self.pending.retain(|_, children| {
+            children.retain(|child| child.block.round > root_round);
+            !children.is_empty()
+        });
+        self.pending_count = self.pending.values().map(Vec::len).sum();
+        self.fetching.retain(|_, round| *round > root_round);
+        self.verifier.prune_below(root_round);
+        out.push(Action::Commit {
+            blocks,
+            certificate,
+        });
+    }
+
+    /// Postcondition of every `handle`: each message that depends on the safety state
+    /// is preceded by a `PersistSafety` (in this list or an earlier one) that covers it.
+    fn check_actions(&mut self, out: &[Action]) {
+        for action in out {
+            match action {
+                Action::PersistSafety(state) => self.persisted = *state,
+                Action::SendVote { vote, .. } => assert!(
+                    self.persisted.last_voted_round >= vote.round,
+                    "a vote is sent only after the state that records it is persisted"
+                ),
+                Action::BroadcastTimeout { timeout, .. } => assert!(
+                    self.persisted.highest_timeout_round >= timeout.round,
+                    "a timeout is sent only after the state that records it is persisted"
+                ),
+                Action::BroadcastProposal(proposal) => assert!(
+                    self.persisted.last_proposed_round >= proposal.block.round,
+                    "a proposal is sent only after the state that records it is persisted"
+                ),
+                _ => {}
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

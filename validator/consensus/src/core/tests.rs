@@ -1,0 +1,164 @@
+use aether_types::{Hash, ValidatorIndex, Vote};
+
+use super::*;
+use crate::epoch::EpochSchedule;
+use crate::message::Evidence;
+use crate::testing::{validator_keys, validator_set};
+
+const SEED: u64 = 9;
+
+fn genesis() -> BlockMeta {
+    BlockMeta {
+        hash: Hash([0xaa; 32]),
+        round: 0,
+        parent_hash: Hash::ZERO,
+        parent_round: 0,
+        proposer: ValidatorIndex(0),
+    }
+}
+
+fn schedule() -> LeaderSchedule {
+    LeaderSchedule::new(
+        validator_set(SEED, &[1, 1, 1, 1]),
+        EpochSchedule::new(1 << 30, 1),
+        Hash([5; 32]),
+    )
+}
+
+fn core(me: u32) -> Core {
+    let (key, _) = validator_keys(SEED, me as usize);
+    Core::new(
+        ConsensusConfig::default(),
+        schedule(),
+        ValidatorIndex(me),
+        key,
+        SafetyState::default(),
+        genesis(),
+        None,
+    )
+}
+
+fn round_one_proposal(content_valid: bool, payload: u8) -> Proposal {
+    let schedule = schedule();
+    Proposal {
+        block: BlockMeta {
+            hash: Hash([payload; 32]),
+            round: 1,
+            parent_hash: genesis().hash,
+            parent_round: 0,
+            proposer: schedule.leader(1).unwrap(),
+        },
+        justify: genesis_qc(genesis().hash, 0, 4),
+        last_round_tc: None,
+        content_valid,
+        signed_header: vec![payload],
+    }
+}
+
+fn signed_vote(voter: u32, round: u64, block: Hash) -> Vote {
+    let (key, _) = validator_keys(SEED, voter as usize);
+    Vote {
+        round,
+        block_hash: block,
+        voter: ValidatorIndex(voter),
+        signature: key
+            .sign(&Vote::signing_message_for(round, &block))
+            .to_bytes(),
+    }
+}
+
+#[test]
+fn votes_for_a_valid_proposal_after_persisting_and_never_for_an_invalid_one() {
+    let mut validator = core(0);
+    validator.start();
+    let actions = validator.handle(Event::Proposal(round_one_proposal(false, 1)));
+    assert!(!actions.iter().any(|a| matches!(a, Action::SendVote { .. })));
+    assert_eq!(validator.drops().get(DropReason::InvalidContent), 1);
+
+    let actions = validator.handle(Event::Proposal(round_one_proposal(true, 2)));
+    let persist = actions
+        .iter()
+        .position(|a| matches!(a, Action::PersistSafety(s) if s.last_voted_round == 1))
+        .expect("the vote is persisted");
+    let vote = actions
+        .iter()
+        .position(|a| matches!(a, Action::SendVote { vote, to } if vote.round == 1 && *to == schedule().leader(2).unwrap()))
+        .expect("a vote goes to the next leader");
+    assert!(persist < vote);
+    // The leader's second proposal for round 1 is evidence, and no second vote follows.
+    let actions = validator.handle(Event::Proposal(round_one_proposal(true, 3)));
+    assert!(actions.iter().any(|a| matches!(
+        a,
+        Action::RecordEquivocation(Evidence::DoubleProposal { .. })
+    )));
+    assert!(!actions.iter().any(|a| matches!(a, Action::SendVote { .. })));
+    assert_eq!(validator.drops().get(DropReason::UnsafeToVote), 1);
+}
+
+#[test]
+fn next_leader_forms_a_qc_from_a_quorum_and_drops_bad_votes() {
+    let next_leader = schedule().leader(2).unwrap().0;
+    let mut leader = core(next_leader);
+    leader.start();
+    leader.handle(Event::Proposal(round_one_proposal(true, 2)));
+    let block = Hash([2; 32]);
+    let others: Vec<u32> = (0..4).filter(|v| *v != next_leader).collect();
+
+    // A forged signature, an unknown voter and a duplicate are counted drops.
+    let mut forged = signed_vote(others[0], 1, block);
+    forged.signature = signed_vote(others[1], 1, block).signature;
+    leader.handle(Event::Vote(forged));
+    assert_eq!(leader.drops().get(DropReason::BadSignature), 1);
+    leader.handle(Event::Vote(Vote {
+        voter: ValidatorIndex(9),
+        ..signed_vote(others[0], 1, block)
+    }));
+    assert_eq!(leader.drops().get(DropReason::UnknownVoter), 1);
+
+    // Its own vote (looped back) plus one more is 2 of 4: no QC.
+    leader.handle(Event::Vote(signed_vote(next_leader, 1, block)));
+    leader.handle(Event::Vote(signed_vote(others[0], 1, block)));
+    leader.handle(Event::Vote(signed_vote(others[0], 1, block)));
+    assert_eq!(leader.drops().get(DropReason::Duplicate), 1);
+    assert_eq!(leader.round(), 1);
+    // A double vote is evidence.
+    let actions = leader.handle(Event::Vote(signed_vote(others[0], 1, Hash([7; 32]))));
+    assert!(
+        actions
+            .iter()
+            .any(|a| matches!(a, Action::RecordEquivocation(Evidence::DoubleVote { .. })))
+    );
+    // The third vote completes the quorum: round 2, and a Propose on block 2.
+    let actions = leader.handle(Event::Vote(signed_vote(others[1], 1, block)));
+    assert_eq!(leader.round(), 2);
+    assert_eq!(leader.high_qc().block_hash, block);
+    assert!(actions.iter().any(|a| matches!(
+        a,
+        Action::Propose { round: 2, parent, tc: None, .. } if *parent == block
+    )));
+}
+
+#[test]
+fn a_timeout_is_persisted_before_broadcast_and_stops_voting_in_the_round() {
+    let mut validator = core(0);
+    validator.start();
+    let actions = validator.handle(Event::RoundTimeout { round: 1 });
+    let persist = actions
+        .iter()
+        .position(|a| matches!(a, Action::PersistSafety(s) if s.highest_timeout_round == 1))
+        .unwrap();
+    let broadcast = actions
+        .iter()
+        .position(|a| matches!(a, Action::BroadcastTimeout { .. }))
+        .unwrap();
+    assert!(persist < broadcast);
+    let actions = validator.handle(Event::Proposal(round_one_proposal(true, 2)));
+    assert!(!actions.iter().any(|a| matches!(a, Action::SendVote { .. })));
+    // A timer that fires again re-sends the same timeout.
+    let actions = validator.handle(Event::RoundTimeout { round: 1 });
+    assert!(
+        actions
+            .iter()
+            .any(|a| matches!(a, Action::BroadcastTimeout { .. }))
+    );
+}
