@@ -274,7 +274,7 @@ impl BankingStage {
             state_root: Hash::ZERO,
             transaction_count: ids.len() as u32,
             vrf_proof: self.keys.vrf.prove(&vrf_input(slot)).0,
-            kes_period: self.keys.kes.period(),
+            kes_period: self.keys.certificate.start_period + self.keys.kes.period(),
             operational_certificate: self.keys.header_certificate(),
         };
         let writes = finished.writes;

@@ -29,7 +29,9 @@
 //! | banking | [`banking`] | [`mempool`], parallel execution (`aether-ledger`), slot clock, sealing ([`leader`]) |
 //! | shred | [`shred_stage`] | `aether-shred` FEC sets, one atomic blockstore write per slot |
 //!
-//! [`chain`] is what RPC reads while the pipeline runs.
+//! [`chain`] is what RPC reads while the pipeline runs. [`replay`] checks and executes
+//! a block another validator produced (header signatures, VRF, transactions, state
+//! root); it is the logic the replay stage will run once blocks arrive from peers.
 //!
 //! # Invariants
 //!
@@ -48,6 +50,7 @@ pub mod link;
 pub mod mempool;
 pub mod metrics;
 pub mod packet;
+pub mod replay;
 pub mod runner;
 pub mod shred_stage;
 pub mod sigverify;

@@ -113,6 +113,31 @@ impl AccountsDb {
             .map(|(_, state_root)| state_root)
     }
 
+    /// Like [`Self::apply_block`] for a block received from another validator, whose
+    /// header claims `expected_state_root`: the root is computed before anything is
+    /// inserted, and a mismatch is refused with nothing changed.
+    pub fn apply_block_expecting(
+        &mut self,
+        parent: Hash,
+        hash: Hash,
+        slot: u64,
+        writes: Writes,
+        expected_state_root: Hash,
+    ) -> Result<(), AccountsDbError> {
+        self.insert_with_root(parent, slot, writes, |state_root| {
+            if state_root == expected_state_root {
+                Ok(hash)
+            } else {
+                Err(AccountsDbError::StateRootMismatch {
+                    block: hash,
+                    claimed: expected_state_root,
+                    computed: state_root,
+                })
+            }
+        })
+        .map(|_| ())
+    }
+
     /// Like [`Self::apply_block`] for a block whose hash depends on its state root
     /// (a leader sealing its header): `seal(state_root)` returns the block hash.
     /// Returns `(hash, state_root)`.
@@ -123,6 +148,18 @@ impl AccountsDb {
         writes: Writes,
         seal: impl FnOnce(Hash) -> Hash,
     ) -> Result<(Hash, Hash), AccountsDbError> {
+        self.insert_with_root(parent, slot, writes, |state_root| Ok(seal(state_root)))
+    }
+
+    /// Computes the state root of `writes` on `parent`, asks `hash_for` for the block
+    /// hash (or a refusal), then inserts the block. Nothing changes on any error.
+    fn insert_with_root(
+        &mut self,
+        parent: Hash,
+        slot: u64,
+        writes: Writes,
+        hash_for: impl FnOnce(Hash) -> Result<Hash, AccountsDbError>,
+    ) -> Result<(Hash, Hash), AccountsDbError> {
         let parent_tree = self
             .overlay
             .block(&parent)
@@ -130,7 +167,7 @@ impl AccountsDb {
             .payload();
         let tree = parent_tree.apply_batch(writes.iter().map(|(key, value)| (*key, value.clone())));
         let state_root = tree.root();
-        let hash = seal(state_root);
+        let hash = hash_for(state_root)?;
         self.overlay
             .insert_block(NewBlock {
                 parent,
@@ -187,6 +224,16 @@ impl AccountsDb {
     /// Whether `block` is held (the last finalized block or an unfinalized one).
     pub fn contains(&self, block: &Hash) -> bool {
         self.overlay.contains(block)
+    }
+
+    /// Slot and state root of a held block.
+    pub fn block_id(&self, block: &Hash) -> Option<BlockId> {
+        let held = self.overlay.block(block)?;
+        Some(BlockId {
+            hash: *block,
+            slot: held.slot(),
+            state_root: held.state_root(),
+        })
     }
 
     /// Unfinalized blocks held.

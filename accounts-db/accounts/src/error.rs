@@ -57,4 +57,14 @@ pub enum AccountsDbError {
     /// The block is not held (never applied, pruned, or older than the last final one).
     #[error("block {0} is not held")]
     UnknownBlock(Hash),
+    /// A received block's header claims a state root its writes do not produce.
+    #[error("block {block} claims state root {claimed}, its writes give {computed}")]
+    StateRootMismatch {
+        /// The refused block.
+        block: Hash,
+        /// The header's state root.
+        claimed: Hash,
+        /// The root of the parent state plus the block's writes.
+        computed: Hash,
+    },
 }

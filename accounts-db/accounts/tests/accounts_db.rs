@@ -166,8 +166,29 @@ fn refused_blocks_change_nothing() {
             .is_err(),
         "duplicate hash"
     );
+    // A received block whose header claims the wrong root is refused; the right
+    // claim is accepted.
+    let claimed_wrongly =
+        accounts.apply_block_expecting(a, block_hash(12), 6, writes(&[(2, Some(b"y"))]), root);
+    assert!(
+        matches!(
+            claimed_wrongly,
+            Err(AccountsDbError::StateRootMismatch { claimed, .. }) if claimed == root
+        ),
+        "{claimed_wrongly:?}"
+    );
+    assert!(!accounts.contains(&block_hash(12)));
     assert_eq!(accounts.state_root(&a).unwrap(), root);
     assert_eq!(accounts.unfinalized_count(), 1);
+
+    let expected = root_of(&BTreeMap::from([
+        (key(1), b"x".to_vec()),
+        (key(2), b"y".to_vec()),
+    ]));
+    accounts
+        .apply_block_expecting(a, block_hash(12), 6, writes(&[(2, Some(b"y"))]), expected)
+        .unwrap();
+    assert_eq!(accounts.state_root(&block_hash(12)).unwrap(), expected);
 }
 
 /// The model: slot, parent and full state of every held block.
