@@ -27,11 +27,9 @@ use std::time::{Duration, Instant};
 
 use aether_accounts_db::{AccountsDb, BlockId};
 use aether_ledger::{Executor, LedgerParams, RejectReason, StateValue, StateView, Writes};
-use aether_types::block::BLOCK_HEADER_VERSION;
 use aether_types::codec::encode;
-use aether_types::merkle::transactions_root;
 use aether_types::signers::ValidatorIndex;
-use aether_types::{Block, BlockHeader, Hash, Transaction};
+use aether_types::{Block, Hash, Transaction};
 
 use crate::chain::ChainState;
 use crate::leader::{LeaderKeys, vrf_input};
@@ -264,19 +262,13 @@ impl BankingStage {
         let finished = std::mem::replace(&mut self.current, BlockInProgress::new(next_slot));
         let slot = finished.slot;
         let ids: Vec<Hash> = finished.transactions.iter().map(|(_, id)| *id).collect();
-        let mut header = BlockHeader {
-            version: BLOCK_HEADER_VERSION,
+        let mut header = self.keys.unsealed_header(
             slot,
-            parent_slot: self.parent.slot,
-            parent_hash: self.parent.hash,
-            leader: ValidatorIndex(0),
-            transactions_root: transactions_root(&ids),
-            state_root: Hash::ZERO,
-            transaction_count: ids.len() as u32,
-            vrf_proof: self.keys.vrf.prove(&vrf_input(slot)).0,
-            kes_period: self.keys.certificate.start_period + self.keys.kes.period(),
-            operational_certificate: self.keys.header_certificate(),
-        };
+            &self.parent,
+            ValidatorIndex(0),
+            &ids,
+            &vrf_input(slot),
+        );
         let writes = finished.writes;
         // The owner index is updated before the writes move into the accounts-db (no
         // copy of the block's writes); a failure below stops the node anyway.

@@ -22,10 +22,12 @@
 use std::sync::Arc;
 
 use aether_accounts_db::{AccountsDb, AccountsDbError, BlockId};
+pub use aether_crypto::leader_keys::LeaderPublicKeys;
+
 use aether_crypto::ed25519::{Ed25519PublicKey, Ed25519Signature};
 use aether_crypto::kes::{self, KesPublicKey};
 use aether_crypto::operational_certificate::OperationalCertificate as CryptoCertificate;
-use aether_crypto::vrf::{self, VrfOutput, VrfProof, VrfPublicKey};
+use aether_crypto::vrf::{self, VrfOutput, VrfProof};
 use aether_kernels::{SigVerify, VerifyItem};
 use aether_ledger::{Executor, LedgerParams, RejectReason, StateValue, StateView};
 use aether_types::merkle::transactions_root;
@@ -45,17 +47,6 @@ pub const REPLAY_REJECT_REASONS: &[&str] = &[
     "state_root",
     "accounts_db",
 ];
-
-/// The public keys a block's leader is checked against.
-#[derive(Debug, Clone, Copy)]
-pub struct LeaderPublicKeys {
-    /// Cold identity key: signs the operational certificate.
-    pub identity: Ed25519PublicKey,
-    /// VRF key for leader proofs.
-    pub vrf: VrfPublicKey,
-    /// Depth of the leader's KES keys.
-    pub kes_depth: u32,
-}
 
 /// Why a block was refused.
 #[derive(Debug, thiserror::Error)]
@@ -153,10 +144,13 @@ pub struct Replayer {
     params: LedgerParams,
 }
 
-/// The state after the parent block.
-struct ParentView<'a> {
-    accounts: &'a AccountsDb,
-    parent: Hash,
+/// The state after block `parent`, read from the accounts-db (replay and block
+/// building execute on it).
+pub struct ParentView<'a> {
+    /// The accounts-db holding `parent`.
+    pub accounts: &'a AccountsDb,
+    /// The block whose state is read.
+    pub parent: Hash,
 }
 
 impl StateView for ParentView<'_> {

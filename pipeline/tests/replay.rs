@@ -16,7 +16,6 @@ use aether_ledger::{
 };
 use aether_pipeline::leader::{LeaderKeys, vrf_input};
 use aether_pipeline::replay::{LeaderPublicKeys, REPLAY_REJECT_REASONS, ReplayError, Replayer};
-use aether_types::block::BLOCK_HEADER_VERSION;
 use aether_types::merkle::transactions_root;
 use aether_types::{
     Block, BlockHeader, Hash, Lock, Output, OutputReference, Transaction, ValidatorIndex,
@@ -143,19 +142,7 @@ fn leader_block(
     );
     assert!(execution.outcomes.iter().all(Result::is_ok));
     let ids: Vec<Hash> = pairs.iter().map(|(_, id)| *id).collect();
-    let mut header = BlockHeader {
-        version: BLOCK_HEADER_VERSION,
-        slot,
-        parent_slot: parent.slot,
-        parent_hash: parent.hash,
-        leader: ValidatorIndex(0),
-        transactions_root: transactions_root(&ids),
-        state_root: Hash::ZERO,
-        transaction_count: ids.len() as u32,
-        vrf_proof: keys.vrf.prove(&vrf_input(slot)).0,
-        kes_period: keys.certificate.start_period + keys.kes.period(),
-        operational_certificate: keys.header_certificate(),
-    };
+    let mut header = keys.unsealed_header(slot, &parent, ValidatorIndex(0), &ids, &vrf_input(slot));
     accounts
         .apply_block_sealed(parent.hash, slot, execution.writes, |state_root| {
             header.state_root = state_root;

@@ -22,7 +22,7 @@ use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::Path;
 
 use aether_crypto::bls::{self, BlsSecretKey};
-use aether_crypto::ed25519::{Ed25519PublicKey, Ed25519SecretKey, Ed25519Signature};
+use aether_crypto::ed25519::{Ed25519SecretKey, Ed25519Signature};
 use aether_crypto::kes::{KesPublicKey, KesSecretKey};
 use aether_crypto::operational_certificate::OperationalCertificate;
 use aether_crypto::vrf::VrfSecretKey;
@@ -144,8 +144,11 @@ fn public_matches(file: &str, stored: &str, derived: &[u8]) -> Result<()> {
     Ok(())
 }
 
-/// Checks the key set in `directory` and renders its public parts.
-pub fn show(directory: &Path, as_json: bool) -> Result<String> {
+/// Checks the key set in `directory` and returns its public parts as the JSON object
+/// `keys show --json` prints (`identity_public_key`, `vote_public_key`,
+/// `vote_proof_of_possession`, `vrf_public_key`, `kes_public_key`, `kes_depth`,
+/// `kes_period`, `operational_certificate`).
+pub fn public_parts(directory: &Path) -> Result<Value> {
     let identity_file = read_file(directory, "identity.json", "aether-identity-ed25519")?;
     let identity = Ed25519SecretKey::from_seed(&array(&identity_file, "secret_seed")?);
     public_matches(
@@ -203,7 +206,7 @@ pub fn show(directory: &Path, as_json: bool) -> Result<String> {
         "opcert.json certifies a different KES key than kes.json holds"
     );
 
-    let public = json!({
+    Ok(json!({
         "identity_public_key": hex::encode(identity.public_key().0),
         "vote_public_key": hex::encode(vote_public.to_bytes()),
         "vote_proof_of_possession": hex::encode(possession.to_bytes()),
@@ -212,39 +215,50 @@ pub fn show(directory: &Path, as_json: bool) -> Result<String> {
         "kes_depth": kes.depth(),
         "kes_period": kes.period(),
         "operational_certificate": certificate_json(&certificate),
-    });
+    }))
+}
+
+/// Checks the key set in `directory` and renders its public parts.
+pub fn show(directory: &Path, as_json: bool) -> Result<String> {
+    let public = public_parts(directory)?;
     if as_json {
         return Ok(format!("{public}\n"));
     }
+    let field = |name: &str| public[name].as_str().unwrap_or_default().to_owned();
+    let certificate = &public["operational_certificate"];
+    let kes_depth = public["kes_depth"].as_u64().unwrap_or_default();
     let mut rendered = String::new();
-    let identity_public: Ed25519PublicKey = identity.public_key();
-    writeln!(rendered, "identity (ed25519):    {identity_public}").unwrap();
+    writeln!(
+        rendered,
+        "identity (ed25519):    {}",
+        field("identity_public_key")
+    )
+    .unwrap();
     writeln!(
         rendered,
         "vote (bls12-381):      {}",
-        hex::encode(vote_public.to_bytes())
+        field("vote_public_key")
     )
     .unwrap();
     writeln!(rendered, "  proof of possession: verified").unwrap();
     writeln!(
         rendered,
         "vrf (ecvrf-ed25519):   {}",
-        hex::encode(vrf.public_key().0)
+        field("vrf_public_key")
     )
     .unwrap();
     writeln!(
         rendered,
-        "kes (sum-ed25519):     {} (depth {}, period {} of {})",
-        hex::encode(kes.public_key().0),
-        kes.depth(),
-        kes.period(),
-        1u64 << kes.depth()
+        "kes (sum-ed25519):     {} (depth {kes_depth}, period {} of {})",
+        field("kes_public_key"),
+        public["kes_period"],
+        1u64 << kes_depth
     )
     .unwrap();
     writeln!(
         rendered,
         "operational cert:      counter {}, start period {}, signed by identity: verified",
-        certificate.counter, certificate.start_period
+        certificate["counter"], certificate["start_period"]
     )
     .unwrap();
     Ok(rendered)

@@ -1,6 +1,8 @@
 //! `aetherctl`: the Aether operator CLI.
 //!
 //! - `aetherctl keys new --out DIR` / `aetherctl keys show DIR`: validator key sets.
+//! - `aetherctl cluster init --validators N --out DIR` / `aetherctl cluster show FILE`:
+//!   a cluster's key directories, faucet wallet and genesis file (`aether-genesis`).
 //! - `aetherctl crypto [--batch N]`: the JSON-lines conformance tool for the crypto
 //!   primitives (one output line per input line, in order).
 //! - `aetherctl self-check`: known-answer tests of every primitive on this host.
@@ -14,6 +16,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod cluster_command;
 mod crypto_tool;
 mod hex_field;
 mod keys;
@@ -40,6 +43,12 @@ enum Command {
     Keys {
         #[command(subcommand)]
         command: KeysCommand,
+    },
+    /// Create or inspect a cluster: per-validator key directories, a faucet wallet and
+    /// the genesis file.
+    Cluster {
+        #[command(subcommand)]
+        command: ClusterCommand,
     },
     /// Known-answer tests of every primitive on this host; exits non-zero on a mismatch.
     SelfCheck,
@@ -99,6 +108,53 @@ enum Command {
     /// The node's slot, finalized slot, TPS (over one second) and queue depths.
     Status {
         /// Print one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum ClusterCommand {
+    /// Create DIR/node-0 .. DIR/node-(N-1) key sets (as `keys new`), DIR/faucet.json
+    /// (as `wallet new`) and DIR/genesis.json; prints the genesis hash. Refuses to
+    /// overwrite any existing file.
+    Init {
+        /// Number of validators.
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..=aether_genesis::MAX_VALIDATORS as i64))]
+        validators: u32,
+        /// The cluster directory (created if missing).
+        #[arg(long)]
+        out: PathBuf,
+        /// Stake of each validator (base units).
+        #[arg(long, default_value_t = 1_000_000, value_parser = clap::value_parser!(u64).range(1..))]
+        stake: u64,
+        /// The chain id (printable ASCII, no spaces, at most 64 bytes).
+        #[arg(long, default_value = "aether-devnet")]
+        chain_id: String,
+        /// Slot length in milliseconds.
+        #[arg(long, default_value_t = 500)]
+        slot_ms: u64,
+        /// Slots per epoch.
+        #[arg(long, default_value_t = 432)]
+        epoch_slots: u64,
+        /// Slots per KES period (7200 slots of 500 ms = one hour).
+        #[arg(long, default_value_t = 7_200)]
+        kes_slots_per_period: u64,
+        /// KES tree depth of every validator's key: it lasts 2^depth periods.
+        #[arg(long, default_value_t = aether_crypto::kes::KES_DEPTH_DEFAULT)]
+        kes_depth: u32,
+        /// Faucet outputs at genesis (at most 65535).
+        #[arg(long, default_value_t = 1024)]
+        faucet_outputs: u32,
+        /// AETH base units in each faucet output.
+        #[arg(long, default_value_t = 1_000_000_000_000)]
+        faucet_aeth: u64,
+    },
+    /// Validate a genesis file and print its validators, stakes and genesis hash.
+    Show {
+        /// The genesis file.
+        file: PathBuf,
+        /// Print one JSON object instead of text.
         #[arg(long)]
         json: bool,
     },
@@ -173,6 +229,35 @@ fn main() -> ExitCode {
         Command::Keys {
             command: KeysCommand::Show { dir, json },
         } => keys::show(&dir, json).map(|text| print!("{text}")),
+        Command::Cluster { command } => match command {
+            ClusterCommand::Init {
+                validators,
+                out,
+                stake,
+                chain_id,
+                slot_ms,
+                epoch_slots,
+                kes_slots_per_period,
+                kes_depth,
+                faucet_outputs,
+                faucet_aeth,
+            } => cluster_command::init(
+                &out,
+                &cluster_command::InitOptions {
+                    validators,
+                    stake,
+                    chain_id,
+                    slot_ms,
+                    epoch_slots,
+                    kes_slots_per_period,
+                    kes_depth,
+                    faucet_outputs,
+                    faucet_aeth,
+                },
+            ),
+            ClusterCommand::Show { file, json } => cluster_command::show(&file, json),
+        }
+        .map(|text| print!("{text}")),
         Command::SelfCheck => self_check::run().map(|report| print!("{report}")),
         Command::Snapshot { command } => match command {
             SnapshotCommand::Create { ledger, out } => snapshot_command::create(&ledger, &out),

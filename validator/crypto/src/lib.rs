@@ -24,6 +24,7 @@ pub mod bls;
 pub mod ed25519;
 pub mod kes;
 pub mod kzg;
+pub mod leader_keys;
 pub mod operational_certificate;
 pub mod random;
 pub mod vrf;

@@ -1,0 +1,521 @@
+//! One validator's consensus driver: it carries out the pure core's actions and turns
+//! blocks, votes, timeouts and timers into its events.
+//!
+//! - A block from a peer is replayed ([`Replayer`]) on its parent's state before the
+//!   core sees it; the verdict is the proposal's `content_valid`, and a refused block
+//!   is counted by reason. A block whose parent is not held yet waits (bounded) until
+//!   the parent has been replayed.
+//! - `Propose` builds a block on the certified parent from the waiting transactions
+//!   (executed, sealed with the leader's KES key, VRF proof for the slot), feeds it
+//!   back as `BlockBuilt`, and the core's `BroadcastProposal` sends it out.
+//! - `PersistSafety` is saved durably ([`SafetyStore`]) before any later action of the
+//!   same list is carried out; own votes to self are fed straight back.
+//! - `Commit` finalizes the accounts-db at the last committed block (ancestors and
+//!   the pruning of losing forks follow from the fork overlay).
+//!
+//! The driver owns no thread, socket or clock: messages for peers go to an outbox, and
+//! the current round timer is a value the caller arms. The node's runner and the
+//! in-process tests both drive it the same way.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+
+use aether_accounts_db::{AccountsDb, BlockId};
+use aether_consensus::{Action, BlockMeta, Core, Event, LeaderSchedule, Proposal, vrf_input};
+use aether_ledger::{Executor, LedgerParams};
+use aether_pipeline::leader::LeaderKeys;
+use aether_pipeline::replay::{LeaderPublicKeys, ParentView, Replayer};
+use aether_types::codec::encode;
+use aether_types::{
+    Block, Hash, QuorumCertificate, Timeout, TimeoutCertificate, Transaction, ValidatorIndex, Vote,
+};
+
+use crate::safety_store::{SafetyStore, SafetyStoreError};
+
+/// Most transactions waiting for this validator's next block.
+pub const PENDING_TRANSACTIONS_MAX: usize = 65_536;
+/// Most transactions in one block built here.
+pub const BLOCK_TRANSACTIONS_MAX: usize = 16_384;
+/// Most blocks held while their parent is missing.
+pub const ORPHANS_MAX: usize = 256;
+/// Rounds of final history kept to answer peers' block fetches (the blockstore's job
+/// once the driver runs in the node).
+pub const FINAL_HISTORY_ROUNDS: u64 = 1_024;
+
+/// A message for peers.
+#[derive(Debug, Clone)]
+pub enum Outbound {
+    /// This validator's block, for every other validator.
+    Proposal {
+        /// The block (its `justify` certifies the parent).
+        block: Arc<Block>,
+        /// The TC for the previous round when the round was entered through one.
+        tc: Option<TimeoutCertificate>,
+    },
+    /// A vote for the leader of the next round.
+    Vote {
+        /// Recipient.
+        to: ValidatorIndex,
+        /// The vote.
+        vote: Vote,
+    },
+    /// A timeout, for every other validator.
+    Timeout {
+        /// The signed timeout (boxed: it carries a QC).
+        timeout: Box<Timeout>,
+        /// The TC that opened the timed-out round, if any.
+        tc: Option<TimeoutCertificate>,
+    },
+    /// Ask peers for a block (`from` likely has it).
+    FetchBlock {
+        /// The block.
+        hash: Hash,
+        /// A validator that referenced it.
+        from: Option<ValidatorIndex>,
+    },
+}
+
+/// The driver could not go on safely.
+#[derive(Debug, thiserror::Error)]
+pub enum DriverError {
+    /// The safety state could not be made durable: nothing after it may be sent.
+    #[error(transparent)]
+    Safety(#[from] SafetyStoreError),
+    /// The accounts-db could not finalize committed blocks.
+    #[error("finalizing {block}: {reason}")]
+    Finalize {
+        /// The last committed block.
+        block: Hash,
+        /// The accounts-db's error.
+        reason: String,
+    },
+}
+
+/// What the driver needs about the cluster.
+pub struct ClusterView {
+    /// Leaders by slot (and the validator set inside).
+    pub schedule: LeaderSchedule,
+    /// Every validator's leader keys, by index.
+    pub leaders: Vec<LeaderPublicKeys>,
+}
+
+/// One validator's driver. See the module docs.
+pub struct Driver {
+    me: ValidatorIndex,
+    core: Core,
+    cluster: ClusterView,
+    keys: LeaderKeys,
+    accounts: AccountsDb,
+    replayer: Replayer,
+    builder: Executor,
+    params: LedgerParams,
+    safety: SafetyStore,
+    blocks: HashMap<Hash, Arc<Block>>,
+    orphans: HashMap<Hash, Vec<(Block, Option<TimeoutCertificate>)>>,
+    orphan_count: usize,
+    pending: VecDeque<Transaction>,
+    outbox: Vec<Outbound>,
+    timer: Option<(u64, u64)>,
+    committed: Vec<BlockMeta>,
+    rejected: HashMap<&'static str, u64>,
+    evidence: u64,
+}
+
+/// Everything a [`Driver`] is built from.
+pub struct DriverParts {
+    /// This validator's index.
+    pub me: ValidatorIndex,
+    /// The core, already built from the persisted safety state.
+    pub core: Core,
+    /// The cluster.
+    pub cluster: ClusterView,
+    /// This validator's block-signing keys.
+    pub keys: LeaderKeys,
+    /// Its accounts-db (holding at least the core's root block).
+    pub accounts: AccountsDb,
+    /// Replays peers' blocks.
+    pub replayer: Replayer,
+    /// Executes the blocks built here.
+    pub builder: Executor,
+    /// Ledger parameters.
+    pub params: LedgerParams,
+    /// Where the safety state is saved.
+    pub safety: SafetyStore,
+}
+
+impl Driver {
+    /// A driver; call [`Driver::start`] next.
+    pub fn new(parts: DriverParts) -> Self {
+        Self {
+            me: parts.me,
+            core: parts.core,
+            cluster: parts.cluster,
+            keys: parts.keys,
+            accounts: parts.accounts,
+            replayer: parts.replayer,
+            builder: parts.builder,
+            params: parts.params,
+            safety: parts.safety,
+            blocks: HashMap::new(),
+            orphans: HashMap::new(),
+            orphan_count: 0,
+            pending: VecDeque::new(),
+            outbox: Vec::new(),
+            timer: None,
+            committed: Vec::new(),
+            rejected: HashMap::new(),
+            evidence: 0,
+        }
+    }
+
+    /// Starts the core (first timer, a proposal when this validator leads).
+    pub fn start(&mut self) -> Result<(), DriverError> {
+        let actions = self.core.start();
+        self.carry_out(actions)
+    }
+
+    /// Queues a transaction for this validator's next block; false when full.
+    pub fn submit(&mut self, transaction: Transaction) -> bool {
+        if self.pending.len() >= PENDING_TRANSACTIONS_MAX {
+            return false;
+        }
+        self.pending.push_back(transaction);
+        true
+    }
+
+    /// A block from a peer, with the TC of the previous round if it came with one.
+    pub fn on_block(
+        &mut self,
+        block: Block,
+        tc: Option<TimeoutCertificate>,
+    ) -> Result<(), DriverError> {
+        let hash = block.hash();
+        if self.blocks.contains_key(&hash) {
+            return Ok(());
+        }
+        let parent = block.header.header.parent_hash;
+        if !self.accounts.contains(&parent) {
+            if self.orphan_count >= ORPHANS_MAX {
+                self.count_rejection("orphans_full");
+                return Ok(());
+            }
+            // Ask for the parent once; it comes back through `on_block`, and so on down
+            // to a held block, then the chain is adopted upwards.
+            if !self.orphans.contains_key(&parent) {
+                self.outbox.push(Outbound::FetchBlock {
+                    hash: parent,
+                    from: Some(block.header.header.leader),
+                });
+            }
+            self.orphans.entry(parent).or_default().push((block, tc));
+            self.orphan_count += 1;
+            return Ok(());
+        }
+        let content_valid = self.replay(&block);
+        let Some(justify) = block.justify.clone() else {
+            self.count_rejection("no_justify");
+            return Ok(());
+        };
+        let proposal = proposal_of(&block, justify, tc, content_valid);
+        if content_valid {
+            self.blocks.insert(hash, Arc::new(block));
+        }
+        let actions = self.core.handle(Event::Proposal(proposal));
+        self.carry_out(actions)?;
+        if content_valid {
+            self.adopt_orphans_of(hash)?;
+        }
+        Ok(())
+    }
+
+    /// A vote from a peer.
+    pub fn on_vote(&mut self, vote: Vote) -> Result<(), DriverError> {
+        let actions = self.core.handle(Event::Vote(vote));
+        self.carry_out(actions)
+    }
+
+    /// A timeout from a peer.
+    pub fn on_timeout(
+        &mut self,
+        timeout: Timeout,
+        tc: Option<TimeoutCertificate>,
+    ) -> Result<(), DriverError> {
+        let actions = self.core.handle(Event::Timeout {
+            timeout,
+            last_round_tc: tc,
+        });
+        self.carry_out(actions)
+    }
+
+    /// The round timer armed for `round` expired.
+    pub fn on_timer(&mut self, round: u64) -> Result<(), DriverError> {
+        if self.timer.is_some_and(|(armed, _)| armed == round) {
+            self.timer = None;
+        }
+        let actions = self.core.handle(Event::RoundTimeout { round });
+        self.carry_out(actions)
+    }
+
+    /// A block this validator holds (to answer a peer's fetch).
+    pub fn block(&self, hash: &Hash) -> Option<Arc<Block>> {
+        self.blocks.get(hash).cloned()
+    }
+
+    /// Messages for peers produced since the last call.
+    pub fn take_outbox(&mut self) -> Vec<Outbound> {
+        std::mem::take(&mut self.outbox)
+    }
+
+    /// The armed round timer: `(round, after_ms)`.
+    pub fn timer(&self) -> Option<(u64, u64)> {
+        self.timer
+    }
+
+    /// Blocks committed so far, oldest first.
+    pub fn committed(&self) -> &[BlockMeta] {
+        &self.committed
+    }
+
+    /// The last finalized block as the accounts-db holds it.
+    pub fn last_finalized(&self) -> BlockId {
+        self.accounts.last_finalized()
+    }
+
+    /// The accounts-db (reads).
+    pub fn accounts(&self) -> &AccountsDb {
+        &self.accounts
+    }
+
+    /// Blocks refused, by reason label.
+    pub fn rejected(&self) -> &HashMap<&'static str, u64> {
+        &self.rejected
+    }
+
+    /// Equivocation evidence recorded.
+    pub fn evidence_count(&self) -> u64 {
+        self.evidence
+    }
+
+    /// The core (round, drops, safety state).
+    pub fn core(&self) -> &Core {
+        &self.core
+    }
+
+    /// Closes the driver, returning its accounts-db (for a restart in tests).
+    pub fn into_accounts(self) -> AccountsDb {
+        self.accounts
+    }
+
+    fn count_rejection(&mut self, label: &'static str) {
+        *self.rejected.entry(label).or_default() += 1;
+    }
+
+    /// Replays `block`; true when every check passed and it is now held.
+    fn replay(&mut self, block: &Block) -> bool {
+        let header = &block.header.header;
+        if self.cluster.schedule.leader(header.slot) != Some(header.leader) {
+            self.count_rejection("wrong_leader");
+            return false;
+        }
+        let (Some(leader), Some(nonce)) = (
+            self.cluster.leaders.get(header.leader.0 as usize),
+            self.cluster.schedule.nonce_for_slot(header.slot),
+        ) else {
+            self.count_rejection("unknown_epoch");
+            return false;
+        };
+        let alpha = vrf_input(nonce, header.slot);
+        match self
+            .replayer
+            .replay(&mut self.accounts, block, leader, &alpha)
+        {
+            Ok(_) => true,
+            Err(error) => {
+                self.count_rejection(error.label());
+                false
+            }
+        }
+    }
+
+    fn adopt_orphans_of(&mut self, parent: Hash) -> Result<(), DriverError> {
+        let mut ready = VecDeque::from([parent]);
+        while let Some(parent) = ready.pop_front() {
+            for (block, tc) in self.orphans.remove(&parent).unwrap_or_default() {
+                self.orphan_count -= 1;
+                let hash = block.hash();
+                self.on_block(block, tc)?;
+                if self.blocks.contains_key(&hash) {
+                    ready.push_back(hash);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Carries out `actions` in order, and the actions they lead to (own votes, built
+    /// blocks).
+    fn carry_out(&mut self, actions: Vec<Action>) -> Result<(), DriverError> {
+        let mut queue: VecDeque<Action> = actions.into();
+        while let Some(action) = queue.pop_front() {
+            let follow_up = match action {
+                Action::PersistSafety(state) => {
+                    self.safety.save(&state)?;
+                    None
+                }
+                Action::SendVote { to, vote } if to == self.me => Some(Event::Vote(vote)),
+                Action::SendVote { to, vote } => {
+                    self.outbox.push(Outbound::Vote { to, vote });
+                    None
+                }
+                Action::BroadcastProposal(proposal) => {
+                    if let Some(block) = self.blocks.get(&proposal.block.hash) {
+                        self.outbox.push(Outbound::Proposal {
+                            block: block.clone(),
+                            tc: proposal.last_round_tc,
+                        });
+                    }
+                    None
+                }
+                Action::BroadcastTimeout {
+                    timeout,
+                    last_round_tc,
+                } => {
+                    self.outbox.push(Outbound::Timeout {
+                        timeout: Box::new(timeout),
+                        tc: last_round_tc,
+                    });
+                    None
+                }
+                Action::Propose {
+                    round,
+                    parent,
+                    justify,
+                    tc,
+                    ..
+                } => self
+                    .build(round, parent, justify, tc)
+                    .map(Event::BlockBuilt),
+                Action::ScheduleTimeout { round, after_ms } => {
+                    self.timer = Some((round, after_ms));
+                    None
+                }
+                Action::Commit { blocks, .. } => {
+                    self.commit(blocks)?;
+                    None
+                }
+                Action::RecordEquivocation(_) => {
+                    self.evidence += 1;
+                    None
+                }
+                Action::FetchBlock { hash, from } => {
+                    self.outbox.push(Outbound::FetchBlock { hash, from });
+                    None
+                }
+            };
+            if let Some(event) = follow_up {
+                queue.extend(self.core.handle(event));
+            }
+        }
+        Ok(())
+    }
+
+    /// Builds, executes and seals this validator's block for `round` on `parent`.
+    fn build(
+        &mut self,
+        round: u64,
+        parent: Hash,
+        justify: QuorumCertificate,
+        tc: Option<TimeoutCertificate>,
+    ) -> Option<Proposal> {
+        let parent_id = self.accounts.block_id(&parent)?;
+        let nonce = *self.cluster.schedule.nonce_for_slot(round)?;
+        let take = self.pending.len().min(BLOCK_TRANSACTIONS_MAX);
+        let candidates: Vec<(Transaction, Hash)> = self
+            .pending
+            .drain(..take)
+            .map(|transaction| {
+                let id = transaction.transaction_id();
+                (transaction, id)
+            })
+            .collect();
+        let execution = {
+            let view = ParentView {
+                accounts: &self.accounts,
+                parent,
+            };
+            self.builder
+                .execute(&view, &candidates, round, &self.params)
+        };
+        // Rejected transactions (spent inputs, expired windows) are dropped here.
+        let (transactions, ids): (Vec<Transaction>, Vec<Hash>) = candidates
+            .into_iter()
+            .zip(&execution.outcomes)
+            .filter(|(_, outcome)| outcome.is_ok())
+            .map(|(pair, _)| pair)
+            .unzip();
+        let mut header =
+            self.keys
+                .unsealed_header(round, &parent_id, self.me, &ids, &vrf_input(&nonce, round));
+        let sealed =
+            self.accounts
+                .apply_block_sealed(parent, round, execution.writes, |state_root| {
+                    header.state_root = state_root;
+                    header.hash()
+                });
+        if sealed.is_err() {
+            self.count_rejection("build_failed");
+            return None;
+        }
+        let block = Block {
+            header: self.keys.seal(header),
+            justify: Some(justify.clone()),
+            transactions,
+        };
+        let proposal = proposal_of(&block, justify, tc, true);
+        self.blocks.insert(block.hash(), Arc::new(block));
+        Some(proposal)
+    }
+
+    fn commit(&mut self, blocks: Vec<BlockMeta>) -> Result<(), DriverError> {
+        let Some(last) = blocks.last() else {
+            return Ok(());
+        };
+        self.accounts
+            .finalize(&last.hash)
+            .map_err(|error| DriverError::Finalize {
+                block: last.hash,
+                reason: error.to_string(),
+            })?;
+        let final_round = last.round;
+        self.committed.extend(blocks);
+        // Blocks at or below the final round are final or on dead forks; a window of
+        // them stays to answer peers catching up.
+        let keep_from = final_round.saturating_sub(FINAL_HISTORY_ROUNDS);
+        self.blocks
+            .retain(|_, block| block.header.header.slot > keep_from);
+        Ok(())
+    }
+}
+
+/// The core's view of `block`.
+fn proposal_of(
+    block: &Block,
+    justify: QuorumCertificate,
+    tc: Option<TimeoutCertificate>,
+    content_valid: bool,
+) -> Proposal {
+    let header = &block.header.header;
+    Proposal {
+        block: BlockMeta {
+            hash: block.hash(),
+            round: header.slot,
+            parent_hash: header.parent_hash,
+            parent_round: header.parent_slot,
+            proposer: header.leader,
+        },
+        justify,
+        last_round_tc: tc,
+        content_valid,
+        signed_header: encode(&block.header),
+    }
+}

@@ -1,0 +1,25 @@
+//! Aether's consensus driver: what turns the pure consensus core (`aether-consensus`)
+//! into a validator that replays, votes, proposes and finalizes.
+//!
+//! - [`driver`]: carries out the core's actions in order (durable safety state first,
+//!   votes, proposals, timeouts, block building, commits) and turns peers' blocks
+//!   (replayed first), votes, timeouts and timers into core events. No thread, socket
+//!   or clock of its own: messages for peers go to an outbox, the round timer is a
+//!   value the caller arms.
+//! - [`safety_store`]: the safety state on disk (atomic replace, fsync, checksum).
+//!
+//! Invariants: a vote, timeout or proposal leaves only after the safety state that
+//! allows it is durable; a block gets a vote only after replay accepted it (header
+//! signatures, VRF, leader for the slot, transactions, state root); the accounts-db
+//! is finalized only at blocks the 2-chain rule committed.
+//!
+//! Tests (`tests/in_process.rs`) run four drivers with real keys, real accounts-dbs and
+//! real replay over an in-memory, deterministic message queue and clock. The QUIC
+//! network (`aether-network`), Turbine (`aether-turbine`) and the node's runner come
+//! next.
+
+pub mod driver;
+pub mod safety_store;
+
+pub use driver::{ClusterView, Driver, DriverError, DriverParts, Outbound};
+pub use safety_store::{SafetyStore, SafetyStoreError};
