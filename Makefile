@@ -20,10 +20,13 @@ DIFFERENTIAL_COUNT ?= 40
 # differential tests against libsodium, py_ecc and c-kzg.
 SYSTEM_PACKAGES := build-essential pkg-config clang libclang-dev python3 python3-venv python3-pip
 
-.PHONY: help deps build release keys run self-check test test-rust test-differential bench bench-tps bench-accounts crash sim lint fmt clean
+.PHONY: help deps build release keys run devnet status devnet-stop self-check test test-rust test-differential bench bench-tps bench-accounts crash sim lint fmt clean
 
 help:
 	@echo "make run                 build (release) and run a single-node dev chain: RPC :8899, TPU :8003, metrics :9898"
+	@echo "make devnet              build (release) and start a 4-validator devnet on loopback in .devnet/ (scripts/devnet.sh)"
+	@echo "make status              one row per devnet node: pid alive, slot, finalized slot, peers, last vote"
+	@echo "make devnet-stop         stop the devnet, keep .devnet/ (DEVNET_RESET=1 also deletes it)"
 	@echo "make bench-tps           aether-bench tps against a fresh dev node (release, JSON)"
 	@echo "make test                system packages, all Rust tests, differential tests vs independent libraries"
 	@echo "make build | release     debug | release build of the workspace"
@@ -71,6 +74,19 @@ self-check: release
 run:
 	$(CARGO) build --release -p aether-validator -p aetherctl
 	$(TARGET_DIR)/release/aether-validator run --dev --ledger "$(LEDGER)"
+
+# A 4-validator cluster on loopback, in .devnet/ (keys, genesis, per-node config.toml,
+# node.log and ledger/; cluster.json lists pids and addresses). Node i: TPU 8003+10i,
+# RPC 8899+10i, metrics 9898+10i, cluster 8100+10i. Returns once every node answers
+# getHealth (DEVNET_TIMEOUT=60 s). Running again resumes the same chain.
+devnet:
+	CARGO="$(CARGO)" CARGO_TARGET_DIR="$(TARGET_DIR)" scripts/devnet.sh start
+
+status:
+	scripts/devnet-status.sh
+
+devnet-stop:
+	scripts/devnet.sh stop
 
 test: deps test-rust test-differential
 

@@ -56,4 +56,4 @@ pub mod shred_stage;
 pub mod sigverify;
 pub mod topology;
 
-pub use topology::{Pipeline, PipelineConfig, PipelineError, PipelineParts};
+pub use topology::{BlockProduction, Pipeline, PipelineConfig, PipelineError, PipelineParts};

@@ -66,6 +66,20 @@ pub struct PipelineConfig {
     pub pin_threads: bool,
     /// Shred version of the chain.
     pub shred_version: u16,
+    /// Who produces blocks.
+    pub production: BlockProduction,
+}
+
+/// Who turns verified transactions into sealed blocks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BlockProduction {
+    /// The banking stage: this node leads every slot and its blocks are final at once
+    /// (the single-node dev chain).
+    SingleLeader,
+    /// Someone outside the pipeline (the consensus driver): it reads
+    /// [`Pipeline::verified`] and writes committed blocks to [`Pipeline::sealed`]; no
+    /// banking stage runs.
+    External,
 }
 
 /// What the pipeline works with.
@@ -166,22 +180,27 @@ impl Pipeline {
             options("shred", core(0)),
         )
         .map_err(spawn_error)?;
-        let banking = spawn_stage(
-            BankingStage::new(
-                config.banking,
-                parts.executor,
-                parts.accounts,
-                parts.keys,
-                clock,
-                parts.chain,
+        let banking = match config.production {
+            BlockProduction::SingleLeader => Some(
+                spawn_stage(
+                    BankingStage::new(
+                        config.banking,
+                        parts.executor,
+                        parts.accounts,
+                        parts.keys,
+                        clock,
+                        parts.chain,
+                    ),
+                    sigverify_banking.clone(),
+                    Some(banking_shred.clone()),
+                    banking_metrics.clone(),
+                    shutdown.clone(),
+                    options("banking", core(0)),
+                )
+                .map_err(spawn_error)?,
             ),
-            sigverify_banking.clone(),
-            Some(banking_shred.clone()),
-            banking_metrics.clone(),
-            shutdown.clone(),
-            options("banking", core(0)),
-        )
-        .map_err(spawn_error)?;
+            BlockProduction::External => None,
+        };
         let sigverify = spawn_stage(
             SigverifyStage::new(parts.sigverify),
             fetch_sigverify.clone(),
@@ -191,7 +210,10 @@ impl Pipeline {
             options("sigverify", core(1)),
         )
         .map_err(spawn_error)?;
-        let stages = vec![shred, banking, sigverify];
+        let stages = [Some(shred), banking, Some(sigverify)]
+            .into_iter()
+            .flatten()
+            .collect();
 
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
@@ -226,6 +248,18 @@ impl Pipeline {
     /// Where packets from outside the TPU (RPC) enter, as the fetch stage's output.
     pub fn ingress(&self) -> &Link<PacketBatch> {
         &self.ingress
+    }
+
+    /// Verified transactions (banking's input; the external producer's in
+    /// [`BlockProduction::External`] mode).
+    pub fn verified(&self) -> &Link<VerifiedBatch> {
+        &self.verified
+    }
+
+    /// Blocks to shred and store, final once stored (banking's output; the external
+    /// producer's in [`BlockProduction::External`] mode).
+    pub fn sealed(&self) -> &Link<SealedBlock> {
+        &self.sealed
     }
 
     /// The TPU's bound address.

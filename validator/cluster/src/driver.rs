@@ -18,10 +18,10 @@
 //! in-process tests both drive it the same way.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::Arc;
+use std::sync::{Arc, RwLock, RwLockReadGuard};
 
 use aether_accounts_db::{AccountsDb, BlockId};
-use aether_consensus::{Action, BlockMeta, Core, Event, LeaderSchedule, Proposal, vrf_input};
+use aether_consensus::{Action, BlockMeta, Core, Event, LeaderSchedule, Proposal, Root, vrf_input};
 use aether_ledger::{Executor, LedgerParams};
 use aether_pipeline::leader::LeaderKeys;
 use aether_pipeline::replay::{LeaderPublicKeys, ParentView, Replayer};
@@ -30,6 +30,7 @@ use aether_types::{
     Block, Hash, QuorumCertificate, Timeout, TimeoutCertificate, Transaction, ValidatorIndex, Vote,
 };
 
+use crate::root_store::RootStore;
 use crate::safety_store::{SafetyStore, SafetyStoreError};
 
 /// Most transactions waiting for this validator's next block.
@@ -105,7 +106,7 @@ pub struct Driver {
     core: Core,
     cluster: ClusterView,
     keys: LeaderKeys,
-    accounts: AccountsDb,
+    accounts: Arc<RwLock<AccountsDb>>,
     replayer: Replayer,
     builder: Executor,
     params: LedgerParams,
@@ -117,8 +118,28 @@ pub struct Driver {
     outbox: Vec<Outbound>,
     timer: Option<(u64, u64)>,
     committed: Vec<BlockMeta>,
+    newly_committed: Vec<Arc<Block>>,
     rejected: HashMap<&'static str, u64>,
     evidence: u64,
+    /// Least time between two blocks built here (0: build at once).
+    block_interval_ms: u64,
+    /// The caller's clock, from [`Driver::tick`].
+    now_ms: u64,
+    /// When the newest block was built here or accepted from a peer.
+    last_block_ms: Option<u64>,
+    /// A `Propose` waiting for the block interval to pass.
+    deferred: Option<ProposeRequest>,
+    /// Where each commit's root is saved (for restarts).
+    roots: Option<RootStore>,
+}
+
+/// What the core asked to propose.
+#[derive(Debug, Clone)]
+struct ProposeRequest {
+    round: u64,
+    parent: Hash,
+    justify: QuorumCertificate,
+    tc: Option<TimeoutCertificate>,
 }
 
 /// Everything a [`Driver`] is built from.
@@ -131,8 +152,8 @@ pub struct DriverParts {
     pub cluster: ClusterView,
     /// This validator's block-signing keys.
     pub keys: LeaderKeys,
-    /// Its accounts-db (holding at least the core's root block).
-    pub accounts: AccountsDb,
+    /// Its accounts-db (holding at least the core's root block), shared with RPC.
+    pub accounts: Arc<RwLock<AccountsDb>>,
     /// Replays peers' blocks.
     pub replayer: Replayer,
     /// Executes the blocks built here.
@@ -163,9 +184,50 @@ impl Driver {
             outbox: Vec::new(),
             timer: None,
             committed: Vec::new(),
+            newly_committed: Vec::new(),
             rejected: HashMap::new(),
             evidence: 0,
+            block_interval_ms: 0,
+            now_ms: 0,
+            last_block_ms: None,
+            deferred: None,
+            roots: None,
         }
+    }
+
+    /// Saves the root of every commit to `store` (after the accounts-db finalized it).
+    pub fn with_root_store(mut self, store: RootStore) -> Self {
+        self.roots = Some(store);
+        self
+    }
+
+    /// Builds blocks at most every `block_interval_ms` of the clock given to
+    /// [`Driver::tick`] (the slot length: consensus could go faster, the chain's
+    /// blocks come at the slot rate).
+    pub fn with_block_interval_ms(mut self, block_interval_ms: u64) -> Self {
+        self.block_interval_ms = block_interval_ms;
+        self
+    }
+
+    /// Advances the driver's clock to `now_ms` and builds a deferred block when due.
+    pub fn tick(&mut self, now_ms: u64) -> Result<(), DriverError> {
+        self.now_ms = self.now_ms.max(now_ms);
+        if self.deferred.is_some() && self.block_due() {
+            let request = self.deferred.take().expect("checked");
+            if let Some(proposal) = self.build_now(request) {
+                let actions = self.core.handle(Event::BlockBuilt(proposal));
+                self.carry_out(actions)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// A block may be built once `block_interval_ms` passed since the newest block
+    /// (built here or accepted from a peer), so the cluster's block rate is the slot
+    /// rate whoever leads.
+    fn block_due(&self) -> bool {
+        self.last_block_ms
+            .is_none_or(|newest| self.now_ms >= newest + self.block_interval_ms)
     }
 
     /// Starts the core (first timer, a proposal when this validator leads).
@@ -194,7 +256,7 @@ impl Driver {
             return Ok(());
         }
         let parent = block.header.header.parent_hash;
-        if !self.accounts.contains(&parent) {
+        if !self.accounts_read().contains(&parent) {
             if self.orphan_count >= ORPHANS_MAX {
                 self.count_rejection("orphans_full");
                 return Ok(());
@@ -219,6 +281,7 @@ impl Driver {
         let proposal = proposal_of(&block, justify, tc, content_valid);
         if content_valid {
             self.blocks.insert(hash, Arc::new(block));
+            self.last_block_ms = Some(self.now_ms);
         }
         let actions = self.core.handle(Event::Proposal(proposal));
         self.carry_out(actions)?;
@@ -276,14 +339,19 @@ impl Driver {
         &self.committed
     }
 
+    /// Blocks committed since the last call, oldest first (for the blockstore).
+    pub fn take_committed_blocks(&mut self) -> Vec<Arc<Block>> {
+        std::mem::take(&mut self.newly_committed)
+    }
+
     /// The last finalized block as the accounts-db holds it.
     pub fn last_finalized(&self) -> BlockId {
-        self.accounts.last_finalized()
+        self.accounts_read().last_finalized()
     }
 
     /// The accounts-db (reads).
-    pub fn accounts(&self) -> &AccountsDb {
-        &self.accounts
+    pub fn accounts_read(&self) -> RwLockReadGuard<'_, AccountsDb> {
+        self.accounts.read().expect("accounts lock")
     }
 
     /// Blocks refused, by reason label.
@@ -299,11 +367,6 @@ impl Driver {
     /// The core (round, drops, safety state).
     pub fn core(&self) -> &Core {
         &self.core
-    }
-
-    /// Closes the driver, returning its accounts-db (for a restart in tests).
-    pub fn into_accounts(self) -> AccountsDb {
-        self.accounts
     }
 
     fn count_rejection(&mut self, label: &'static str) {
@@ -325,10 +388,11 @@ impl Driver {
             return false;
         };
         let alpha = vrf_input(nonce, header.slot);
-        match self
-            .replayer
-            .replay(&mut self.accounts, block, leader, &alpha)
-        {
+        let replayed = {
+            let mut accounts = self.accounts.write().expect("accounts lock");
+            self.replayer.replay(&mut accounts, block, leader, &alpha)
+        };
+        match replayed {
             Ok(_) => true,
             Err(error) => {
                 self.count_rejection(error.label());
@@ -392,15 +456,29 @@ impl Driver {
                     justify,
                     tc,
                     ..
-                } => self
-                    .build(round, parent, justify, tc)
-                    .map(Event::BlockBuilt),
+                } => {
+                    let request = ProposeRequest {
+                        round,
+                        parent,
+                        justify,
+                        tc,
+                    };
+                    if self.block_due() {
+                        self.build_now(request).map(Event::BlockBuilt)
+                    } else {
+                        self.deferred = Some(request);
+                        None
+                    }
+                }
                 Action::ScheduleTimeout { round, after_ms } => {
                     self.timer = Some((round, after_ms));
                     None
                 }
-                Action::Commit { blocks, .. } => {
-                    self.commit(blocks)?;
+                Action::Commit {
+                    blocks,
+                    certificate,
+                } => {
+                    self.commit(blocks, certificate)?;
                     None
                 }
                 Action::RecordEquivocation(_) => {
@@ -419,16 +497,19 @@ impl Driver {
         Ok(())
     }
 
-    /// Builds, executes and seals this validator's block for `round` on `parent`.
-    fn build(
-        &mut self,
-        round: u64,
-        parent: Hash,
-        justify: QuorumCertificate,
-        tc: Option<TimeoutCertificate>,
-    ) -> Option<Proposal> {
-        let parent_id = self.accounts.block_id(&parent)?;
+    /// Builds, executes and seals this validator's block for the requested round on
+    /// its parent.
+    fn build_now(&mut self, request: ProposeRequest) -> Option<Proposal> {
+        let ProposeRequest {
+            round,
+            parent,
+            justify,
+            tc,
+        } = request;
+        self.last_block_ms = Some(self.now_ms);
         let nonce = *self.cluster.schedule.nonce_for_slot(round)?;
+        let mut accounts = self.accounts.write().expect("accounts lock");
+        let parent_id = accounts.block_id(&parent)?;
         let take = self.pending.len().min(BLOCK_TRANSACTIONS_MAX);
         let candidates: Vec<(Transaction, Hash)> = self
             .pending
@@ -440,7 +521,7 @@ impl Driver {
             .collect();
         let execution = {
             let view = ParentView {
-                accounts: &self.accounts,
+                accounts: &accounts,
                 parent,
             };
             self.builder
@@ -456,12 +537,11 @@ impl Driver {
         let mut header =
             self.keys
                 .unsealed_header(round, &parent_id, self.me, &ids, &vrf_input(&nonce, round));
-        let sealed =
-            self.accounts
-                .apply_block_sealed(parent, round, execution.writes, |state_root| {
-                    header.state_root = state_root;
-                    header.hash()
-                });
+        let sealed = accounts.apply_block_sealed(parent, round, execution.writes, |state_root| {
+            header.state_root = state_root;
+            header.hash()
+        });
+        drop(accounts);
         if sealed.is_err() {
             self.count_rejection("build_failed");
             return None;
@@ -476,17 +556,34 @@ impl Driver {
         Some(proposal)
     }
 
-    fn commit(&mut self, blocks: Vec<BlockMeta>) -> Result<(), DriverError> {
+    fn commit(
+        &mut self,
+        blocks: Vec<BlockMeta>,
+        certificate: QuorumCertificate,
+    ) -> Result<(), DriverError> {
         let Some(last) = blocks.last() else {
             return Ok(());
         };
         self.accounts
+            .write()
+            .expect("accounts lock")
             .finalize(&last.hash)
             .map_err(|error| DriverError::Finalize {
                 block: last.hash,
                 reason: error.to_string(),
             })?;
+        if let Some(roots) = &self.roots {
+            roots.save(&Root {
+                block: *last,
+                certificate,
+            })?;
+        }
         let final_round = last.round;
+        for meta in &blocks {
+            if let Some(block) = self.blocks.get(&meta.hash) {
+                self.newly_committed.push(block.clone());
+            }
+        }
         self.committed.extend(blocks);
         // Blocks at or below the final round are final or on dead forks; a window of
         // them stays to answer peers catching up.

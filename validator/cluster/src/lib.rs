@@ -6,7 +6,8 @@
 //!   (replayed first), votes, timeouts and timers into core events. No thread, socket
 //!   or clock of its own: messages for peers go to an outbox, the round timer is a
 //!   value the caller arms.
-//! - [`safety_store`]: the safety state on disk (atomic replace, fsync, checksum).
+//! - [`safety_store`]: the safety state on disk (atomic replace, fsync, checksum);
+//!   [`root_store`]: the last committed block and its QC, where a restart resumes.
 //!
 //! Invariants: a vote, timeout or proposal leaves only after the safety state that
 //! allows it is durable; a block gets a vote only after replay accepted it (header
@@ -19,7 +20,13 @@
 //! next.
 
 pub mod driver;
+pub mod root_store;
 pub mod safety_store;
+pub mod service;
+pub mod wire;
 
 pub use driver::{ClusterView, Driver, DriverError, DriverParts, Outbound};
+pub use root_store::RootStore;
 pub use safety_store::{SafetyStore, SafetyStoreError};
+pub use service::{ServiceCounters, ServiceParts, spawn};
+pub use wire::{ClusterMessage, WireError};

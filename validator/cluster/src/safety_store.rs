@@ -20,11 +20,11 @@ pub struct SafetyStore {
     path: PathBuf,
 }
 
-/// The safety state could not be read or made durable.
+/// A consensus file could not be read or made durable.
 #[derive(Debug, thiserror::Error)]
 pub enum SafetyStoreError {
     /// Reading, writing or syncing failed.
-    #[error("safety state {path}: {source}")]
+    #[error("consensus file {path}: {source}")]
     Io {
         /// The file.
         path: PathBuf,
@@ -32,7 +32,7 @@ pub enum SafetyStoreError {
         source: std::io::Error,
     },
     /// The file exists but is not a valid safety state.
-    #[error("safety state {path} is damaged ({reason}); refusing to start from scratch")]
+    #[error("consensus file {path} is damaged ({reason}); refusing to start from scratch")]
     Damaged {
         /// The file.
         path: PathBuf,
@@ -56,57 +56,70 @@ impl SafetyStore {
 
     /// The last saved state; the default state when nothing was ever saved.
     pub fn load(&self) -> Result<SafetyState, SafetyStoreError> {
-        let bytes = match fs::read(&self.path) {
-            Ok(bytes) => bytes,
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
-                return Ok(SafetyState::default());
-            }
-            Err(source) => return Err(self.io(source)),
-        };
-        let damaged = |reason: String| SafetyStoreError::Damaged {
-            path: self.path.clone(),
-            reason,
-        };
-        if bytes.len() != SafetyState::ENCODED_LEN + HASH_BYTES {
-            return Err(damaged(format!(
-                "{} bytes, expected {}",
-                bytes.len(),
-                SafetyState::ENCODED_LEN + HASH_BYTES
-            )));
+        match load_checked(&self.path)? {
+            None => Ok(SafetyState::default()),
+            Some(bytes) => decode_exact(&bytes).map_err(|error| SafetyStoreError::Damaged {
+                path: self.path.clone(),
+                reason: error.to_string(),
+            }),
         }
-        let (state_bytes, hash) = bytes.split_at(SafetyState::ENCODED_LEN);
-        if blake3::hash(state_bytes).as_bytes() != hash {
-            return Err(damaged("checksum mismatch".into()));
-        }
-        decode_exact(state_bytes).map_err(|error| damaged(error.to_string()))
     }
 
     /// Makes `state` durable (returns only after fsync of the file and its directory).
     pub fn save(&self, state: &SafetyState) -> Result<(), SafetyStoreError> {
-        let mut bytes = encode(state);
-        let hash = blake3::hash(&bytes);
-        bytes.extend_from_slice(hash.as_bytes());
-        let temporary = self.path.with_extension("tmp");
-        let write = || -> std::io::Result<()> {
-            let mut file = File::create(&temporary)?;
-            file.write_all(&bytes)?;
-            file.sync_all()?;
-            fs::rename(&temporary, &self.path)?;
-            let directory = self
-                .path
-                .parent()
-                .filter(|parent| !parent.as_os_str().is_empty());
-            File::open(directory.unwrap_or(Path::new(".")))?.sync_all()
-        };
-        write().map_err(|source| self.io(source))
+        save_checked(&self.path, &encode(state))
     }
+}
 
-    fn io(&self, source: std::io::Error) -> SafetyStoreError {
-        SafetyStoreError::Io {
-            path: self.path.clone(),
-            source,
+/// The payload of a file written by [`save_checked`], or `None` when it does not exist.
+pub(crate) fn load_checked(path: &Path) -> Result<Option<Vec<u8>>, SafetyStoreError> {
+    let bytes = match fs::read(path) {
+        Ok(bytes) => bytes,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(source) => {
+            return Err(SafetyStoreError::Io {
+                path: path.to_owned(),
+                source,
+            });
         }
+    };
+    let damaged = |reason: String| SafetyStoreError::Damaged {
+        path: path.to_owned(),
+        reason,
+    };
+    let Some(payload_length) = bytes.len().checked_sub(HASH_BYTES) else {
+        return Err(damaged(format!(
+            "{} bytes, shorter than a checksum",
+            bytes.len()
+        )));
+    };
+    let (payload, hash) = bytes.split_at(payload_length);
+    if blake3::hash(payload).as_bytes() != hash {
+        return Err(damaged("checksum mismatch".into()));
     }
+    Ok(Some(payload.to_vec()))
+}
+
+/// Writes `payload ‖ BLAKE3(payload)` to `path` atomically and durably: a temporary
+/// file, fsync, rename over `path`, fsync of the directory.
+pub(crate) fn save_checked(path: &Path, payload: &[u8]) -> Result<(), SafetyStoreError> {
+    let mut bytes = payload.to_vec();
+    bytes.extend_from_slice(blake3::hash(payload).as_bytes());
+    let temporary = path.with_extension("tmp");
+    let write = || -> std::io::Result<()> {
+        let mut file = File::create(&temporary)?;
+        file.write_all(&bytes)?;
+        file.sync_all()?;
+        fs::rename(&temporary, path)?;
+        let directory = path
+            .parent()
+            .filter(|parent| !parent.as_os_str().is_empty());
+        File::open(directory.unwrap_or(Path::new(".")))?.sync_all()
+    };
+    write().map_err(|source| SafetyStoreError::Io {
+        path: path.to_owned(),
+        source,
+    })
 }
 
 #[cfg(test)]

@@ -11,10 +11,10 @@
 
 use std::collections::{BTreeMap, VecDeque};
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use aether_accounts_db::{AccountsDb, AccountsDbOptions, GENESIS_PARENT};
-use aether_cluster::{ClusterView, Driver, DriverParts, Outbound, SafetyStore};
+use aether_cluster::{ClusterView, Driver, DriverParts, Outbound, RootStore, SafetyStore};
 use aether_consensus::testing::{validator_keys, validator_set};
 use aether_consensus::{
     BlockMeta, ConsensusConfig, Core, EpochSchedule, LeaderSchedule, Root, TimeoutConfig,
@@ -168,12 +168,13 @@ fn driver(directory: &Path, index: usize, root: Option<Root>) -> Driver {
         core,
         cluster,
         keys: leader_keys(index),
-        accounts,
+        accounts: Arc::new(RwLock::new(accounts)),
         replayer: Replayer::new(sigverify, Executor::new(1).unwrap(), LedgerParams::DEFAULT),
         builder: Executor::new(1).unwrap(),
         params: LedgerParams::DEFAULT,
         safety,
     })
+    .with_root_store(RootStore::new(directory.join(format!("root-{index}.bin"))))
 }
 
 #[derive(Debug, Clone)]
@@ -411,7 +412,7 @@ fn four_validators_finalize_the_same_chain_with_every_transfer() {
             };
             assert!(
                 driver
-                    .accounts()
+                    .accounts_read()
                     .get(&last, &output.key())
                     .unwrap()
                     .is_some()
@@ -419,7 +420,7 @@ fn four_validators_finalize_the_same_chain_with_every_transfer() {
             let input = faucet_reference(input as u16);
             assert!(
                 driver
-                    .accounts()
+                    .accounts_read()
                     .get(&last, &input.key())
                     .unwrap()
                     .is_none()
@@ -466,7 +467,11 @@ fn a_restarted_validator_resumes_from_its_safety_state_and_catches_up() {
     // Validator 2 stops; its safety state and accounts-db stay on disk.
     let stopped = cluster.drivers[2].take().unwrap();
     let safety_before = *stopped.core().safety();
-    let root = stopped.core().committed_root();
+    let root = RootStore::new(directory.path().join("root-2.bin"))
+        .load()
+        .unwrap()
+        .expect("a commit saved its root");
+    assert_eq!(root, stopped.core().committed_root());
     drop(stopped);
     cluster.deadlines.remove(&2);
     cluster.run_until_committed(12, 100_000);

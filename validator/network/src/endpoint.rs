@@ -72,9 +72,14 @@ impl Default for EndpointConfig {
             large_streams_per_connection_max: 2,
             handshake_timeout: Duration::from_secs(5),
             write_timeout: Duration::from_secs(5),
-            idle_timeout: Duration::from_secs(30),
+            // A peer that died (or restarted with a fresh endpoint) is noticed within
+            // the idle timeout: until then messages to it vanish into the old
+            // connection. Validators must hear a restarted peer quickly (it catches up
+            // through block fetches), so both are short; keep-alives cost one packet a
+            // second per peer.
+            idle_timeout: Duration::from_secs(4),
             reconnect_backoff_min: Duration::from_millis(100),
-            reconnect_backoff_max: Duration::from_secs(10),
+            reconnect_backoff_max: Duration::from_secs(2),
         }
     }
 }

@@ -23,6 +23,23 @@ pub struct NodeConfig {
     pub fetch: FetchSection,
     pub pipeline: PipelineSection,
     pub blockstore: BlockstoreSection,
+    pub cluster: ClusterSection,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)]
+pub struct ClusterSection {
+    pub genesis: String,
+    pub listen: SocketAddr,
+    pub entrypoints: Vec<SocketAddr>,
+}
+
+impl ClusterSection {
+    /// The cluster genesis file, when this node is a cluster validator.
+    pub fn genesis_path(&self) -> Option<PathBuf> {
+        (!self.genesis.is_empty()).then(|| PathBuf::from(&self.genesis))
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]

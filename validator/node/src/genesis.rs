@@ -70,14 +70,24 @@ pub fn genesis_hash() -> Hash {
     Hash(*hasher.finalize().as_bytes())
 }
 
-/// Writes genesis into `accounts_dir` when it holds no state; returns whether it did.
+/// Writes the dev genesis into `accounts_dir` when it holds no state; returns whether
+/// it did.
 pub fn initialize_if_empty(accounts_dir: &Path) -> Result<bool> {
+    import_if_empty(accounts_dir, genesis_entries(), genesis_hash())
+}
+
+/// Writes `entries` as the state of genesis block `hash` (slot 0) into `accounts_dir`
+/// when it holds no state; returns whether it did.
+pub fn import_if_empty(
+    accounts_dir: &Path,
+    entries: Vec<(Hash, Vec<u8>)>,
+    hash: Hash,
+) -> Result<bool> {
     let (storage, _) = AccountStorage::open(accounts_dir, OpenOptions::default())
         .with_context(|| format!("opening {}", accounts_dir.display()))?;
     if storage.last_committed().is_some() || !storage.is_empty() {
         return Ok(false);
     }
-    let entries = genesis_entries();
     let state_root = Tree::from_sorted(entries.iter().map(|(key, value)| (*key, value.as_slice())))
         .context("genesis entries are sorted")?
         .root();
@@ -85,7 +95,7 @@ pub fn initialize_if_empty(accounts_dir: &Path) -> Result<bool> {
         .import_state(
             CommittedBlock {
                 slot: 0,
-                block_hash: genesis_hash(),
+                block_hash: hash,
                 state_root,
             },
             entries,

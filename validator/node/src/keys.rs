@@ -3,6 +3,7 @@
 
 use std::path::Path;
 
+use aether_crypto::bls::BlsSecretKey;
 use aether_crypto::ed25519::Ed25519SecretKey;
 use aether_crypto::ed25519::{Ed25519PublicKey, Ed25519Signature};
 use aether_crypto::kes::{KesPublicKey, KesSecretKey};
@@ -111,4 +112,12 @@ pub fn load_keys(directory: &Path) -> Result<LeaderKeys> {
         certificate,
         vrf,
     })
+}
+
+/// The BLS vote key in `directory/vote.json` (written by `aetherctl keys new`).
+pub fn load_vote_key(directory: &Path) -> Result<BlsSecretKey> {
+    let vote_file = read_json(directory, "vote.json", "aether-vote-bls12381")?;
+    let key = BlsSecretKey::from_bytes(&hex_field(&vote_file, "secret_key", "vote.json")?)
+        .map_err(|error| anyhow!("vote.json: {error}"))?;
+    Ok(key)
 }

@@ -1,28 +1,30 @@
 //! Start-up and shutdown of a node: ledger, keys, pipeline, RPC and metrics.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use aether_accounts_db::snapshot::{load_snapshot, read_snapshot_header};
 use aether_accounts_db::{ACCOUNTS_DIRECTORY, AccountsDb, AccountsDbOptions, Writes};
 use aether_blockstore::{Blockstore, BlockstoreOptions};
+use aether_genesis::ClusterGenesis;
 use aether_kernels::{BackendKind, SigVerify, open_backend};
 use aether_ledger::{Executor, LedgerParams};
 use aether_pipeline::banking::BankingConfig;
 use aether_pipeline::chain::ChainState;
 use aether_pipeline::fetch::FetchConfig;
-use aether_pipeline::{Pipeline, PipelineConfig, PipelineParts};
+use aether_pipeline::{BlockProduction, Pipeline, PipelineConfig, PipelineParts};
 use anyhow::{Context, Result, anyhow};
 use hyper::{Method, StatusCode};
 use indicatif::{ProgressBar, ProgressStyle};
 
+use crate::cluster::{ClusterNode, ClusterStart};
 use crate::config::NodeConfig;
 use crate::faucet::Faucet;
 use crate::genesis;
 use crate::http::{self, Handler};
-use crate::keys::{dev_keys, load_keys};
+use crate::keys::{dev_keys, load_keys, load_vote_key};
 use crate::metrics_text;
 use crate::rpc::{RpcContext, handle_body};
 
@@ -59,12 +61,23 @@ fn load_snapshot_into(file: &Path, accounts_dir: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Opens the accounts-db, creating its state from genesis or a snapshot when empty.
-fn open_accounts(ledger: &Path, snapshot: Option<&Path>) -> Result<AccountsDb> {
+/// Opens the accounts-db, creating its state from genesis (the cluster's, else the dev
+/// chain's) or a snapshot when empty.
+fn open_accounts(
+    ledger: &Path,
+    snapshot: Option<&Path>,
+    cluster_genesis: Option<&ClusterGenesis>,
+) -> Result<AccountsDb> {
     let accounts_dir = ledger.join(ACCOUNTS_DIRECTORY);
-    match snapshot {
-        Some(file) => load_snapshot_into(file, &accounts_dir)?,
-        None => {
+    match (snapshot, cluster_genesis) {
+        (Some(file), _) => load_snapshot_into(file, &accounts_dir)?,
+        (None, Some(cluster)) => {
+            let hash = cluster.genesis_hash();
+            if genesis::import_if_empty(&accounts_dir, cluster.state_entries(), hash)? {
+                tracing::info!(%hash, "initialised the ledger from the cluster genesis");
+            }
+        }
+        (None, None) => {
             if genesis::initialize_if_empty(&accounts_dir)? {
                 tracing::info!(hash = %genesis::genesis_hash(), "initialised the ledger from the dev genesis");
             }
@@ -107,7 +120,18 @@ pub fn run(options: RunOptions) -> Result<()> {
     let ledger = &config.node.ledger;
     std::fs::create_dir_all(ledger)
         .with_context(|| format!("creating ledger {}", ledger.display()))?;
-    let accounts = open_accounts(ledger, options.snapshot.as_deref())?;
+    let cluster_genesis = match config.cluster.genesis_path() {
+        Some(path) => Some(
+            ClusterGenesis::load(&path)
+                .with_context(|| format!("loading the cluster genesis {}", path.display()))?,
+        ),
+        None => None,
+    };
+    let accounts = open_accounts(
+        ledger,
+        options.snapshot.as_deref(),
+        cluster_genesis.as_ref(),
+    )?;
     let chain = Arc::new(ChainState::default());
     build_address_index(&accounts, &chain)?;
     let accounts = Arc::new(RwLock::new(accounts));
@@ -123,12 +147,21 @@ pub fn run(options: RunOptions) -> Result<()> {
         )
         .with_context(|| format!("opening the blockstore in {}", blockstore_dir.display()))?,
     );
-    let keys = if options.dev {
+    let keys = if options.dev && cluster_genesis.is_none() {
         dev_keys()?
     } else {
         load_keys(&config.node.keys).with_context(|| {
             format!("loading validator keys from {}", config.node.keys.display())
         })?
+    };
+    // In cluster mode the consensus driver signs blocks; the pipeline gets its own copy
+    // of the keys for the shred stage's FEC-set signatures.
+    let cluster_keys = if cluster_genesis.is_some() {
+        let vote_key = load_vote_key(&config.node.keys)
+            .with_context(|| format!("loading the vote key from {}", config.node.keys.display()))?;
+        (load_keys(&config.node.keys)?, Some((keys, vote_key)))
+    } else {
+        (keys, None)
     };
     let backend_kind: BackendKind = config
         .sigverify
@@ -164,19 +197,58 @@ pub fn run(options: RunOptions) -> Result<()> {
             slot_duration: Duration::from_millis(config.chain.slot_duration_ms),
             pin_threads: config.pipeline.pin_threads,
             shred_version: config.chain.shred_version,
+            production: if cluster_genesis.is_some() {
+                BlockProduction::External
+            } else {
+                BlockProduction::SingleLeader
+            },
         },
         PipelineParts {
             accounts: accounts.clone(),
             blockstore: blockstore.clone(),
-            keys,
-            sigverify,
+            keys: cluster_keys.0,
+            sigverify: sigverify.clone(),
             executor: Executor::new(workers)?,
             chain: chain.clone(),
             latencies: None,
         },
     )?;
+    let cluster_node = match (&cluster_genesis, cluster_keys.1) {
+        (Some(genesis), Some((keys, vote_key))) => Some(ClusterNode::start(ClusterStart {
+            config: &config,
+            genesis,
+            keys,
+            vote_key,
+            accounts: accounts.clone(),
+            pipeline: &pipeline,
+            chain: chain.clone(),
+            sigverify,
+            workers,
+            params,
+        })?),
+        _ => None,
+    };
     let pipeline = Arc::new(pipeline);
-    let faucet = (options.dev || config.node.faucet).then(|| Faucet::new(genesis::faucet_key()));
+    let peers = Arc::new(AtomicUsize::new(0));
+    let consensus_status = cluster_node.as_ref().map(|node| {
+        let counters = node.counters.clone();
+        let peers = peers.clone();
+        Arc::new(move || {
+            let mut fields = serde_json::Map::new();
+            fields.insert("peers".into(), peers.load(Ordering::Relaxed).into());
+            fields.insert(
+                "last_vote_round".into(),
+                counters.last_vote_round.load(Ordering::Relaxed).into(),
+            );
+            fields.insert(
+                "round".into(),
+                counters.round.load(Ordering::Relaxed).into(),
+            );
+            fields
+        }) as Arc<dyn Fn() -> serde_json::Map<String, serde_json::Value> + Send + Sync>
+    });
+    let faucet = ((options.dev || config.node.faucet) && cluster_genesis.is_none())
+        .then(|| Faucet::new(genesis::faucet_key()));
     let link_pipeline = pipeline.clone();
     let context = Arc::new(RpcContext {
         chain: chain.clone(),
@@ -187,6 +259,7 @@ pub fn run(options: RunOptions) -> Result<()> {
         shred_version: config.chain.shred_version,
         faucet,
         link_stats: Arc::new(move || link_pipeline.link_stats()),
+        consensus_status,
     });
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -241,6 +314,15 @@ pub fn run(options: RunOptions) -> Result<()> {
         });
         let started = Instant::now();
         while !stop.load(Ordering::Relaxed) {
+            if let Some(node) = &cluster_node {
+                peers.store(node.peer_count(), Ordering::Relaxed);
+                if !node.is_healthy() {
+                    return Err(anyhow!(
+                        "the consensus thread stopped after {:.1} s; see the log above",
+                        started.elapsed().as_secs_f64()
+                    ));
+                }
+            }
             if !pipeline.is_healthy() {
                 return Err(anyhow!(
                     "a pipeline stage stopped after {:.1} s; see the log above",
@@ -253,6 +335,9 @@ pub fn run(options: RunOptions) -> Result<()> {
     })?;
     tracing::info!("stopping");
     runtime.shutdown_timeout(Duration::from_secs(1));
+    if let Some(node) = cluster_node {
+        node.stop()?;
+    }
     let pipeline =
         Arc::into_inner(pipeline).ok_or_else(|| anyhow!("pipeline still shared at shutdown"))?;
     pipeline.stop().map_err(|error| anyhow!(error))?;

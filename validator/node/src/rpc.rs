@@ -12,7 +12,7 @@
 //! | getBlock | `[slot]` | `{slot, hash, parent, parent_slot, state_root, transactions}` or null |
 //! | getStateRoot | `[slot]` | hex or null |
 //! | requestAirdrop | `[address, amount]` | id (hex); dev/devnet only |
-//! | getStatus | – | `{slot, finalized_slot, committed_transactions, mempool_depth, queues}` |
+//! | getStatus | – | `{slot, finalized_slot, committed_transactions, mempool_depth, queues}`, plus `round`, `last_vote_round`, `peers` on a cluster validator |
 //!
 //! An address is the hex BLAKE3 hash of an Ed25519 public key (the lock's hash).
 //! Errors: -32700 parse error, -32600 invalid request, -32601 unknown method,
@@ -55,6 +55,9 @@ pub struct RpcContext {
     pub faucet: Option<Faucet>,
     /// Link counters for getStatus.
     pub link_stats: Arc<dyn Fn() -> Vec<LinkStats> + Send + Sync>,
+    /// Consensus fields for getStatus (`peers`, `last_vote_round`, `round`), in
+    /// cluster mode.
+    pub consensus_status: Option<Arc<dyn Fn() -> serde_json::Map<String, Value> + Send + Sync>>,
 }
 
 struct RpcError {
@@ -380,11 +383,15 @@ fn status(context: &RpcContext) -> Value {
             )
         })
         .collect();
-    json!({
+    let mut status = json!({
         "slot": context.chain.processed_slot(),
         "finalized_slot": context.chain.finalized_slot(),
         "committed_transactions": context.chain.committed_transactions(),
         "mempool_depth": context.chain.mempool_depth(),
         "queues": queues,
-    })
+    });
+    if let (Some(consensus), Some(object)) = (&context.consensus_status, status.as_object_mut()) {
+        object.extend(consensus());
+    }
+    status
 }

@@ -1,0 +1,247 @@
+//! The runner of the consensus driver inside a node: one thread that feeds the driver
+//! verified transactions (the pipeline's sigverify output), validator messages (from
+//! `aether-network`) and its round timer, sends what it produces, and hands committed
+//! blocks to the pipeline's shred stage (which stores them; they are then final).
+//!
+//! Each loop takes a bounded amount of each input, so no input starves the others;
+//! it sleeps 1 ms only when nothing happened. Malformed or unexpected messages are
+//! counted ([`ServiceCounters`]), never fatal; a driver error (the safety state could
+//! not be made durable, the accounts-db could not finalize) stops the thread with the
+//! error, and the node stops with it.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use aether_crypto::ed25519::Ed25519PublicKey;
+use aether_network::{InboundMessage, NetworkEndpoint};
+use aether_pipeline::banking::SealedBlock;
+use aether_pipeline::chain::ChainState;
+use aether_pipeline::link::Link;
+use aether_pipeline::sigverify::VerifiedBatch;
+use aether_types::codec::encode;
+use aether_types::{Block, Transaction, ValidatorIndex};
+use tokio::sync::mpsc::Receiver;
+
+use crate::driver::{Driver, DriverError, Outbound};
+use crate::wire::ClusterMessage;
+
+/// Most verified batches and network messages taken per loop.
+const INPUTS_PER_LOOP: usize = 256;
+
+/// Counters of the service, rendered at `/metrics`.
+#[derive(Debug, Default)]
+pub struct ServiceCounters {
+    /// Messages that did not decode or had an unexpected kind.
+    pub malformed_messages_total: AtomicU64,
+    /// Messages from an identity that is not a validator.
+    pub unknown_sender_total: AtomicU64,
+    /// Outbound messages the network refused (queue full, unknown address).
+    pub send_failures_total: AtomicU64,
+    /// Last round this validator voted in.
+    pub last_vote_round: AtomicU64,
+    /// Current consensus round.
+    pub round: AtomicU64,
+    /// Blocks committed.
+    pub committed_blocks_total: AtomicU64,
+}
+
+/// Everything the service runs with.
+pub struct ServiceParts {
+    /// The driver.
+    pub driver: Driver,
+    /// This node's validator endpoint.
+    pub endpoint: NetworkEndpoint,
+    /// Its inbound messages.
+    pub inbound: Receiver<InboundMessage>,
+    /// The runtime the endpoint was bound on.
+    pub runtime: tokio::runtime::Handle,
+    /// Validator identities, by index.
+    pub identities: Vec<Ed25519PublicKey>,
+    /// Verified transactions from the pipeline.
+    pub verified: Link<VerifiedBatch>,
+    /// Committed blocks to the shred stage.
+    pub sealed: Link<SealedBlock>,
+    /// What RPC reads.
+    pub chain: Arc<ChainState>,
+    /// Set to stop.
+    pub shutdown: Arc<AtomicBool>,
+    /// Counters.
+    pub counters: Arc<ServiceCounters>,
+}
+
+/// Starts the service thread (`consensus:0`).
+pub fn spawn(parts: ServiceParts) -> std::io::Result<JoinHandle<Result<(), DriverError>>> {
+    std::thread::Builder::new()
+        .name("consensus:0".into())
+        .spawn(move || run(parts))
+}
+
+fn run(mut parts: ServiceParts) -> Result<(), DriverError> {
+    let runtime = parts.runtime.clone();
+    let _guard = runtime.enter();
+    let mut timer: Option<(u64, Instant)> = None;
+    let started = Instant::now();
+    parts.driver.tick(0)?;
+    parts.driver.start()?;
+    flush(&mut parts, &mut timer);
+    while !parts.shutdown.load(Ordering::Relaxed) {
+        let mut worked = false;
+        for _ in 0..INPUTS_PER_LOOP {
+            let Some(batch) = parts.verified.pop() else {
+                break;
+            };
+            worked = true;
+            for verified in batch.transactions {
+                // A full queue drops the newest; the sender retries or the bench counts it.
+                let _ = parts.driver.submit(verified.transaction);
+            }
+        }
+        for _ in 0..INPUTS_PER_LOOP {
+            let Ok(message) = parts.inbound.try_recv() else {
+                break;
+            };
+            worked = true;
+            handle(&mut parts, message)?;
+        }
+        if let Some((round, deadline)) = timer
+            && Instant::now() >= deadline
+        {
+            timer = None;
+            worked = true;
+            parts.driver.on_timer(round)?;
+        }
+        parts.driver.tick(started.elapsed().as_millis() as u64)?;
+        flush(&mut parts, &mut timer);
+        if !worked {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+    Ok(())
+}
+
+fn handle(parts: &mut ServiceParts, message: InboundMessage) -> Result<(), DriverError> {
+    let Some(sender) = parts
+        .identities
+        .iter()
+        .position(|identity| *identity == message.sender)
+    else {
+        parts
+            .counters
+            .unknown_sender_total
+            .fetch_add(1, Ordering::Relaxed);
+        return Ok(());
+    };
+    let Ok(decoded) = ClusterMessage::from_frame(message.kind, &message.payload) else {
+        parts
+            .counters
+            .malformed_messages_total
+            .fetch_add(1, Ordering::Relaxed);
+        return Ok(());
+    };
+    match decoded {
+        ClusterMessage::Proposal { block, tc } => parts.driver.on_block(*block, tc),
+        ClusterMessage::Vote(vote) => parts.driver.on_vote(*vote),
+        ClusterMessage::Timeout { timeout, tc } => parts.driver.on_timeout(*timeout, tc),
+        ClusterMessage::FetchBlock(hash) => {
+            if let Some(block) = parts.driver.block(&hash) {
+                send(
+                    parts,
+                    ValidatorIndex(sender as u32),
+                    &ClusterMessage::Proposal {
+                        block: Box::new((*block).clone()),
+                        tc: None,
+                    },
+                );
+            }
+            Ok(())
+        }
+    }
+}
+
+fn send(parts: &ServiceParts, to: ValidatorIndex, message: &ClusterMessage) {
+    let Some(peer) = parts.identities.get(to.0 as usize) else {
+        return;
+    };
+    if *peer == parts.endpoint.identity() {
+        return;
+    }
+    let (kind, payload) = message.to_frame();
+    if parts.endpoint.send(*peer, kind, payload).is_err() {
+        parts
+            .counters
+            .send_failures_total
+            .fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+fn broadcast(parts: &ServiceParts, message: &ClusterMessage) {
+    for index in 0..parts.identities.len() {
+        send(parts, ValidatorIndex(index as u32), message);
+    }
+}
+
+/// Sends the outbox, re-arms the timer, and passes committed blocks on.
+fn flush(parts: &mut ServiceParts, timer: &mut Option<(u64, Instant)>) {
+    for outbound in parts.driver.take_outbox() {
+        match outbound {
+            Outbound::Proposal { block, tc } => broadcast(
+                parts,
+                &ClusterMessage::Proposal {
+                    block: Box::new((*block).clone()),
+                    tc,
+                },
+            ),
+            Outbound::Vote { to, vote } => {
+                parts
+                    .counters
+                    .last_vote_round
+                    .fetch_max(vote.round, Ordering::Relaxed);
+                send(parts, to, &ClusterMessage::Vote(Box::new(vote)));
+            }
+            Outbound::Timeout { timeout, tc } => {
+                broadcast(parts, &ClusterMessage::Timeout { timeout, tc });
+            }
+            Outbound::FetchBlock { hash, from } => match from {
+                Some(from) => send(parts, from, &ClusterMessage::FetchBlock(hash)),
+                None => broadcast(parts, &ClusterMessage::FetchBlock(hash)),
+            },
+        }
+    }
+    match parts.driver.timer() {
+        Some((round, after_ms)) => {
+            if timer.is_none_or(|(armed, _)| armed != round) {
+                *timer = Some((round, Instant::now() + Duration::from_millis(after_ms)));
+            }
+        }
+        None => *timer = None,
+    }
+    let round = parts.driver.core().round();
+    parts.counters.round.store(round, Ordering::Relaxed);
+    parts.chain.set_processed(round.saturating_sub(1));
+    let running = || !parts.shutdown.load(Ordering::Relaxed);
+    for block in parts.driver.take_committed_blocks() {
+        parts
+            .counters
+            .committed_blocks_total
+            .fetch_add(1, Ordering::Relaxed);
+        let _ = parts.sealed.push(sealed_block(&block), running);
+    }
+}
+
+fn sealed_block(block: &Block) -> SealedBlock {
+    let transaction_ids: Vec<_> = block
+        .transactions
+        .iter()
+        .map(Transaction::transaction_id)
+        .collect();
+    let now = Instant::now();
+    SealedBlock {
+        block: block.clone(),
+        encoded: encode(block),
+        hash: block.hash(),
+        received_at: vec![now; transaction_ids.len()],
+        transaction_ids,
+    }
+}

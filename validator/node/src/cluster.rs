@@ -1,0 +1,291 @@
+//! Cluster mode: this node is one validator of a cluster described by a genesis file.
+//!
+//! Start-up: the node's keys must belong to a genesis validator; the validator
+//! endpoint (`aether-network`) binds `cluster.listen` and gossip learns the others from
+//! `cluster.entrypoints`; the consensus driver (`aether-cluster`) runs on its own
+//! thread, fed by the pipeline's verified transactions, and hands committed blocks to
+//! the shred stage (stored, then final).
+
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLock};
+use std::thread::JoinHandle;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use aether_accounts_db::{AccountsDb, GENESIS_PARENT};
+use aether_cluster::{
+    ClusterView, Driver, DriverError, DriverParts, RootStore, SafetyStore, ServiceCounters,
+    ServiceParts,
+};
+use aether_consensus::{
+    BlockMeta, ConsensusConfig, Core, EpochSchedule, LeaderSchedule, TimeoutConfig,
+};
+use aether_crypto::bls::BlsSecretKey;
+use aether_crypto::ed25519::Ed25519SecretKey;
+use aether_genesis::ClusterGenesis;
+use aether_kernels::SigVerify;
+use aether_ledger::{Executor, LedgerParams};
+use aether_network::{
+    ContactInfo, EndpointConfig, GossipConfig, GossipService, Membership, NetworkEndpoint,
+    start_gossip,
+};
+use aether_pipeline::Pipeline;
+use aether_pipeline::chain::ChainState;
+use aether_pipeline::leader::LeaderKeys;
+use aether_pipeline::replay::Replayer;
+use aether_types::ValidatorIndex;
+use anyhow::{Context, Result, anyhow};
+
+use crate::config::NodeConfig;
+
+/// The file holding the consensus safety state, inside the ledger.
+pub const SAFETY_STATE_FILE: &str = "consensus-safety.bin";
+/// The file holding the last committed block and its QC, inside the ledger.
+pub const ROOT_FILE: &str = "consensus-root.bin";
+
+/// The running cluster parts of a node.
+pub struct ClusterNode {
+    runtime: tokio::runtime::Runtime,
+    endpoint: NetworkEndpoint,
+    gossip: GossipService,
+    service: Option<JoinHandle<Result<(), DriverError>>>,
+    shutdown: Arc<AtomicBool>,
+    /// The driver's counters (for `/metrics` and `getStatus`).
+    pub counters: Arc<ServiceCounters>,
+}
+
+/// Everything cluster start-up needs from the node.
+pub struct ClusterStart<'a> {
+    /// The configuration.
+    pub config: &'a NodeConfig,
+    /// The loaded genesis.
+    pub genesis: &'a ClusterGenesis,
+    /// This validator's block keys.
+    pub keys: LeaderKeys,
+    /// Its BLS vote key.
+    pub vote_key: BlsSecretKey,
+    /// Shared account state.
+    pub accounts: Arc<RwLock<AccountsDb>>,
+    /// The running pipeline (in external block production mode).
+    pub pipeline: &'a Pipeline,
+    /// What RPC reads.
+    pub chain: Arc<ChainState>,
+    /// Signature verification for replay.
+    pub sigverify: Arc<dyn SigVerify>,
+    /// Execution workers.
+    pub workers: usize,
+    /// Ledger parameters.
+    pub params: LedgerParams,
+}
+
+impl ClusterNode {
+    /// Starts networking, gossip and the consensus driver.
+    pub fn start(start: ClusterStart<'_>) -> Result<ClusterNode> {
+        let config = start.config;
+        let genesis = start.genesis;
+        if config.cluster.listen.ip().is_unspecified() {
+            return Err(anyhow!(
+                "cluster.listen {} is advertised to peers through gossip: give the address \
+                 they reach this node at, not an unspecified one",
+                config.cluster.listen
+            ));
+        }
+        let identity_public = start.keys.identity.public_key();
+        let me = genesis
+            .validators
+            .iter()
+            .position(|validator| validator.identity == identity_public)
+            .ok_or_else(|| {
+                anyhow!(
+                    "the identity in {} is not a validator of the cluster genesis",
+                    config.node.keys.display()
+                )
+            })?;
+        let me = ValidatorIndex(me as u32);
+        let validators = Arc::new(genesis.validator_set()?);
+        let leaders = (0..genesis.validators.len())
+            .map(|index| {
+                genesis
+                    .leader_public_keys(ValidatorIndex(index as u32))
+                    .expect("every genesis validator has leader keys")
+            })
+            .collect();
+        let schedule = LeaderSchedule::new(
+            validators,
+            EpochSchedule::new(genesis.epoch_slots, 1),
+            genesis.genesis_nonce,
+        );
+        let genesis_meta = BlockMeta {
+            hash: genesis.genesis_hash(),
+            round: 0,
+            parent_hash: GENESIS_PARENT,
+            parent_round: 0,
+            proposer: ValidatorIndex(0),
+        };
+        let last_finalized = start
+            .accounts
+            .read()
+            .expect("accounts lock")
+            .last_finalized();
+        let roots = RootStore::new(config.node.ledger.join(ROOT_FILE));
+        let root = roots.load().context("loading the last committed root")?;
+        let root = match root {
+            _ if last_finalized.hash == genesis_meta.hash => None,
+            Some(root) if root.block.hash == last_finalized.hash => Some(root),
+            _ => {
+                return Err(anyhow!(
+                    "the ledger's last final block (slot {}) has no matching {ROOT_FILE} \
+                     record (a crash between finalizing and saving it); remove {} to catch \
+                     up from peers",
+                    last_finalized.slot,
+                    config.node.ledger.display()
+                ));
+            }
+        };
+        if let Some(root) = &root {
+            tracing::info!(slot = root.block.round, hash = %root.block.hash, "resuming consensus");
+        }
+        start.chain.set_processed(last_finalized.slot);
+        start.chain.set_finalized(last_finalized.slot, 0);
+        let safety = SafetyStore::new(config.node.ledger.join(SAFETY_STATE_FILE));
+        let core = Core::new(
+            ConsensusConfig {
+                timeouts: TimeoutConfig {
+                    base_ms: (4 * genesis.slot_ms).max(1_000),
+                    multiplier_percent: 150,
+                    max_ms: 30_000,
+                },
+                ..ConsensusConfig::default()
+            },
+            schedule.clone(),
+            me,
+            start.vote_key,
+            safety
+                .load()
+                .context("loading the consensus safety state")?,
+            genesis_meta,
+            root,
+        );
+        let driver = Driver::new(DriverParts {
+            me,
+            core,
+            cluster: ClusterView { schedule, leaders },
+            keys: start.keys,
+            accounts: start.accounts,
+            replayer: Replayer::new(start.sigverify, Executor::new(start.workers)?, start.params),
+            builder: Executor::new(start.workers)?,
+            params: start.params,
+            safety,
+        })
+        .with_block_interval_ms(genesis.slot_ms)
+        .with_root_store(roots);
+
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("net:0")
+            .enable_all()
+            .build()
+            .context("starting the validator network runtime")?;
+        let identity = Arc::new(Ed25519SecretKey::from_seed(&driver_identity_seed(
+            &config.node.keys,
+        )?));
+        let identities: Vec<_> = genesis
+            .validators
+            .iter()
+            .map(|validator| validator.identity)
+            .collect();
+        let membership = Arc::new(Membership::new(identities.clone()));
+        let (endpoint, receivers, gossip) = {
+            let _guard = runtime.enter();
+            let (endpoint, receivers) = NetworkEndpoint::bind(
+                config.cluster.listen,
+                identity.clone(),
+                membership,
+                EndpointConfig::default(),
+            )
+            .with_context(|| format!("binding cluster.listen {}", config.cluster.listen))?;
+            let own = ContactInfo {
+                identity: identity.public_key(),
+                gossip_address: endpoint.local_addr()?,
+                tpu_address: start.pipeline.tpu_address()?,
+                rpc_address: config.network.rpc,
+                shred_version: config.chain.shred_version,
+                wallclock_ms: SystemTime::now()
+                    .duration_since(UNIX_EPOCH)
+                    .map_or(0, |elapsed| elapsed.as_millis() as u64),
+            };
+            let gossip = start_gossip(
+                endpoint.clone(),
+                receivers.gossip,
+                &identity,
+                own,
+                config.cluster.entrypoints.clone(),
+                GossipConfig::default(),
+            )?;
+            (endpoint, receivers.messages, gossip)
+        };
+        let shutdown = Arc::new(AtomicBool::new(false));
+        let counters = Arc::new(ServiceCounters::default());
+        let service = aether_cluster::spawn(ServiceParts {
+            driver,
+            endpoint: endpoint.clone(),
+            inbound: receivers,
+            runtime: runtime.handle().clone(),
+            identities,
+            verified: start.pipeline.verified().clone(),
+            sealed: start.pipeline.sealed().clone(),
+            chain: start.chain,
+            shutdown: shutdown.clone(),
+            counters: counters.clone(),
+        })
+        .context("starting the consensus thread")?;
+        tracing::info!(
+            validator = me.0,
+            listen = %config.cluster.listen,
+            entrypoints = ?config.cluster.entrypoints,
+            "cluster validator running"
+        );
+        Ok(ClusterNode {
+            runtime,
+            endpoint,
+            gossip,
+            service: Some(service),
+            shutdown,
+            counters,
+        })
+    }
+
+    /// Peers known through gossip (this node excluded).
+    pub fn peer_count(&self) -> usize {
+        self.gossip.len().saturating_sub(1)
+    }
+
+    /// True while the consensus thread runs.
+    pub fn is_healthy(&self) -> bool {
+        self.service
+            .as_ref()
+            .is_some_and(|service| !service.is_finished())
+    }
+
+    /// Stops the consensus thread, gossip and the endpoint.
+    pub fn stop(mut self) -> Result<()> {
+        self.shutdown.store(true, Ordering::Relaxed);
+        let result = match self.service.take() {
+            Some(service) => service
+                .join()
+                .map_err(|_| anyhow!("the consensus thread panicked"))?
+                .map_err(anyhow::Error::from),
+            None => Ok(()),
+        };
+        self.gossip.stop();
+        self.endpoint.close();
+        self.runtime.shutdown_timeout(Duration::from_secs(1));
+        result
+    }
+}
+
+/// The identity seed from the key directory (the endpoint needs its own copy).
+fn driver_identity_seed(directory: &Path) -> Result<[u8; 32]> {
+    let keys = crate::keys::load_keys(directory)?;
+    Ok(*keys.identity.seed())
+}

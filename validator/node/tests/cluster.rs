@@ -1,0 +1,319 @@
+//! Four `aether-validator` processes as one cluster on 127.0.0.1, from a genesis made
+//! by `aetherctl cluster init` (both binaries that `cargo test --workspace` builds
+//! into the same target directory):
+//!
+//! 1. 1,000 transfers sent round-robin to the four nodes' RPC are all finalized, and
+//!    all four report the same state root at a common finalized slot;
+//! 2. one validator is killed: the other three keep finalizing;
+//! 3. it is restarted on its ledger and catches up within 30 s;
+//! 4. the leader of the next round is killed: a timeout certificate moves the cluster
+//!    past its rounds and the other three keep finalizing.
+
+use std::net::{SocketAddr, TcpListener, UdpSocket};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use aether_client::{RpcClient, TransactionState, Wallet};
+use aether_consensus::{EpochSchedule, LeaderSchedule};
+use aether_genesis::ClusterGenesis;
+use aether_ledger::{LedgerParams, TransferRequest, build_transfer};
+use aether_types::{Hash, Lock, OutputReference, Transaction, ValidityWindow};
+
+const VALIDATORS: usize = 4;
+const TRANSFERS: usize = 1_000;
+
+fn free_tcp_port() -> SocketAddr {
+    TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("address")
+}
+
+fn free_udp_port() -> SocketAddr {
+    UdpSocket::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("address")
+}
+
+fn aetherctl() -> PathBuf {
+    let path = PathBuf::from(env!("CARGO_BIN_EXE_aether-validator")).with_file_name("aetherctl");
+    assert!(
+        path.exists(),
+        "{} is missing: build it first (cargo build -p aetherctl), as cargo test --workspace does",
+        path.display()
+    );
+    path
+}
+
+struct Validator {
+    config: PathBuf,
+    rpc: RpcClient,
+    log: PathBuf,
+    child: Option<Child>,
+}
+
+impl Validator {
+    fn start(&mut self) {
+        assert!(self.child.is_none(), "already running");
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log)
+            .expect("log file");
+        let child = Command::new(env!("CARGO_BIN_EXE_aether-validator"))
+            .args(["run", "--config"])
+            .arg(&self.config)
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("validator starts");
+        self.child = Some(child);
+    }
+
+    fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    fn finalized(&self) -> Option<u64> {
+        self.rpc.slot("finalized").ok()
+    }
+
+    fn log_tail(&self) -> String {
+        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(20)..].join("\n")
+    }
+}
+
+impl Drop for Validator {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+struct Cluster {
+    validators: Vec<Validator>,
+    genesis: ClusterGenesis,
+    directory: PathBuf,
+}
+
+impl Cluster {
+    fn wait(&self, what: &str, timeout: Duration, mut done: impl FnMut(&Cluster) -> bool) {
+        let deadline = Instant::now() + timeout;
+        while !done(self) {
+            if Instant::now() > deadline {
+                let logs: Vec<String> = self
+                    .validators
+                    .iter()
+                    .enumerate()
+                    .map(|(index, validator)| format!("--- node {index}\n{}", validator.log_tail()))
+                    .collect();
+                panic!("timed out waiting for {what}\n{}", logs.join("\n"));
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    fn live(&self) -> impl Iterator<Item = &Validator> {
+        self.validators
+            .iter()
+            .filter(|validator| validator.child.is_some())
+    }
+
+    fn lowest_live_finalized(&self) -> u64 {
+        self.live()
+            .map(|validator| validator.finalized().unwrap_or(0))
+            .min()
+            .unwrap_or(0)
+    }
+
+    /// Waits until every live validator finalized `count` slots beyond now.
+    fn wait_for_progress(&self, what: &str, count: u64) {
+        let target = self
+            .live()
+            .filter_map(Validator::finalized)
+            .max()
+            .unwrap_or(0)
+            + count;
+        self.wait(what, Duration::from_secs(60), |cluster| {
+            cluster.lowest_live_finalized() >= target
+        });
+    }
+}
+
+fn start_cluster() -> (tempfile::TempDir, Cluster) {
+    let directory = tempfile::tempdir().expect("temporary directory");
+    let init = Command::new(aetherctl())
+        .args(["cluster", "init", "--validators", "4", "--out"])
+        .arg(directory.path())
+        .output()
+        .expect("aetherctl runs");
+    assert!(
+        init.status.success(),
+        "cluster init failed: {}",
+        String::from_utf8_lossy(&init.stderr)
+    );
+    let genesis_path = directory.path().join("genesis.json");
+    let genesis = ClusterGenesis::load(&genesis_path).expect("genesis loads");
+    let listens: Vec<SocketAddr> = (0..VALIDATORS).map(|_| free_udp_port()).collect();
+    let validators = (0..VALIDATORS)
+        .map(|index| {
+            let node = directory.path().join(format!("node-{index}"));
+            let rpc = free_tcp_port();
+            let entrypoints = if index == 0 {
+                String::new()
+            } else {
+                format!("\"{}\"", listens[0])
+            };
+            let config = format!(
+                "[node]\nledger = \"{ledger}\"\nkeys = \"{keys}\"\n\n\
+                 [network]\ntpu = \"{tpu}\"\nrpc = \"{rpc}\"\nmetrics = \"{metrics}\"\n\n\
+                 [sigverify]\nbackend = \"cpu\"\nthreads = 1\n\n\
+                 [banking]\nexecution_workers = 1\n\n\
+                 [cluster]\ngenesis = \"{genesis}\"\nlisten = \"{listen}\"\nentrypoints = [{entrypoints}]\n",
+                ledger = node.join("ledger").display(),
+                keys = node.display(),
+                tpu = free_udp_port(),
+                metrics = free_tcp_port(),
+                genesis = genesis_path.display(),
+                listen = listens[index],
+            );
+            let config_path = node.join("config.toml");
+            std::fs::write(&config_path, config).expect("config written");
+            let mut validator = Validator {
+                config: config_path,
+                rpc: RpcClient::new(&format!("http://{rpc}")).expect("url"),
+                log: node.join("node.log"),
+                child: None,
+            };
+            validator.start();
+            validator
+        })
+        .collect();
+    let cluster = Cluster {
+        validators,
+        genesis,
+        directory: directory.path().to_owned(),
+    };
+    cluster.wait(
+        "four healthy validators finalizing",
+        Duration::from_secs(60),
+        |cluster| cluster.lowest_live_finalized() >= 2,
+    );
+    (directory, cluster)
+}
+
+fn transfers(cluster: &Cluster) -> Vec<Transaction> {
+    let faucet = Wallet::load(&cluster.directory.join("faucet.json")).expect("faucet wallet");
+    let genesis_id = cluster.genesis.genesis_transaction_id();
+    let amount = cluster.genesis.faucet.output_aeth;
+    (0..TRANSFERS)
+        .map(|index| {
+            let input = OutputReference {
+                transaction_id: genesis_id,
+                index: index as u16,
+            };
+            build_transfer(&TransferRequest {
+                inputs: &[(input, amount)],
+                signer: &faucet.key,
+                to: Lock::for_public_key(&[(index % 251) as u8; 32]),
+                amount: 1_000 + index as u64,
+                params: LedgerParams::DEFAULT,
+                validity: ValidityWindow {
+                    first_slot: 0,
+                    last_slot: 1_000_000,
+                },
+            })
+            .expect("transfer builds")
+        })
+        .collect()
+}
+
+#[test]
+fn four_validators_finalize_transfers_survive_a_crash_and_a_dead_leader() {
+    let (_directory, mut cluster) = start_cluster();
+
+    // 1. 1,000 transfers to different nodes, all finalized.
+    let transfers = transfers(&cluster);
+    let mut ids = Vec::with_capacity(transfers.len());
+    for (index, transaction) in transfers.iter().enumerate() {
+        let validator = &cluster.validators[index % VALIDATORS];
+        ids.push(
+            validator
+                .rpc
+                .send_transaction(transaction)
+                .unwrap_or_else(|error| panic!("transfer {index} refused: {error}")),
+        );
+    }
+    let mut pending: Vec<Hash> = ids.clone();
+    cluster.wait(
+        "1,000 finalized transfers",
+        Duration::from_secs(120),
+        |cluster| {
+            let rpc = &cluster.validators[0].rpc;
+            pending.retain(|id| {
+                !matches!(
+                    rpc.transaction_state(id),
+                    Ok(TransactionState::Finalized { .. })
+                )
+            });
+            pending.is_empty()
+        },
+    );
+    let common = cluster.lowest_live_finalized();
+    let roots: Vec<String> = cluster
+        .validators
+        .iter()
+        .map(|validator| {
+            validator
+                .rpc
+                .call("getStateRoot", serde_json::json!([common]))
+                .expect("state root")
+                .to_string()
+        })
+        .collect();
+    assert!(
+        roots.iter().all(|root| *root == roots[0]),
+        "state roots differ at slot {common}: {roots:?}"
+    );
+    assert_ne!(roots[0], "null");
+
+    // 2. One validator dies; the other three keep finalizing.
+    cluster.validators[3].kill();
+    cluster.wait_for_progress("finality with three of four", 6);
+
+    // 3. It restarts on its ledger and catches up within 30 s.
+    let target = cluster
+        .live()
+        .filter_map(Validator::finalized)
+        .max()
+        .unwrap_or(0);
+    cluster.validators[3].start();
+    cluster.wait(
+        "the restarted validator to catch up",
+        Duration::from_secs(30),
+        |cluster| cluster.validators[3].finalized().unwrap_or(0) >= target,
+    );
+
+    // 4. The leader of the coming round dies; a TC moves the cluster past its rounds.
+    let round: u64 = cluster.validators[0]
+        .rpc
+        .call("getStatus", serde_json::json!([]))
+        .expect("status")["round"]
+        .as_u64()
+        .expect("cluster status has a round");
+    let schedule = LeaderSchedule::new(
+        std::sync::Arc::new(cluster.genesis.validator_set().expect("validator set")),
+        EpochSchedule::new(cluster.genesis.epoch_slots, 1),
+        cluster.genesis.genesis_nonce,
+    );
+    let leader = schedule.leader(round + 1).expect("leader").0 as usize;
+    cluster.validators[leader].kill();
+    cluster.wait_for_progress("finality after the leader died", 6);
+}
