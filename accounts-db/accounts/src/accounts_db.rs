@@ -226,6 +226,13 @@ impl AccountsDb {
         self.overlay.contains(block)
     }
 
+    /// The writes of a held unfinalized block (relative to its parent); `None` for the
+    /// last finalized block or an unknown one.
+    pub fn block_writes(&self, block: &Hash) -> Option<Writes> {
+        let held = self.overlay.block(block)?;
+        (!held.is_last_finalized()).then(|| held.writes().clone())
+    }
+
     /// Slot and state root of a held block.
     pub fn block_id(&self, block: &Hash) -> Option<BlockId> {
         let held = self.overlay.block(block)?;

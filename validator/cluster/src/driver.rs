@@ -22,7 +22,7 @@ use std::sync::{Arc, RwLock, RwLockReadGuard};
 
 use aether_accounts_db::{AccountsDb, BlockId};
 use aether_consensus::{Action, BlockMeta, Core, Event, LeaderSchedule, Proposal, Root, vrf_input};
-use aether_ledger::{Executor, LedgerParams};
+use aether_ledger::{Executor, LedgerParams, Writes};
 use aether_pipeline::leader::LeaderKeys;
 use aether_pipeline::replay::{LeaderPublicKeys, ParentView, Replayer};
 use aether_types::codec::encode;
@@ -118,7 +118,7 @@ pub struct Driver {
     outbox: Vec<Outbound>,
     timer: Option<(u64, u64)>,
     committed: Vec<BlockMeta>,
-    newly_committed: Vec<Arc<Block>>,
+    newly_committed: Vec<(Arc<Block>, Writes)>,
     rejected: HashMap<&'static str, u64>,
     evidence: u64,
     /// Least time between two blocks built here (0: build at once).
@@ -131,6 +131,23 @@ pub struct Driver {
     deferred: Option<ProposeRequest>,
     /// Where each commit's root is saved (for restarts).
     roots: Option<RootStore>,
+    /// When each held block was built here or accepted (for finality latency).
+    seen_ms: HashMap<Hash, u64>,
+    /// Milliseconds from seen to final, per committed block, not yet taken.
+    finality_latencies_ms: Vec<u64>,
+    /// Per validator: the highest round a committed certificate shows it voting in, and
+    /// the rounds it led that ended with no block in the final chain.
+    validator_stats: Vec<ValidatorStats>,
+    last_committed_round: Option<u64>,
+}
+
+/// What the final chain shows about one validator.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ValidatorStats {
+    /// Highest round of a committed QC it signed (0: none seen yet).
+    pub last_vote_round: u64,
+    /// Rounds it led that have no block in the final chain.
+    pub skipped_slots: u64,
 }
 
 /// What the core asked to propose.
@@ -192,6 +209,10 @@ impl Driver {
             last_block_ms: None,
             deferred: None,
             roots: None,
+            seen_ms: HashMap::new(),
+            finality_latencies_ms: Vec::new(),
+            validator_stats: Vec::new(),
+            last_committed_round: None,
         }
     }
 
@@ -281,6 +302,7 @@ impl Driver {
         let proposal = proposal_of(&block, justify, tc, content_valid);
         if content_valid {
             self.blocks.insert(hash, Arc::new(block));
+            self.seen_ms.insert(hash, self.now_ms);
             self.last_block_ms = Some(self.now_ms);
         }
         let actions = self.core.handle(Event::Proposal(proposal));
@@ -339,8 +361,21 @@ impl Driver {
         &self.committed
     }
 
-    /// Blocks committed since the last call, oldest first (for the blockstore).
-    pub fn take_committed_blocks(&mut self) -> Vec<Arc<Block>> {
+    /// Per validator index, what the final chain shows (votes, skipped leader slots)
+    /// since this driver started.
+    pub fn validator_stats(&self) -> &[ValidatorStats] {
+        &self.validator_stats
+    }
+
+    /// For each block committed since the last call, the milliseconds from when this
+    /// validator built or accepted it to its commit.
+    pub fn take_finality_latencies_ms(&mut self) -> Vec<u64> {
+        std::mem::take(&mut self.finality_latencies_ms)
+    }
+
+    /// Blocks committed since the last call, oldest first, each with its writes (for
+    /// the blockstore and RPC's address index).
+    pub fn take_committed_blocks(&mut self) -> Vec<(Arc<Block>, Writes)> {
         std::mem::take(&mut self.newly_committed)
     }
 
@@ -552,6 +587,7 @@ impl Driver {
             transactions,
         };
         let proposal = proposal_of(&block, justify, tc, true);
+        self.seen_ms.insert(block.hash(), self.now_ms);
         self.blocks.insert(block.hash(), Arc::new(block));
         Some(proposal)
     }
@@ -564,33 +600,79 @@ impl Driver {
         let Some(last) = blocks.last() else {
             return Ok(());
         };
-        self.accounts
-            .write()
-            .expect("accounts lock")
+        let mut accounts = self.accounts.write().expect("accounts lock");
+        for meta in &blocks {
+            if let (Some(block), Some(writes)) = (
+                self.blocks.get(&meta.hash),
+                accounts.block_writes(&meta.hash),
+            ) {
+                self.newly_committed.push((block.clone(), writes));
+            }
+        }
+        accounts
             .finalize(&last.hash)
             .map_err(|error| DriverError::Finalize {
                 block: last.hash,
                 reason: error.to_string(),
             })?;
+        drop(accounts);
+        self.record_validator_stats(&blocks, &certificate);
         if let Some(roots) = &self.roots {
             roots.save(&Root {
                 block: *last,
                 certificate,
             })?;
         }
-        let final_round = last.round;
         for meta in &blocks {
-            if let Some(block) = self.blocks.get(&meta.hash) {
-                self.newly_committed.push(block.clone());
+            if let Some(seen) = self.seen_ms.remove(&meta.hash) {
+                self.finality_latencies_ms
+                    .push(self.now_ms.saturating_sub(seen));
             }
         }
+        let final_round = last.round;
         self.committed.extend(blocks);
         // Blocks at or below the final round are final or on dead forks; a window of
         // them stays to answer peers catching up.
         let keep_from = final_round.saturating_sub(FINAL_HISTORY_ROUNDS);
         self.blocks
             .retain(|_, block| block.header.header.slot > keep_from);
+        let blocks = &self.blocks;
+        self.seen_ms.retain(|hash, _| blocks.contains_key(hash));
+        // Latencies the caller never takes are dropped, never accumulated.
+        if self.finality_latencies_ms.len() > 4_096 {
+            self.finality_latencies_ms.drain(..2_048);
+        }
         Ok(())
+    }
+}
+
+impl Driver {
+    fn record_validator_stats(&mut self, blocks: &[BlockMeta], certificate: &QuorumCertificate) {
+        let count = self.cluster.leaders.len();
+        if self.validator_stats.len() != count {
+            self.validator_stats = vec![ValidatorStats::default(); count];
+        }
+        for signer in certificate.signers.iter() {
+            if let Some(stats) = self.validator_stats.get_mut(signer.0 as usize) {
+                stats.last_vote_round = stats.last_vote_round.max(certificate.round);
+            }
+        }
+        let mut previous = self.last_committed_round;
+        for meta in blocks {
+            // Rounds strictly between two final blocks had no final block: their
+            // leaders' slots were skipped (known only from the first commit seen here).
+            if let Some(previous) = previous {
+                for round in previous + 1..meta.round {
+                    if let Some(leader) = self.cluster.schedule.leader(round)
+                        && let Some(stats) = self.validator_stats.get_mut(leader.0 as usize)
+                    {
+                        stats.skipped_slots += 1;
+                    }
+                }
+            }
+            previous = Some(meta.round);
+        }
+        self.last_committed_round = previous;
     }
 }
 

@@ -25,7 +25,7 @@ pub mod safety_store;
 pub mod service;
 pub mod wire;
 
-pub use driver::{ClusterView, Driver, DriverError, DriverParts, Outbound};
+pub use driver::{ClusterView, Driver, DriverError, DriverParts, Outbound, ValidatorStats};
 pub use root_store::RootStore;
 pub use safety_store::{SafetyStore, SafetyStoreError};
 pub use service::{ServiceCounters, ServiceParts, spawn};

@@ -24,7 +24,7 @@ use aether_types::codec::encode;
 use aether_types::{Block, Transaction, ValidatorIndex};
 use tokio::sync::mpsc::Receiver;
 
-use crate::driver::{Driver, DriverError, Outbound};
+use crate::driver::{Driver, DriverError, Outbound, ValidatorStats};
 use crate::wire::ClusterMessage;
 
 /// Most verified batches and network messages taken per loop.
@@ -45,6 +45,109 @@ pub struct ServiceCounters {
     pub round: AtomicU64,
     /// Blocks committed.
     pub committed_blocks_total: AtomicU64,
+    /// From built or accepted here to final, per block.
+    pub finality_latency: LatencyHistogram,
+    /// Per validator index: last vote and skipped slots seen in the final chain.
+    pub validators: std::sync::Mutex<Vec<ValidatorStats>>,
+}
+
+/// Upper bounds (seconds) of the finality latency histogram's buckets.
+pub const FINALITY_BUCKETS_SECONDS: [f64; 10] =
+    [0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0, 30.0];
+
+/// A fixed-bucket latency histogram (Prometheus semantics: cumulative on render).
+#[derive(Debug, Default)]
+pub struct LatencyHistogram {
+    buckets: [AtomicU64; FINALITY_BUCKETS_SECONDS.len()],
+    count: AtomicU64,
+    sum_milliseconds: AtomicU64,
+}
+
+impl LatencyHistogram {
+    /// Records one observation.
+    pub fn observe_ms(&self, milliseconds: u64) {
+        let seconds = milliseconds as f64 / 1e3;
+        if let Some(bucket) = FINALITY_BUCKETS_SECONDS
+            .iter()
+            .position(|bound| seconds <= *bound)
+        {
+            self.buckets[bucket].fetch_add(1, Ordering::Relaxed);
+        }
+        self.count.fetch_add(1, Ordering::Relaxed);
+        self.sum_milliseconds
+            .fetch_add(milliseconds, Ordering::Relaxed);
+    }
+
+    /// Appends the histogram as Prometheus text under `name`.
+    pub fn render(&self, name: &str, help: &str, out: &mut String) {
+        use std::fmt::Write;
+        let _ = writeln!(out, "# HELP {name} {help}");
+        let _ = writeln!(out, "# TYPE {name} histogram");
+        let mut cumulative = 0;
+        for (bound, bucket) in FINALITY_BUCKETS_SECONDS.iter().zip(&self.buckets) {
+            cumulative += bucket.load(Ordering::Relaxed);
+            let _ = writeln!(out, "{name}_bucket{{le=\"{bound}\"}} {cumulative}");
+        }
+        let count = self.count.load(Ordering::Relaxed);
+        let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {count}");
+        let sum = self.sum_milliseconds.load(Ordering::Relaxed) as f64 / 1e3;
+        let _ = writeln!(out, "{name}_sum {sum}");
+        let _ = writeln!(out, "{name}_count {count}");
+    }
+}
+
+impl ServiceCounters {
+    /// Appends every counter as Prometheus text (`aether_consensus_*`).
+    pub fn render(&self, out: &mut String) {
+        use std::fmt::Write;
+        let mut sample = |name: &str, kind: &str, help: &str, value: u64| {
+            let _ = writeln!(out, "# HELP aether_consensus_{name} {help}");
+            let _ = writeln!(out, "# TYPE aether_consensus_{name} {kind}");
+            let _ = writeln!(out, "aether_consensus_{name} {value}");
+        };
+        let load = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
+        sample(
+            "round",
+            "gauge",
+            "Current consensus round.",
+            load(&self.round),
+        );
+        sample(
+            "last_vote_round",
+            "gauge",
+            "Last round this validator voted in.",
+            load(&self.last_vote_round),
+        );
+        sample(
+            "committed_blocks_total",
+            "counter",
+            "Blocks committed by the 2-chain rule.",
+            load(&self.committed_blocks_total),
+        );
+        sample(
+            "malformed_messages_total",
+            "counter",
+            "Validator messages that did not decode.",
+            load(&self.malformed_messages_total),
+        );
+        sample(
+            "unknown_sender_total",
+            "counter",
+            "Validator messages from identities outside the validator set.",
+            load(&self.unknown_sender_total),
+        );
+        sample(
+            "send_failures_total",
+            "counter",
+            "Messages the network refused to queue.",
+            load(&self.send_failures_total),
+        );
+        self.finality_latency.render(
+            "aether_consensus_finality_latency_seconds",
+            "Seconds from a block built or accepted here to its commit.",
+            out,
+        );
+    }
 }
 
 /// Everything the service runs with.
@@ -221,11 +324,25 @@ fn flush(parts: &mut ServiceParts, timer: &mut Option<(u64, Instant)>) {
     parts.counters.round.store(round, Ordering::Relaxed);
     parts.chain.set_processed(round.saturating_sub(1));
     let running = || !parts.shutdown.load(Ordering::Relaxed);
-    for block in parts.driver.take_committed_blocks() {
+    for latency in parts.driver.take_finality_latencies_ms() {
+        parts.counters.finality_latency.observe_ms(latency);
+    }
+    let committed = parts.driver.take_committed_blocks();
+    if !committed.is_empty() {
+        *parts.counters.validators.lock().expect("stats lock") =
+            parts.driver.validator_stats().to_vec();
+    }
+    for (block, writes) in committed {
         parts
             .counters
             .committed_blocks_total
             .fetch_add(1, Ordering::Relaxed);
+        parts
+            .chain
+            .addresses
+            .write()
+            .expect("address index lock")
+            .apply(&writes);
         let _ = parts.sealed.push(sealed_block(&block), running);
     }
 }

@@ -255,6 +255,16 @@ impl ClusterNode {
         })
     }
 
+    /// A renderer of the consensus and validator-network metrics, for `/metrics`.
+    pub fn metrics_renderer(&self) -> Arc<dyn Fn(&mut String) + Send + Sync> {
+        let counters = self.counters.clone();
+        let network = self.endpoint.metrics().clone();
+        Arc::new(move |out: &mut String| {
+            counters.render(out);
+            network.render(out);
+        })
+    }
+
     /// Peers known through gossip (this node excluded).
     pub fn peer_count(&self) -> usize {
         self.gossip.len().saturating_sub(1)

@@ -49,6 +49,7 @@ pub struct NodeSection {
     pub ledger: PathBuf,
     pub keys: PathBuf,
     pub faucet: bool,
+    pub faucet_keypair: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]

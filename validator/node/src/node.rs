@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use aether_accounts_db::snapshot::{load_snapshot, read_snapshot_header};
 use aether_accounts_db::{ACCOUNTS_DIRECTORY, AccountsDb, AccountsDbOptions, Writes};
 use aether_blockstore::{Blockstore, BlockstoreOptions};
+use aether_client::Wallet;
 use aether_genesis::ClusterGenesis;
 use aether_kernels::{BackendKind, SigVerify, open_backend};
 use aether_ledger::{Executor, LedgerParams};
@@ -247,8 +248,59 @@ pub fn run(options: RunOptions) -> Result<()> {
             fields
         }) as Arc<dyn Fn() -> serde_json::Map<String, serde_json::Value> + Send + Sync>
     });
-    let faucet = ((options.dev || config.node.faucet) && cluster_genesis.is_none())
-        .then(|| Faucet::new(genesis::faucet_key()));
+    let validators = match (&cluster_genesis, &cluster_node) {
+        (Some(genesis), Some(node)) => {
+            let counters = node.counters.clone();
+            let listed: Vec<(String, String, u64)> = genesis
+                .validators
+                .iter()
+                .map(|validator| {
+                    (
+                        validator.name.clone(),
+                        hex::encode(validator.identity.0),
+                        validator.stake,
+                    )
+                })
+                .collect();
+            Some(Arc::new(move || {
+                let stats = counters.validators.lock().expect("stats lock").clone();
+                serde_json::Value::Array(
+                    listed
+                        .iter()
+                        .enumerate()
+                        .map(|(index, (name, identity, stake))| {
+                            let seen = stats.get(index).copied().unwrap_or_default();
+                            serde_json::json!({
+                                "name": name,
+                                "identity": identity,
+                                "stake": stake,
+                                "last_vote_round": seen.last_vote_round,
+                                "skipped_slots": seen.skipped_slots,
+                            })
+                        })
+                        .collect(),
+                )
+            })
+                as Arc<dyn Fn() -> serde_json::Value + Send + Sync>)
+        }
+        _ => None,
+    };
+    let faucet = match (cluster_genesis.is_some(), options.dev || config.node.faucet) {
+        (_, false) => None,
+        (false, true) => Some(Faucet::new(genesis::faucet_key())),
+        (true, true) if config.node.faucet_keypair.is_empty() => {
+            return Err(anyhow!(
+                "node.faucet on a cluster validator needs node.faucet_keypair (the faucet \
+                 wallet aetherctl cluster init wrote)"
+            ));
+        }
+        (true, true) => {
+            let path = Path::new(&config.node.faucet_keypair);
+            let wallet = Wallet::load(path)
+                .with_context(|| format!("loading the faucet wallet {}", path.display()))?;
+            Some(Faucet::new(wallet.key))
+        }
+    };
     let link_pipeline = pipeline.clone();
     let context = Arc::new(RpcContext {
         chain: chain.clone(),
@@ -260,6 +312,7 @@ pub fn run(options: RunOptions) -> Result<()> {
         faucet,
         link_stats: Arc::new(move || link_pipeline.link_stats()),
         consensus_status,
+        validators,
     });
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -286,11 +339,15 @@ pub fn run(options: RunOptions) -> Result<()> {
         });
         let metrics_pipeline = pipeline.clone();
         let metrics_chain = chain.clone();
+        let cluster_metrics = cluster_node.as_ref().map(ClusterNode::metrics_renderer);
         let metrics_handler: Handler = Arc::new(move |_method: &Method, path: &str, _body: &[u8]| {
             if path != "/metrics" {
                 return (StatusCode::NOT_FOUND, "text/plain", b"try /metrics\n".to_vec());
             }
-            let text = metrics_text::render(&metrics_pipeline, &metrics_chain);
+            let mut text = metrics_text::render(&metrics_pipeline, &metrics_chain);
+            if let Some(render) = &cluster_metrics {
+                render(&mut text);
+            }
             (StatusCode::OK, "text/plain; version=0.0.4", text.into_bytes())
         });
         tokio::spawn(http::serve(rpc_listener, rpc_handler));

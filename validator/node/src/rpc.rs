@@ -12,6 +12,7 @@
 //! | getBlock | `[slot]` | `{slot, hash, parent, parent_slot, state_root, transactions}` or null |
 //! | getStateRoot | `[slot]` | hex or null |
 //! | requestAirdrop | `[address, amount]` | id (hex); dev/devnet only |
+//! | getValidators | – | `[{name, identity, stake, last_vote_round, skipped_slots}]` from the genesis and the final chain (empty on a single-node chain) |
 //! | getStatus | – | `{slot, finalized_slot, committed_transactions, mempool_depth, queues}`, plus `round`, `last_vote_round`, `peers` on a cluster validator |
 //!
 //! An address is the hex BLAKE3 hash of an Ed25519 public key (the lock's hash).
@@ -58,6 +59,8 @@ pub struct RpcContext {
     /// Consensus fields for getStatus (`peers`, `last_vote_round`, `round`), in
     /// cluster mode.
     pub consensus_status: Option<Arc<dyn Fn() -> serde_json::Map<String, Value> + Send + Sync>>,
+    /// The validator list for getValidators, in cluster mode.
+    pub validators: Option<Arc<dyn Fn() -> Value + Send + Sync>>,
 }
 
 struct RpcError {
@@ -198,6 +201,10 @@ fn dispatch(context: &RpcContext, method: &str, params: &[Value]) -> Result<Valu
         }
         "requestAirdrop" => request_airdrop(context, params),
         "getStatus" => Ok(status(context)),
+        "getValidators" => Ok(context
+            .validators
+            .as_ref()
+            .map_or_else(|| json!([]), |validators| validators())),
         other => Err(error(-32601, format!("method not found: {other}"))),
     }
 }

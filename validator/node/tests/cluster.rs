@@ -50,6 +50,7 @@ fn aetherctl() -> PathBuf {
 struct Validator {
     config: PathBuf,
     rpc: RpcClient,
+    metrics: SocketAddr,
     log: PathBuf,
     child: Option<Child>,
 }
@@ -82,6 +83,33 @@ impl Validator {
 
     fn finalized(&self) -> Option<u64> {
         self.rpc.slot("finalized").ok()
+    }
+
+    /// The value of one sample on `/metrics`.
+    fn metric(&self, name: &str) -> Option<f64> {
+        use std::io::{Read, Write};
+        let mut stream = std::net::TcpStream::connect(self.metrics).ok()?;
+        stream
+            .write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .ok()?;
+        let mut text = String::new();
+        stream.read_to_string(&mut text).ok()?;
+        text.lines().find_map(|line| {
+            line.strip_prefix(name)?
+                .strip_prefix(' ')?
+                .trim()
+                .parse()
+                .ok()
+        })
+    }
+
+    fn validators(&self) -> Vec<serde_json::Value> {
+        self.rpc
+            .call("getValidators", serde_json::json!([]))
+            .expect("getValidators")
+            .as_array()
+            .expect("an array")
+            .clone()
     }
 
     fn log_tail(&self) -> String {
@@ -166,6 +194,7 @@ fn start_cluster() -> (tempfile::TempDir, Cluster) {
         .map(|index| {
             let node = directory.path().join(format!("node-{index}"));
             let rpc = free_tcp_port();
+            let metrics = free_tcp_port();
             let entrypoints = if index == 0 {
                 String::new()
             } else {
@@ -180,7 +209,6 @@ fn start_cluster() -> (tempfile::TempDir, Cluster) {
                 ledger = node.join("ledger").display(),
                 keys = node.display(),
                 tpu = free_udp_port(),
-                metrics = free_tcp_port(),
                 genesis = genesis_path.display(),
                 listen = listens[index],
             );
@@ -189,6 +217,7 @@ fn start_cluster() -> (tempfile::TempDir, Cluster) {
             let mut validator = Validator {
                 config: config_path,
                 rpc: RpcClient::new(&format!("http://{rpc}")).expect("url"),
+                metrics,
                 log: node.join("node.log"),
                 child: None,
             };
@@ -283,6 +312,18 @@ fn four_validators_finalize_transfers_survive_a_crash_and_a_dead_leader() {
         "state roots differ at slot {common}: {roots:?}"
     );
     assert_ne!(roots[0], "null");
+    let observed = cluster.validators[1]
+        .metric("aether_consensus_finality_latency_seconds_count")
+        .expect("finality latency on /metrics");
+    assert!(observed > 0.0, "no finality latency observed");
+    let listed = cluster.validators[2].validators();
+    assert_eq!(listed.len(), VALIDATORS);
+    for validator in &listed {
+        assert!(
+            validator["last_vote_round"].as_u64().unwrap_or(0) > 0,
+            "every validator voted: {validator}"
+        );
+    }
 
     // 2. One validator dies; the other three keep finalizing.
     cluster.validators[3].kill();
@@ -314,6 +355,18 @@ fn four_validators_finalize_transfers_survive_a_crash_and_a_dead_leader() {
         cluster.genesis.genesis_nonce,
     );
     let leader = schedule.leader(round + 1).expect("leader").0 as usize;
+    let skipped_before =
+        cluster.validators[(leader + 1) % VALIDATORS].validators()[leader]["skipped_slots"]
+            .as_u64()
+            .unwrap_or(0);
     cluster.validators[leader].kill();
     cluster.wait_for_progress("finality after the leader died", 6);
+    let witness = &cluster.validators[(leader + 1) % VALIDATORS];
+    let skipped_after = witness.validators()[leader]["skipped_slots"]
+        .as_u64()
+        .unwrap_or(0);
+    assert!(
+        skipped_after > skipped_before,
+        "the dead leader's slots are skipped ({skipped_before} -> {skipped_after})"
+    );
 }
