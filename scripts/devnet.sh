@@ -180,7 +180,9 @@ write_config() {
 [node]
 ledger = $(toml_string "$node_dir/ledger")
 keys = $(toml_string "$node_dir")
-faucet = false
+# requestAirdrop from the genesis faucet (a devnet: the faucet key is a local file).
+faucet = true
+faucet_keypair = $(toml_string "$DEVNET_DIR/faucet.json")
 
 [network]
 tpu = "127.0.0.1:$(tpu_port "$index")"
