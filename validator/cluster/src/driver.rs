@@ -544,7 +544,17 @@ impl Driver {
         self.last_block_ms = Some(self.now_ms);
         let nonce = *self.cluster.schedule.nonce_for_slot(round)?;
         let mut accounts = self.accounts.write().expect("accounts lock");
-        let parent_id = accounts.block_id(&parent)?;
+        let Some(parent_id) = accounts.block_id(&parent) else {
+            // Certified but never seen here (lost in a restart): ask peers for it; the
+            // round times out meanwhile.
+            drop(accounts);
+            self.count_rejection("parent_missing");
+            self.outbox.push(Outbound::FetchBlock {
+                hash: parent,
+                from: None,
+            });
+            return None;
+        };
         let take = self.pending.len().min(BLOCK_TRANSACTIONS_MAX);
         let candidates: Vec<(Transaction, Hash)> = self
             .pending

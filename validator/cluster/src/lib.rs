@@ -19,6 +19,7 @@
 //! network (`aether-network`), Turbine (`aether-turbine`) and the node's runner come
 //! next.
 
+pub mod block_source;
 pub mod driver;
 pub mod root_store;
 pub mod safety_store;

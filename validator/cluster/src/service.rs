@@ -14,6 +14,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use aether_blockstore::Blockstore;
 use aether_crypto::ed25519::Ed25519PublicKey;
 use aether_network::{InboundMessage, NetworkEndpoint};
 use aether_pipeline::banking::SealedBlock;
@@ -24,6 +25,7 @@ use aether_types::codec::encode;
 use aether_types::{Block, Transaction, ValidatorIndex};
 use tokio::sync::mpsc::Receiver;
 
+use crate::block_source;
 use crate::driver::{Driver, DriverError, Outbound, ValidatorStats};
 use crate::wire::ClusterMessage;
 
@@ -168,6 +170,10 @@ pub struct ServiceParts {
     pub sealed: Link<SealedBlock>,
     /// What RPC reads.
     pub chain: Arc<ChainState>,
+    /// This node's blockstore (final blocks for peers' fetches).
+    pub blockstore: Arc<Blockstore>,
+    /// The key this node's shred stage signs FEC sets with.
+    pub shred_signer: Ed25519PublicKey,
     /// Set to stop.
     pub shutdown: Arc<AtomicBool>,
     /// Counters.
@@ -248,12 +254,19 @@ fn handle(parts: &mut ServiceParts, message: InboundMessage) -> Result<(), Drive
         ClusterMessage::Vote(vote) => parts.driver.on_vote(*vote),
         ClusterMessage::Timeout { timeout, tc } => parts.driver.on_timeout(*timeout, tc),
         ClusterMessage::FetchBlock(hash) => {
-            if let Some(block) = parts.driver.block(&hash) {
+            let block = parts
+                .driver
+                .block(&hash)
+                .map(|block| (*block).clone())
+                .or_else(|| {
+                    block_source::final_block(&parts.blockstore, &hash, &parts.shred_signer)
+                });
+            if let Some(block) = block {
                 send(
                     parts,
                     ValidatorIndex(sender as u32),
                     &ClusterMessage::Proposal {
-                        block: Box::new((*block).clone()),
+                        block: Box::new(block),
                         tc: None,
                     },
                 );
@@ -306,10 +319,12 @@ fn flush(parts: &mut ServiceParts, timer: &mut Option<(u64, Instant)>) {
             Outbound::Timeout { timeout, tc } => {
                 broadcast(parts, &ClusterMessage::Timeout { timeout, tc });
             }
-            Outbound::FetchBlock { hash, from } => match from {
-                Some(from) => send(parts, from, &ClusterMessage::FetchBlock(hash)),
-                None => broadcast(parts, &ClusterMessage::FetchBlock(hash)),
-            },
+            // Asked of every peer: the one named may have restarted and lost it (the
+            // others answer from memory or their blockstore). Fine for small clusters;
+            // larger ones want stake-weighted repair (`aether-turbine`).
+            Outbound::FetchBlock { hash, .. } => {
+                broadcast(parts, &ClusterMessage::FetchBlock(hash));
+            }
         }
     }
     match parts.driver.timer() {

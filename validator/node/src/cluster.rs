@@ -13,6 +13,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use aether_accounts_db::{AccountsDb, GENESIS_PARENT};
+use aether_blockstore::Blockstore;
 use aether_cluster::{
     ClusterView, Driver, DriverError, DriverParts, RootStore, SafetyStore, ServiceCounters,
     ServiceParts,
@@ -70,6 +71,8 @@ pub struct ClusterStart<'a> {
     pub pipeline: &'a Pipeline,
     /// What RPC reads.
     pub chain: Arc<ChainState>,
+    /// The blockstore (final blocks for peers catching up).
+    pub blockstore: Arc<Blockstore>,
     /// Signature verification for replay.
     pub sigverify: Arc<dyn SigVerify>,
     /// Execution workers.
@@ -235,6 +238,8 @@ impl ClusterNode {
             verified: start.pipeline.verified().clone(),
             sealed: start.pipeline.sealed().clone(),
             chain: start.chain,
+            blockstore: start.blockstore,
+            shred_signer: identity.public_key(),
             shutdown: shutdown.clone(),
             counters: counters.clone(),
         })

@@ -223,6 +223,7 @@ pub fn run(options: RunOptions) -> Result<()> {
             accounts: accounts.clone(),
             pipeline: &pipeline,
             chain: chain.clone(),
+            blockstore: blockstore.clone(),
             sigverify,
             workers,
             params,

@@ -7,7 +7,8 @@
 //! 2. one validator is killed: the other three keep finalizing;
 //! 3. it is restarted on its ledger and catches up within 30 s;
 //! 4. the leader of the next round is killed: a timeout certificate moves the cluster
-//!    past its rounds and the other three keep finalizing.
+//!    past its rounds and the other three keep finalizing;
+//! 5. all four stop and restart on their ledgers and go on finalizing.
 
 use std::net::{SocketAddr, TcpListener, UdpSocket};
 use std::path::PathBuf;
@@ -369,4 +370,15 @@ fn four_validators_finalize_transfers_survive_a_crash_and_a_dead_leader() {
         skipped_after > skipped_before,
         "the dead leader's slots are skipped ({skipped_before} -> {skipped_after})"
     );
+
+    // 5. The whole cluster stops and restarts on its ledgers: validators whose last
+    //    final block differs fetch what they lack (from memory or blockstores) and
+    //    the chain goes on.
+    for validator in &mut cluster.validators {
+        validator.kill();
+    }
+    for validator in &mut cluster.validators {
+        validator.start();
+    }
+    cluster.wait_for_progress("finality after a full restart", 4);
 }
