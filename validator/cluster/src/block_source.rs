@@ -8,6 +8,7 @@
 
 use aether_blockstore::Blockstore;
 use aether_crypto::ed25519::Ed25519PublicKey;
+use aether_crypto::vrf::{VrfOutput, VrfProof, proof_to_hash};
 use aether_shred::{AssemblerLimits, InsertOutcome, Shred, ShredVerifier, SlotAssembler};
 use aether_types::codec::decode_exact;
 use aether_types::{Block, Hash, ShredKind};
@@ -33,15 +34,40 @@ pub fn final_block(
                 .flatten()
                 .is_some_and(|meta| meta.hash == *hash)
         })?;
+    final_block_at(blockstore, slot, signer).filter(|block| block.hash() == *hash)
+}
+
+/// The block stored for `slot`, reassembled from its data shreds (signed by `signer`).
+pub fn final_block_at(
+    blockstore: &Blockstore,
+    slot: u64,
+    signer: &Ed25519PublicKey,
+) -> Option<Block> {
     let mut verifier = ShredVerifier::new(64);
     let mut assembler = SlotAssembler::new(slot, AssemblerLimits::default());
     for (_, bytes) in blockstore.slot_shreds(slot, ShredKind::Data).ok()? {
         let shred = Shred::decode(&bytes).ok()?;
         let verified = verifier.verify(shred, signer).ok()?;
         if let InsertOutcome::BlockComplete(encoded) = assembler.insert(verified).ok()? {
-            let block: Block = decode_exact(&encoded).ok()?;
-            return (block.hash() == *hash).then_some(block);
+            return decode_exact(&encoded).ok();
         }
     }
     None
+}
+
+/// The VRF outputs of the final blocks stored in `slots` (the headers' proofs), for
+/// re-deriving epoch nonces after a restart.
+pub fn final_vrf_outputs(
+    blockstore: &Blockstore,
+    slots: std::ops::RangeInclusive<u64>,
+    signer: &Ed25519PublicKey,
+) -> Vec<(u64, VrfOutput)> {
+    slots
+        .filter(|slot| blockstore.block_meta(*slot).ok().flatten().is_some())
+        .filter_map(|slot| {
+            let block = final_block_at(blockstore, slot, signer)?;
+            let output = proof_to_hash(&VrfProof(block.header.header.vrf_proof)).ok()?;
+            Some((slot, output))
+        })
+        .collect()
 }

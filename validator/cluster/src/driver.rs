@@ -17,11 +17,14 @@
 //! the current round timer is a value the caller arms. The node's runner and the
 //! in-process tests both drive it the same way.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Arc, RwLock, RwLockReadGuard};
 
 use aether_accounts_db::{AccountsDb, BlockId};
-use aether_consensus::{Action, BlockMeta, Core, Event, LeaderSchedule, Proposal, Root, vrf_input};
+use aether_consensus::{
+    Action, BlockMeta, Core, Event, LeaderSchedule, Proposal, Root, next_epoch_nonce, vrf_input,
+};
+use aether_crypto::vrf::{VrfOutput, VrfProof, proof_to_hash};
 use aether_ledger::{Executor, LedgerParams, Writes};
 use aether_pipeline::leader::LeaderKeys;
 use aether_pipeline::replay::{LeaderPublicKeys, ParentView, Replayer};
@@ -139,6 +142,12 @@ pub struct Driver {
     /// the rounds it led that ended with no block in the final chain.
     validator_stats: Vec<ValidatorStats>,
     last_committed_round: Option<u64>,
+    /// VRF outputs of held, not yet final blocks.
+    block_vrf: HashMap<Hash, (u64, VrfOutput)>,
+    /// VRF outputs of final blocks by slot (the epochs that later nonces need).
+    final_vrf: BTreeMap<u64, VrfOutput>,
+    /// Blocks of epochs whose nonce is not known yet (bounded by [`ORPHANS_MAX`]).
+    awaiting_nonce: Vec<(Block, Option<TimeoutCertificate>)>,
 }
 
 /// What the final chain shows about one validator.
@@ -213,6 +222,9 @@ impl Driver {
             finality_latencies_ms: Vec::new(),
             validator_stats: Vec::new(),
             last_committed_round: None,
+            block_vrf: HashMap::new(),
+            final_vrf: BTreeMap::new(),
+            awaiting_nonce: Vec::new(),
         }
     }
 
@@ -294,6 +306,17 @@ impl Driver {
             self.orphan_count += 1;
             return Ok(());
         }
+        let slot = block.header.header.slot;
+        if self.cluster.schedule.nonce_for_slot(slot).is_none() {
+            // Its epoch's nonce follows from blocks this validator has not finalized
+            // yet (it is catching up): hold it rather than judge it without a leader.
+            if self.awaiting_nonce.len() >= ORPHANS_MAX {
+                self.count_rejection("awaiting_nonce_full");
+            } else {
+                self.awaiting_nonce.push((block, tc));
+            }
+            return Ok(());
+        }
         let content_valid = self.replay(&block);
         let Some(justify) = block.justify.clone() else {
             self.count_rejection("no_justify");
@@ -359,6 +382,11 @@ impl Driver {
     /// Blocks committed so far, oldest first.
     pub fn committed(&self) -> &[BlockMeta] {
         &self.committed
+    }
+
+    /// The leader of `round`, when its epoch's nonce is known.
+    pub fn leader_of(&self, round: u64) -> Option<ValidatorIndex> {
+        self.cluster.schedule.leader(round)
     }
 
     /// Per validator index, what the final chain shows (votes, skipped leader slots)
@@ -428,7 +456,11 @@ impl Driver {
             self.replayer.replay(&mut accounts, block, leader, &alpha)
         };
         match replayed {
-            Ok(_) => true,
+            Ok(replayed) => {
+                self.block_vrf
+                    .insert(replayed.id.hash, (header.slot, replayed.vrf_output));
+                true
+            }
             Err(error) => {
                 self.count_rejection(error.label());
                 false
@@ -597,6 +629,9 @@ impl Driver {
             transactions,
         };
         let proposal = proposal_of(&block, justify, tc, true);
+        if let Ok(output) = proof_to_hash(&VrfProof(block.header.header.vrf_proof)) {
+            self.block_vrf.insert(block.hash(), (round, output));
+        }
         self.seen_ms.insert(block.hash(), self.now_ms);
         self.blocks.insert(block.hash(), Arc::new(block));
         Some(proposal)
@@ -627,6 +662,14 @@ impl Driver {
             })?;
         drop(accounts);
         self.record_validator_stats(&blocks, &certificate);
+        for meta in &blocks {
+            if let Some((slot, output)) = self.block_vrf.remove(&meta.hash) {
+                self.final_vrf.insert(slot, output);
+            }
+        }
+        let final_slot = last.round;
+        self.block_vrf.retain(|_, (slot, _)| *slot > final_slot);
+        self.advance_epoch_nonces(final_slot)?;
         if let Some(roots) = &self.roots {
             roots.save(&Root {
                 block: *last,
@@ -657,6 +700,59 @@ impl Driver {
 }
 
 impl Driver {
+    /// Records VRF outputs of final blocks read back at start (slot order not
+    /// required), so nonces of later epochs can be derived after a restart.
+    pub fn seed_final_vrf_outputs(&mut self, outputs: impl IntoIterator<Item = (u64, VrfOutput)>) {
+        self.final_vrf.extend(outputs);
+    }
+
+    /// Derives every epoch nonce the final chain now determines: once a block of epoch
+    /// `e - 1` is final, epoch `e - 2` is complete and `nonce(e)` =
+    /// `next_epoch_nonce(nonce(e - 1), VRF outputs of epoch e - 2 in slot order)`.
+    /// The schedule and the core both learn it.
+    pub fn advance_epoch_nonces(&mut self, final_slot: u64) -> Result<(), DriverError> {
+        let epochs = self.cluster.schedule.epochs();
+        let final_epoch = epochs.epoch_of(final_slot);
+        let mut epoch = 2;
+        while epoch <= final_epoch + 1 {
+            if self
+                .cluster
+                .schedule
+                .nonce_for_slot(epochs.first_slot(epoch))
+                .is_none()
+            {
+                let Some(&previous) = self
+                    .cluster
+                    .schedule
+                    .nonce_for_slot(epochs.first_slot(epoch - 1))
+                else {
+                    break;
+                };
+                let start = epochs.first_slot(epoch - 2);
+                let end = epochs.first_slot(epoch - 1);
+                let outputs: Vec<VrfOutput> = self
+                    .final_vrf
+                    .range(start..end)
+                    .map(|(_, output)| *output)
+                    .collect();
+                let nonce = next_epoch_nonce(&previous, &outputs);
+                self.cluster.schedule.add_epoch_nonce(epoch, nonce);
+                let actions = self.core.handle(Event::EpochNonce { epoch, nonce });
+                self.carry_out(actions)?;
+                // Blocks held for this epoch can be judged now.
+                let held = std::mem::take(&mut self.awaiting_nonce);
+                for (block, tc) in held {
+                    self.on_block(block, tc)?;
+                }
+            }
+            epoch += 1;
+        }
+        // Outputs of epochs whose successors' nonces are all known are not needed.
+        let keep_from = epochs.first_slot(final_epoch.saturating_sub(1));
+        self.final_vrf = self.final_vrf.split_off(&keep_from);
+        Ok(())
+    }
+
     fn record_validator_stats(&mut self, blocks: &[BlockMeta], certificate: &QuorumCertificate) {
         let count = self.cluster.leaders.len();
         if self.validator_stats.len() != count {

@@ -45,12 +45,17 @@ pub struct ServiceCounters {
     pub last_vote_round: AtomicU64,
     /// Current consensus round.
     pub round: AtomicU64,
+    /// Leader of the next round (`u64::MAX` when its epoch nonce is not known yet).
+    pub next_leader: AtomicU64,
     /// Blocks committed.
     pub committed_blocks_total: AtomicU64,
     /// From built or accepted here to final, per block.
     pub finality_latency: LatencyHistogram,
     /// Per validator index: last vote and skipped slots seen in the final chain.
     pub validators: std::sync::Mutex<Vec<ValidatorStats>>,
+    /// Blocks refused by replay (or held back), by reason, and messages the core
+    /// dropped, by reason: snapshots refreshed every loop.
+    pub refusals: std::sync::Mutex<(Vec<(&'static str, u64)>, Vec<(&'static str, u64)>)>,
 }
 
 /// Upper bounds (seconds) of the finality latency histogram's buckets.
@@ -144,6 +149,34 @@ impl ServiceCounters {
             "Messages the network refused to queue.",
             load(&self.send_failures_total),
         );
+        {
+            let refusals = self.refusals.lock().expect("refusals lock");
+            let _ = writeln!(
+                out,
+                "# HELP aether_consensus_rejected_blocks_total Blocks refused before a vote, by reason."
+            );
+            let _ = writeln!(out, "# TYPE aether_consensus_rejected_blocks_total counter");
+            for (reason, count) in &refusals.0 {
+                let _ = writeln!(
+                    out,
+                    "aether_consensus_rejected_blocks_total{{reason=\"{reason}\"}} {count}"
+                );
+            }
+            let _ = writeln!(
+                out,
+                "# HELP aether_consensus_dropped_messages_total Consensus messages the core dropped, by reason."
+            );
+            let _ = writeln!(
+                out,
+                "# TYPE aether_consensus_dropped_messages_total counter"
+            );
+            for (reason, count) in &refusals.1 {
+                let _ = writeln!(
+                    out,
+                    "aether_consensus_dropped_messages_total{{reason=\"{reason}\"}} {count}"
+                );
+            }
+        }
         self.finality_latency.render(
             "aether_consensus_finality_latency_seconds",
             "Seconds from a block built or accepted here to its commit.",
@@ -219,6 +252,7 @@ fn run(mut parts: ServiceParts) -> Result<(), DriverError> {
         {
             timer = None;
             worked = true;
+            tracing::info!(round, "round timed out");
             parts.driver.on_timer(round)?;
         }
         parts.driver.tick(started.elapsed().as_millis() as u64)?;
@@ -335,8 +369,27 @@ fn flush(parts: &mut ServiceParts, timer: &mut Option<(u64, Instant)>) {
         }
         None => *timer = None,
     }
+    {
+        let mut rejected: Vec<(&'static str, u64)> = parts
+            .driver
+            .rejected()
+            .iter()
+            .map(|(reason, count)| (*reason, *count))
+            .collect();
+        rejected.sort_unstable();
+        let dropped: Vec<(&'static str, u64)> = parts.driver.core().drops().iter().collect();
+        *parts.counters.refusals.lock().expect("refusals lock") = (rejected, dropped);
+    }
     let round = parts.driver.core().round();
     parts.counters.round.store(round, Ordering::Relaxed);
+    let next_leader = parts
+        .driver
+        .leader_of(round + 1)
+        .map_or(u64::MAX, |leader| u64::from(leader.0));
+    parts
+        .counters
+        .next_leader
+        .store(next_leader, Ordering::Relaxed);
     parts.chain.set_processed(round.saturating_sub(1));
     let running = || !parts.shutdown.load(Ordering::Relaxed);
     for latency in parts.driver.take_finality_latencies_ms() {

@@ -38,6 +38,8 @@ const KES_DEPTH: u32 = 2;
 const GENESIS_HASH: Hash = Hash([0x6e; 32]);
 const GENESIS_SLOT: u64 = 1;
 const FAUCET_OUTPUTS: u16 = 64;
+/// An epoch no test reaches the end of (nonces stay the genesis nonce).
+const LONG_EPOCH: u64 = 1_000_000;
 
 fn faucet() -> Ed25519SecretKey {
     Ed25519SecretKey::from_seed(&[0xfa; 32])
@@ -95,7 +97,7 @@ fn leader_keys(index: usize) -> LeaderKeys {
     }
 }
 
-fn cluster_view() -> ClusterView {
+fn cluster_view(epoch_slots: u64) -> ClusterView {
     let validators = validator_set(KEY_SEED, &[100; VALIDATORS]);
     let leaders = (0..VALIDATORS)
         .map(|index| {
@@ -110,7 +112,7 @@ fn cluster_view() -> ClusterView {
     ClusterView {
         schedule: LeaderSchedule::new(
             validators,
-            EpochSchedule::new(1_000_000, 1),
+            EpochSchedule::new(epoch_slots, 1),
             Hash([0x40; 32]),
         ),
         leaders,
@@ -140,7 +142,7 @@ fn config() -> ConsensusConfig {
 
 /// Opens (or reopens) validator `index`'s accounts-db and builds its driver. `root` is
 /// the last committed block when restarting.
-fn driver(directory: &Path, index: usize, root: Option<Root>) -> Driver {
+fn driver(directory: &Path, index: usize, root: Option<Root>, epoch_slots: u64) -> Driver {
     let accounts_directory = directory.join(format!("accounts-{index}"));
     let mut accounts = AccountsDb::open(&accounts_directory, AccountsDbOptions::default())
         .unwrap()
@@ -152,7 +154,7 @@ fn driver(directory: &Path, index: usize, root: Option<Root>) -> Driver {
         accounts.finalize(&GENESIS_HASH).unwrap();
     }
     let safety = SafetyStore::new(directory.join(format!("safety-{index}.bin")));
-    let cluster = cluster_view();
+    let cluster = cluster_view(epoch_slots);
     let core = Core::new(
         config(),
         cluster.schedule.clone(),
@@ -210,13 +212,19 @@ fn forge(block: &Block, index: usize) -> Block {
 
 impl Cluster {
     fn new(directory: &Path, down: &[usize]) -> Self {
-        Self::with_byzantine(directory, down, &[])
+        Self::with(directory, down, &[], LONG_EPOCH)
     }
 
     fn with_byzantine(directory: &Path, down: &[usize], byzantine: &[usize]) -> Self {
+        Self::with(directory, down, byzantine, LONG_EPOCH)
+    }
+
+    fn with(directory: &Path, down: &[usize], byzantine: &[usize], epoch_slots: u64) -> Self {
         let mut cluster = Cluster {
             drivers: (0..VALIDATORS)
-                .map(|index| (!down.contains(&index)).then(|| driver(directory, index, None)))
+                .map(|index| {
+                    (!down.contains(&index)).then(|| driver(directory, index, None, epoch_slots))
+                })
                 .collect(),
             queue: VecDeque::new(),
             now_ms: 0,
@@ -443,7 +451,7 @@ fn three_of_four_keep_finalizing_and_skip_the_missing_leader_by_timeout() {
     cluster.run_until_committed(12, 100_000);
     assert_agreement(&cluster);
     let driver = cluster.live().next().unwrap();
-    let schedule = cluster_view().schedule;
+    let schedule = cluster_view(LONG_EPOCH).schedule;
     let rounds: Vec<u64> = driver.committed().iter().map(|meta| meta.round).collect();
     let last_round = *rounds.last().unwrap();
     let missing_leader_rounds: Vec<u64> = (1..=last_round)
@@ -483,7 +491,7 @@ fn a_restarted_validator_resumes_from_its_safety_state_and_catches_up() {
         "the saved state is the last one handed out"
     );
 
-    let mut restarted = driver(directory.path(), 2, Some(root.clone()));
+    let mut restarted = driver(directory.path(), 2, Some(root.clone()), LONG_EPOCH);
     assert_eq!(restarted.last_finalized().hash, root.block.hash);
     restarted.start().unwrap();
     cluster.drivers[2] = Some(restarted);
@@ -534,5 +542,32 @@ fn a_leader_with_a_false_state_root_gets_no_vote_and_the_chain_moves_on() {
         if driver.core().index() != ValidatorIndex(1) {
             assert!(driver.rejected().get("state_root").copied().unwrap_or(0) > 0);
         }
+    }
+}
+
+#[test]
+fn epoch_nonces_follow_from_final_vrf_outputs_and_the_chain_crosses_epochs() {
+    let directory = tempfile::tempdir().unwrap();
+    // Epochs of 5 slots: nonces of epochs 2, 3, ... come from final blocks.
+    let mut cluster = Cluster::with(directory.path(), &[], &[], 5);
+    for input in 0..10 {
+        cluster.submit_everywhere(&transfer(input));
+    }
+    cluster.run_until_committed(30, 200_000);
+    assert_agreement(&cluster);
+    let last = cluster
+        .live()
+        .next()
+        .unwrap()
+        .committed()
+        .last()
+        .unwrap()
+        .round;
+    assert!(
+        last >= 25,
+        "the chain crossed several epochs (last final round {last})"
+    );
+    for driver in cluster.live() {
+        assert!(driver.rejected().is_empty(), "{:?}", driver.rejected());
     }
 }

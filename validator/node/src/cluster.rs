@@ -150,6 +150,7 @@ impl ClusterNode {
         }
         start.chain.set_processed(last_finalized.slot);
         start.chain.set_finalized(last_finalized.slot, 0);
+        let resuming = root.is_some();
         let safety = SafetyStore::new(config.node.ledger.join(SAFETY_STATE_FILE));
         let core = Core::new(
             ConsensusConfig {
@@ -182,6 +183,21 @@ impl ClusterNode {
         })
         .with_block_interval_ms(genesis.slot_ms)
         .with_root_store(roots);
+        let mut driver = driver;
+        if resuming {
+            // The nonces of epochs after genesis come from final blocks' VRF outputs:
+            // read back the epochs the next nonces need.
+            let epochs = EpochSchedule::new(genesis.epoch_slots, 1);
+            let final_epoch = epochs.epoch_of(last_finalized.slot);
+            let from = epochs.first_slot(final_epoch.saturating_sub(2));
+            let signer = identity_public;
+            driver.seed_final_vrf_outputs(aether_cluster::block_source::final_vrf_outputs(
+                &start.blockstore,
+                from..=last_finalized.slot,
+                &signer,
+            ));
+            driver.advance_epoch_nonces(last_finalized.slot)?;
+        }
 
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)

@@ -246,6 +246,13 @@ pub fn run(options: RunOptions) -> Result<()> {
                 "round".into(),
                 counters.round.load(Ordering::Relaxed).into(),
             );
+            let next_leader = counters.next_leader.load(Ordering::Relaxed);
+            fields.insert(
+                "next_leader".into(),
+                (next_leader != u64::MAX)
+                    .then_some(next_leader)
+                    .map_or(serde_json::Value::Null, Into::into),
+            );
             fields
         }) as Arc<dyn Fn() -> serde_json::Map<String, serde_json::Value> + Send + Sync>
     });

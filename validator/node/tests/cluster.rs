@@ -16,7 +16,6 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use aether_client::{RpcClient, TransactionState, Wallet};
-use aether_consensus::{EpochSchedule, LeaderSchedule};
 use aether_genesis::ClusterGenesis;
 use aether_ledger::{LedgerParams, TransferRequest, build_transfer};
 use aether_types::{Hash, Lock, OutputReference, Transaction, ValidityWindow};
@@ -86,8 +85,7 @@ impl Validator {
         self.rpc.slot("finalized").ok()
     }
 
-    /// The value of one sample on `/metrics`.
-    fn metric(&self, name: &str) -> Option<f64> {
+    fn metrics_text(&self) -> Option<String> {
         use std::io::{Read, Write};
         let mut stream = std::net::TcpStream::connect(self.metrics).ok()?;
         stream
@@ -95,13 +93,32 @@ impl Validator {
             .ok()?;
         let mut text = String::new();
         stream.read_to_string(&mut text).ok()?;
-        text.lines().find_map(|line| {
+        Some(text)
+    }
+
+    /// The value of one sample on `/metrics`.
+    fn metric(&self, name: &str) -> Option<f64> {
+        self.metrics_text()?.lines().find_map(|line| {
             line.strip_prefix(name)?
                 .strip_prefix(' ')?
                 .trim()
                 .parse()
                 .ok()
         })
+    }
+
+    /// Non-zero consensus refusal and drop counters (for failure reports).
+    fn refusals(&self) -> String {
+        self.metrics_text()
+            .unwrap_or_default()
+            .lines()
+            .filter(|line| {
+                (line.starts_with("aether_consensus_rejected")
+                    || line.starts_with("aether_consensus_dropped"))
+                    && !line.ends_with(" 0")
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
     }
 
     fn validators(&self) -> Vec<serde_json::Value> {
@@ -141,7 +158,18 @@ impl Cluster {
                     .validators
                     .iter()
                     .enumerate()
-                    .map(|(index, validator)| format!("--- node {index}\n{}", validator.log_tail()))
+                    .map(|(index, validator)| {
+                        let status = validator
+                            .rpc
+                            .call("getStatus", serde_json::json!([]))
+                            .map(|status| status.to_string())
+                            .unwrap_or_else(|error| format!("no status: {error}"));
+                        format!(
+                            "--- node {index}: {status}\n{}\n{}",
+                            validator.refusals(),
+                            validator.log_tail()
+                        )
+                    })
                     .collect();
                 panic!("timed out waiting for {what}\n{}", logs.join("\n"));
             }
@@ -179,7 +207,17 @@ impl Cluster {
 fn start_cluster() -> (tempfile::TempDir, Cluster) {
     let directory = tempfile::tempdir().expect("temporary directory");
     let init = Command::new(aetherctl())
-        .args(["cluster", "init", "--validators", "4", "--out"])
+        // Epochs of 10 slots: the test crosses many epoch boundaries, so nonces are
+        // derived from final blocks, also after restarts (from the blockstore).
+        .args([
+            "cluster",
+            "init",
+            "--validators",
+            "4",
+            "--epoch-slots",
+            "10",
+            "--out",
+        ])
         .arg(directory.path())
         .output()
         .expect("aetherctl runs");
@@ -344,18 +382,14 @@ fn four_validators_finalize_transfers_survive_a_crash_and_a_dead_leader() {
     );
 
     // 4. The leader of the coming round dies; a TC moves the cluster past its rounds.
-    let round: u64 = cluster.validators[0]
+    let status = cluster.validators[0]
         .rpc
         .call("getStatus", serde_json::json!([]))
-        .expect("status")["round"]
+        .expect("status");
+    let leader = status["next_leader"]
         .as_u64()
-        .expect("cluster status has a round");
-    let schedule = LeaderSchedule::new(
-        std::sync::Arc::new(cluster.genesis.validator_set().expect("validator set")),
-        EpochSchedule::new(cluster.genesis.epoch_slots, 1),
-        cluster.genesis.genesis_nonce,
-    );
-    let leader = schedule.leader(round + 1).expect("leader").0 as usize;
+        .unwrap_or_else(|| panic!("cluster status names the next leader: {status}"))
+        as usize;
     let skipped_before =
         cluster.validators[(leader + 1) % VALIDATORS].validators()[leader]["skipped_slots"]
             .as_u64()
