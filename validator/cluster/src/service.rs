@@ -55,8 +55,11 @@ pub struct ServiceCounters {
     pub validators: std::sync::Mutex<Vec<ValidatorStats>>,
     /// Blocks refused by replay (or held back), by reason, and messages the core
     /// dropped, by reason: snapshots refreshed every loop.
-    pub refusals: std::sync::Mutex<(Vec<(&'static str, u64)>, Vec<(&'static str, u64)>)>,
+    pub refusals: std::sync::Mutex<(ReasonCounts, ReasonCounts)>,
 }
+
+/// Counts by stable reason label.
+pub type ReasonCounts = Vec<(&'static str, u64)>;
 
 /// Upper bounds (seconds) of the finality latency histogram's buckets.
 pub const FINALITY_BUCKETS_SECONDS: [f64; 10] =
