@@ -21,9 +21,7 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Arc, RwLock, RwLockReadGuard};
 
 use aether_accounts_db::{AccountsDb, BlockId};
-use aether_consensus::{
-    Action, BlockMeta, Core, Event, LeaderSchedule, Proposal, Root, next_epoch_nonce, vrf_input,
-};
+use aether_consensus::{Action, BlockMeta, Core, Event, LeaderSchedule, Proposal, Root, vrf_input};
 use aether_crypto::vrf::{VrfOutput, VrfProof, proof_to_hash};
 use aether_ledger::{Executor, LedgerParams, Writes};
 use aether_pipeline::leader::LeaderKeys;
@@ -32,6 +30,11 @@ use aether_types::codec::encode;
 use aether_types::{
     Block, Hash, QuorumCertificate, Timeout, TimeoutCertificate, Transaction, ValidatorIndex, Vote,
 };
+
+mod epoch_nonces;
+mod validator_stats;
+
+pub use validator_stats::ValidatorStats;
 
 use crate::root_store::RootStore;
 use crate::safety_store::{SafetyStore, SafetyStoreError};
@@ -148,15 +151,6 @@ pub struct Driver {
     final_vrf: BTreeMap<u64, VrfOutput>,
     /// Blocks of epochs whose nonce is not known yet (bounded by [`ORPHANS_MAX`]).
     awaiting_nonce: Vec<(Block, Option<TimeoutCertificate>)>,
-}
-
-/// What the final chain shows about one validator.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct ValidatorStats {
-    /// Highest round of a committed QC it signed (0: none seen yet).
-    pub last_vote_round: u64,
-    /// Rounds it led that have no block in the final chain.
-    pub skipped_slots: u64,
 }
 
 /// What the core asked to propose.
@@ -682,11 +676,10 @@ impl Driver {
                     .push(self.now_ms.saturating_sub(seen));
             }
         }
-        let final_round = last.round;
         self.committed.extend(blocks);
         // Blocks at or below the final round are final or on dead forks; a window of
         // them stays to answer peers catching up.
-        let keep_from = final_round.saturating_sub(FINAL_HISTORY_ROUNDS);
+        let keep_from = final_slot.saturating_sub(FINAL_HISTORY_ROUNDS);
         self.blocks
             .retain(|_, block| block.header.header.slot > keep_from);
         let blocks = &self.blocks;
@@ -696,89 +689,6 @@ impl Driver {
             self.finality_latencies_ms.drain(..2_048);
         }
         Ok(())
-    }
-}
-
-impl Driver {
-    /// Records VRF outputs of final blocks read back at start (slot order not
-    /// required), so nonces of later epochs can be derived after a restart.
-    pub fn seed_final_vrf_outputs(&mut self, outputs: impl IntoIterator<Item = (u64, VrfOutput)>) {
-        self.final_vrf.extend(outputs);
-    }
-
-    /// Derives every epoch nonce the final chain now determines: once a block of epoch
-    /// `e - 1` is final, epoch `e - 2` is complete and `nonce(e)` =
-    /// `next_epoch_nonce(nonce(e - 1), VRF outputs of epoch e - 2 in slot order)`.
-    /// The schedule and the core both learn it.
-    pub fn advance_epoch_nonces(&mut self, final_slot: u64) -> Result<(), DriverError> {
-        let epochs = self.cluster.schedule.epochs();
-        let final_epoch = epochs.epoch_of(final_slot);
-        let mut epoch = 2;
-        while epoch <= final_epoch + 1 {
-            if self
-                .cluster
-                .schedule
-                .nonce_for_slot(epochs.first_slot(epoch))
-                .is_none()
-            {
-                let Some(&previous) = self
-                    .cluster
-                    .schedule
-                    .nonce_for_slot(epochs.first_slot(epoch - 1))
-                else {
-                    break;
-                };
-                let start = epochs.first_slot(epoch - 2);
-                let end = epochs.first_slot(epoch - 1);
-                let outputs: Vec<VrfOutput> = self
-                    .final_vrf
-                    .range(start..end)
-                    .map(|(_, output)| *output)
-                    .collect();
-                let nonce = next_epoch_nonce(&previous, &outputs);
-                self.cluster.schedule.add_epoch_nonce(epoch, nonce);
-                let actions = self.core.handle(Event::EpochNonce { epoch, nonce });
-                self.carry_out(actions)?;
-                // Blocks held for this epoch can be judged now.
-                let held = std::mem::take(&mut self.awaiting_nonce);
-                for (block, tc) in held {
-                    self.on_block(block, tc)?;
-                }
-            }
-            epoch += 1;
-        }
-        // Outputs of epochs whose successors' nonces are all known are not needed.
-        let keep_from = epochs.first_slot(final_epoch.saturating_sub(1));
-        self.final_vrf = self.final_vrf.split_off(&keep_from);
-        Ok(())
-    }
-
-    fn record_validator_stats(&mut self, blocks: &[BlockMeta], certificate: &QuorumCertificate) {
-        let count = self.cluster.leaders.len();
-        if self.validator_stats.len() != count {
-            self.validator_stats = vec![ValidatorStats::default(); count];
-        }
-        for signer in certificate.signers.iter() {
-            if let Some(stats) = self.validator_stats.get_mut(signer.0 as usize) {
-                stats.last_vote_round = stats.last_vote_round.max(certificate.round);
-            }
-        }
-        let mut previous = self.last_committed_round;
-        for meta in blocks {
-            // Rounds strictly between two final blocks had no final block: their
-            // leaders' slots were skipped (known only from the first commit seen here).
-            if let Some(previous) = previous {
-                for round in previous + 1..meta.round {
-                    if let Some(leader) = self.cluster.schedule.leader(round)
-                        && let Some(stats) = self.validator_stats.get_mut(leader.0 as usize)
-                    {
-                        stats.skipped_slots += 1;
-                    }
-                }
-            }
-            previous = Some(meta.round);
-        }
-        self.last_committed_round = previous;
     }
 }
 

@@ -29,6 +29,10 @@ use crate::block_source;
 use crate::driver::{Driver, DriverError, Outbound, ValidatorStats};
 use crate::wire::ClusterMessage;
 
+/// How often the refusal and drop counters are copied for `/metrics` (not every loop:
+/// the copy allocates).
+const SNAPSHOT_INTERVAL: Duration = Duration::from_millis(250);
+
 /// Most verified batches and network messages taken per loop.
 const INPUTS_PER_LOOP: usize = 256;
 
@@ -228,6 +232,7 @@ fn run(mut parts: ServiceParts) -> Result<(), DriverError> {
     let _guard = runtime.enter();
     let mut timer: Option<(u64, Instant)> = None;
     let started = Instant::now();
+    let mut next_snapshot = started;
     parts.driver.tick(0)?;
     parts.driver.start()?;
     flush(&mut parts, &mut timer);
@@ -260,6 +265,10 @@ fn run(mut parts: ServiceParts) -> Result<(), DriverError> {
         }
         parts.driver.tick(started.elapsed().as_millis() as u64)?;
         flush(&mut parts, &mut timer);
+        if Instant::now() >= next_snapshot {
+            snapshot_refusals(&parts);
+            next_snapshot = Instant::now() + SNAPSHOT_INTERVAL;
+        }
         if !worked {
             std::thread::sleep(Duration::from_millis(1));
         }
@@ -335,6 +344,19 @@ fn broadcast(parts: &ServiceParts, message: &ClusterMessage) {
     }
 }
 
+/// Copies the driver's refusal and the core's drop counters for `/metrics`.
+fn snapshot_refusals(parts: &ServiceParts) {
+    let mut rejected: Vec<(&'static str, u64)> = parts
+        .driver
+        .rejected()
+        .iter()
+        .map(|(reason, count)| (*reason, *count))
+        .collect();
+    rejected.sort_unstable();
+    let dropped: Vec<(&'static str, u64)> = parts.driver.core().drops().iter().collect();
+    *parts.counters.refusals.lock().expect("refusals lock") = (rejected, dropped);
+}
+
 /// Sends the outbox, re-arms the timer, and passes committed blocks on.
 fn flush(parts: &mut ServiceParts, timer: &mut Option<(u64, Instant)>) {
     for outbound in parts.driver.take_outbox() {
@@ -371,17 +393,6 @@ fn flush(parts: &mut ServiceParts, timer: &mut Option<(u64, Instant)>) {
             }
         }
         None => *timer = None,
-    }
-    {
-        let mut rejected: Vec<(&'static str, u64)> = parts
-            .driver
-            .rejected()
-            .iter()
-            .map(|(reason, count)| (*reason, *count))
-            .collect();
-        rejected.sort_unstable();
-        let dropped: Vec<(&'static str, u64)> = parts.driver.core().drops().iter().collect();
-        *parts.counters.refusals.lock().expect("refusals lock") = (rejected, dropped);
     }
     let round = parts.driver.core().round();
     parts.counters.round.store(round, Ordering::Relaxed);

@@ -10,7 +10,9 @@
 //!    past its rounds and the other three keep finalizing;
 //! 5. all four stop and restart on their ledgers and go on finalizing.
 
-use std::net::{SocketAddr, TcpListener, UdpSocket};
+mod common;
+use common::{free_tcp_port, free_udp_port};
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -22,20 +24,6 @@ use aether_types::{Hash, Lock, OutputReference, Transaction, ValidityWindow};
 
 const VALIDATORS: usize = 4;
 const TRANSFERS: usize = 1_000;
-
-fn free_tcp_port() -> SocketAddr {
-    TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("address")
-}
-
-fn free_udp_port() -> SocketAddr {
-    UdpSocket::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("address")
-}
 
 fn aetherctl() -> PathBuf {
     let path = PathBuf::from(env!("CARGO_BIN_EXE_aether-validator")).with_file_name("aetherctl");

@@ -2,8 +2,10 @@
 //! QUIC, rejects each kind of bad input with a counted reason while it keeps running,
 //! and after a restart continues from its last final slot with its state intact.
 
+mod common;
+use common::{free_tcp_port, free_udp_port};
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
+use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -26,20 +28,6 @@ impl Drop for Node {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-fn free_tcp_port() -> SocketAddr {
-    TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("address")
-}
-
-fn free_udp_port() -> SocketAddr {
-    UdpSocket::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("address")
 }
 
 fn start(ledger: &Path) -> Node {
