@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 
 use aether_crypto::bls::BlsSecretKey;
-use aether_types::{Hash, QuorumCertificate, Timeout, TimeoutCertificate, ValidatorIndex};
+use aether_types::{Hash, QuorumCertificate, Timeout, TimeoutCertificate, ValidatorIndex, Vote};
 
 use crate::block_tree::BlockTree;
 use crate::certificate_verifier::{CertificateVerifier, genesis_qc};
@@ -60,6 +60,9 @@ pub struct Core {
     fetching: BTreeMap<Hash, u64>,
     /// This validator's signed timeout for the current round (re-sent on each timer).
     my_timeout: Option<Timeout>,
+    /// This validator's vote in the current round (broadcast on each timer, so a
+    /// quorum of votes forms a QC even when the next leader is down).
+    my_vote: Option<Vote>,
     /// The round a `Propose` was last emitted for.
     proposal_requested: u64,
     drops: Drops,
@@ -122,6 +125,7 @@ impl Core {
             pending_count: 0,
             fetching: BTreeMap::new(),
             my_timeout: None,
+            my_vote: None,
             proposal_requested: 0,
             drops: Drops::default(),
             skip_vote_rules: false,
@@ -246,6 +250,7 @@ impl Core {
         self.round = round;
         self.last_round_tc = tc.filter(|tc| tc.round + 1 == round);
         self.my_timeout = None;
+        self.my_vote = None;
         // A QC for the previous round is still worth forming (a higher high QC).
         self.votes.prune_below(round - 1);
         self.timeouts.prune_below(round);

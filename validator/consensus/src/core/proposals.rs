@@ -161,14 +161,16 @@ impl Core {
         let signature = self
             .key
             .sign(&Vote::signing_message_for(round, &proposal.block.hash));
+        let vote = Vote {
+            round,
+            block_hash: proposal.block.hash,
+            voter: self.me,
+            signature: signature.to_bytes(),
+        };
+        self.my_vote = Some(vote.clone());
         out.push(Action::SendVote {
             to: next_leader,
-            vote: Vote {
-                round,
-                block_hash: proposal.block.hash,
-                voter: self.me,
-                signature: signature.to_bytes(),
-            },
+            vote,
         });
     }
 

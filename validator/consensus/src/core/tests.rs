@@ -162,3 +162,79 @@ fn a_timeout_is_persisted_before_broadcast_and_stops_voting_in_the_round() {
             .any(|a| matches!(a, Action::BroadcastTimeout { .. }))
     );
 }
+
+#[test]
+fn votes_are_broadcast_on_timeout_so_a_dead_next_leader_costs_no_qc() {
+    let next_leader = schedule().leader(2).unwrap().0;
+    let voters: Vec<u32> = (0..4).filter(|v| *v != next_leader).collect();
+    let mut validator = core(voters[0]);
+    validator.start();
+    validator.handle(Event::Proposal(round_one_proposal(true, 2)));
+    let block = Hash([2; 32]);
+
+    // Before the timer, a vote of its round from another voter is taken (not dropped
+    // as "not next leader"), but no QC: only 1 counted.
+    validator.handle(Event::Vote(signed_vote(voters[1], 1, block)));
+    assert_eq!(validator.drops().get(DropReason::NotNextLeader), 0);
+    assert_eq!(validator.round(), 1);
+
+    // The timer: its own vote goes to every validator but itself and the next leader
+    // (who has it), ahead of the timeout; with its own vote counted, 2 of 4.
+    let actions = validator.handle(Event::RoundTimeout { round: 1 });
+    let mut recipients: Vec<u32> = actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::SendVote { to, vote } if vote.round == 1 => Some(to.0),
+            _ => None,
+        })
+        .collect();
+    recipients.sort_unstable();
+    let expected: Vec<u32> = voters[1..].to_vec();
+    assert_eq!(recipients, expected);
+    let first_vote = actions
+        .iter()
+        .position(|a| matches!(a, Action::SendVote { .. }))
+        .unwrap();
+    let timeout = actions
+        .iter()
+        .position(|a| matches!(a, Action::BroadcastTimeout { .. }))
+        .unwrap();
+    assert!(first_vote < timeout);
+    assert_eq!(validator.round(), 1);
+
+    // The third voter's broadcast vote completes the quorum here: round 2 through a
+    // QC for the block, not a TC.
+    validator.handle(Event::Vote(signed_vote(voters[2], 1, block)));
+    assert_eq!(validator.round(), 2);
+    assert_eq!(validator.high_qc().block_hash, block);
+    assert_eq!(validator.high_qc().round, 1);
+
+    // Streams may reorder: when the TC arrives before the last votes, those votes
+    // (one round back) still form the QC, so the block is extended, not lost.
+    let mut late = core(voters[0]);
+    late.start();
+    late.handle(Event::Proposal(round_one_proposal(true, 2)));
+    late.handle(Event::RoundTimeout { round: 1 });
+    for voter in &voters[1..] {
+        late.handle(Event::Timeout {
+            timeout: Timeout {
+                round: 1,
+                high_qc: genesis_qc(genesis().hash, 0, 4),
+                voter: ValidatorIndex(*voter),
+                signature: validator_keys(SEED, *voter as usize)
+                    .0
+                    .sign(&Timeout::signing_message_for(1, 0))
+                    .to_bytes(),
+            },
+            last_round_tc: None,
+        });
+    }
+    assert_eq!(late.round(), 2, "a TC moved it on");
+    assert_eq!(late.high_qc().round, 0);
+    for voter in &voters[1..] {
+        late.handle(Event::Vote(signed_vote(*voter, 1, block)));
+    }
+    assert_eq!(late.drops().get(DropReason::NotNextLeader), 0);
+    assert_eq!(late.high_qc().block_hash, block);
+    assert_eq!(late.round(), 2);
+}

@@ -1,7 +1,7 @@
 //! Timeouts: this validator's round timer, timeouts from others, and TC formation.
 
 use aether_crypto::bls::{BlsSignature, verify};
-use aether_types::{Timeout, TimeoutCertificate};
+use aether_types::{Timeout, TimeoutCertificate, ValidatorIndex};
 
 use super::Core;
 use crate::drops::DropReason;
@@ -20,6 +20,10 @@ impl Core {
             round: self.round,
             after_ms: self.round_timer_ms(),
         });
+        self.broadcast_vote(out);
+        if self.round != round {
+            return; // Own vote completed a QC: the next round has begun.
+        }
         if let Some(timeout) = &self.my_timeout {
             out.push(Action::BroadcastTimeout {
                 timeout: timeout.clone(),
@@ -28,6 +32,30 @@ impl Core {
             return;
         }
         self.time_out_round(out);
+    }
+
+    /// Sends this validator's vote of the current round to every validator (it went
+    /// only to the next leader before) and counts it here, so that when the next
+    /// leader is down the voters still form the round's QC and its block is kept: a
+    /// dead leader then costs its own round only, not the previous leader's block too.
+    /// Votes go before the timeout, so receivers form the QC before the TC.
+    fn broadcast_vote(&mut self, out: &mut Vec<Action>) {
+        let Some(vote) = self.my_vote.clone().filter(|vote| vote.round == self.round) else {
+            return;
+        };
+        let next_leader = self.schedule.leader(vote.round + 1);
+        for index in 0..self.schedule.validators().len() {
+            let to = ValidatorIndex(index as u32);
+            if to != self.me && Some(to) != next_leader {
+                out.push(Action::SendVote {
+                    to,
+                    vote: vote.clone(),
+                });
+            }
+        }
+        if next_leader != Some(self.me) && self.votes.precheck(&vote).is_none() {
+            self.on_vote(vote, out);
+        }
     }
 
     /// Signs and broadcasts a timeout for the current round if the timeout rule allows

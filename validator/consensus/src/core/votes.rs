@@ -1,4 +1,5 @@
-//! Votes: checks, signature verification and aggregation into QCs by the next leader.
+//! Votes: checks, signature verification and aggregation into QCs by the next leader
+//! (and by every validator, from the votes broadcast when a round times out).
 
 use aether_crypto::bls::{BlsSignature, verify};
 use aether_types::Vote;
@@ -25,7 +26,10 @@ impl Core {
             self.drop(DropReason::FutureRound);
             return;
         }
-        if self.schedule.leader(vote.round + 1) != Some(self.me) {
+        // Besides the next leader, every validator takes votes from its previous round
+        // on: voters broadcast them when their round timer fires, and a TC may arrive
+        // ahead of the last of them (a QC formed after the TC still raises the high QC).
+        if self.schedule.leader(vote.round + 1) != Some(self.me) && vote.round + 1 < self.round {
             self.drop(DropReason::NotNextLeader);
             return;
         }

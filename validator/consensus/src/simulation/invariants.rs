@@ -39,7 +39,7 @@ pub enum Violation {
         /// The round.
         round: u64,
     },
-    /// An honest node voted in a round it had timed out.
+    /// An honest node cast a vote in a round it had timed out.
     VoteAfterTimeout {
         /// The voter.
         voter: ValidatorIndex,
@@ -69,10 +69,11 @@ pub struct Checker {
 }
 
 impl Checker {
-    /// An honest node sends `vote`.
+    /// An honest node sends `vote` (a vote cast before its timeout may be sent again
+    /// after it: that is the same vote re-broadcast, not a new one).
     pub fn honest_vote(&mut self, vote: &Vote) {
         let key = (vote.voter, vote.round);
-        if self.timeouts.contains(&key) {
+        if self.timeouts.contains(&key) && !self.votes.contains_key(&key) {
             self.violations.push(Violation::VoteAfterTimeout {
                 voter: vote.voter,
                 round: vote.round,
