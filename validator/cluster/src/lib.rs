@@ -6,6 +6,13 @@
 //!   (replayed first), votes, timeouts and timers into core events. No thread, socket
 //!   or clock of its own: messages for peers go to an outbox, the round timer is a
 //!   value the caller arms.
+//! - [`block_broadcast`]: Turbine between validators — a leader's proposal leaves as
+//!   signed Merkle shreds down stake-weighted trees; receivers verify, retransmit and
+//!   reassemble (any 32 of a set's 64 shreds).
+//! - [`service`]: the node's consensus thread around the driver (network messages,
+//!   verified transactions, the round timer, committed blocks to the shred stage).
+//! - [`block_source`]: final blocks read back from the blockstore (fetch answers,
+//!   VRF outputs after a restart).
 //! - [`safety_store`]: the safety state on disk (atomic replace, fsync, checksum);
 //!   [`root_store`]: the last committed block and its QC, where a restart resumes.
 //!
@@ -15,10 +22,10 @@
 //! is finalized only at blocks the 2-chain rule committed.
 //!
 //! Tests (`tests/in_process.rs`) run four drivers with real keys, real accounts-dbs and
-//! real replay over an in-memory, deterministic message queue and clock. The QUIC
-//! network (`aether-network`), Turbine (`aether-turbine`) and the node's runner come
-//! next.
+//! real replay over an in-memory, deterministic message queue and clock; the node's
+//! `tests/cluster.rs` runs four validator processes over QUIC.
 
+pub mod block_broadcast;
 pub mod block_source;
 pub mod driver;
 pub mod root_store;
@@ -26,6 +33,7 @@ pub mod safety_store;
 pub mod service;
 pub mod wire;
 
+pub use block_broadcast::{BlockBroadcast, BroadcastCounts, TURBINE_FANOUT_DEFAULT, TurbineNode};
 pub use driver::{ClusterView, Driver, DriverError, DriverParts, Outbound, ValidatorStats};
 pub use root_store::RootStore;
 pub use safety_store::{SafetyStore, SafetyStoreError};

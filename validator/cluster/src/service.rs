@@ -3,6 +3,11 @@
 //! `aether-network`) and its round timer, sends what it produces, and hands committed
 //! blocks to the pipeline's shred stage (which stores them; they are then final).
 //!
+//! This validator's proposals leave as Turbine shreds ([`BlockBroadcast`]); peers'
+//! shreds are verified, forwarded to this node's children in each shred's tree and
+//! reassembled into blocks for the driver. Block fetches (repair of a missing block)
+//! are answered whole, from memory or the blockstore.
+//!
 //! Each loop takes a bounded amount of each input, so no input starves the others;
 //! it sleeps 1 ms only when nothing happened. Malformed or unexpected messages are
 //! counted ([`ServiceCounters`]), never fatal; a driver error (the safety state could
@@ -16,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use aether_blockstore::Blockstore;
 use aether_crypto::ed25519::Ed25519PublicKey;
-use aether_network::{InboundMessage, NetworkEndpoint};
+use aether_network::{InboundMessage, MessageKind, NetworkEndpoint};
 use aether_pipeline::banking::SealedBlock;
 use aether_pipeline::chain::ChainState;
 use aether_pipeline::link::Link;
@@ -25,6 +30,7 @@ use aether_types::codec::encode;
 use aether_types::{Block, Transaction, ValidatorIndex};
 use tokio::sync::mpsc::Receiver;
 
+use crate::block_broadcast::{BlockBroadcast, BroadcastCounts};
 use crate::block_source;
 use crate::driver::{Driver, DriverError, Outbound, ValidatorStats};
 use crate::wire::ClusterMessage;
@@ -53,12 +59,20 @@ pub struct ServiceCounters {
     pub next_leader: AtomicU64,
     /// Blocks committed.
     pub committed_blocks_total: AtomicU64,
+    /// Block fetches (repair requests) sent to peers.
+    pub block_fetches_total: AtomicU64,
+    /// Peers' block fetches answered.
+    pub block_fetch_answers_total: AtomicU64,
+    /// Own blocks sent whole because they could not be shredded.
+    pub unshredded_proposals_total: AtomicU64,
+    /// Turbine's counters, copied with the refusals.
+    pub turbine: std::sync::Mutex<BroadcastCounts>,
     /// From built or accepted here to final, per block.
     pub finality_latency: LatencyHistogram,
     /// Per validator index: last vote and skipped slots seen in the final chain.
     pub validators: std::sync::Mutex<Vec<ValidatorStats>>,
     /// Blocks refused by replay (or held back), by reason, and messages the core
-    /// dropped, by reason: snapshots refreshed every loop.
+    /// dropped, by reason: snapshots refreshed every 250 ms.
     pub refusals: std::sync::Mutex<(ReasonCounts, ReasonCounts)>,
 }
 
@@ -139,6 +153,24 @@ impl ServiceCounters {
             load(&self.committed_blocks_total),
         );
         sample(
+            "block_fetches_total",
+            "counter",
+            "Block fetches (repair requests) sent to peers.",
+            load(&self.block_fetches_total),
+        );
+        sample(
+            "block_fetch_answers_total",
+            "counter",
+            "Peers' block fetches answered.",
+            load(&self.block_fetch_answers_total),
+        );
+        sample(
+            "unshredded_proposals_total",
+            "counter",
+            "Own proposals sent whole because they could not be shredded.",
+            load(&self.unshredded_proposals_total),
+        );
+        sample(
             "malformed_messages_total",
             "counter",
             "Validator messages that did not decode.",
@@ -189,6 +221,51 @@ impl ServiceCounters {
             "Seconds from a block built or accepted here to its commit.",
             out,
         );
+        render_turbine(&self.turbine.lock().expect("turbine lock"), out);
+    }
+}
+
+/// Appends Turbine's counters as Prometheus text (`aether_turbine_*`).
+fn render_turbine(counts: &BroadcastCounts, out: &mut String) {
+    use std::fmt::Write;
+    for (name, help, value) in [
+        (
+            "shreds_sent_total",
+            "Shreds this validator made as leader.",
+            counts.shreds_sent,
+        ),
+        (
+            "shreds_received_total",
+            "Shreds received from peers.",
+            counts.shreds_received,
+        ),
+        (
+            "retransmitted_shreds_total",
+            "Shred sends to children in Turbine trees.",
+            counts.retransmitted,
+        ),
+        (
+            "blocks_assembled_total",
+            "Blocks reassembled from shreds.",
+            counts.blocks_assembled,
+        ),
+    ] {
+        let _ = writeln!(out, "# HELP aether_turbine_{name} {help}");
+        let _ = writeln!(out, "# TYPE aether_turbine_{name} counter");
+        let _ = writeln!(out, "aether_turbine_{name} {value}");
+    }
+    let _ = writeln!(
+        out,
+        "# HELP aether_turbine_dropped_shreds_total Shreds refused, by reason."
+    );
+    let _ = writeln!(out, "# TYPE aether_turbine_dropped_shreds_total counter");
+    let mut dropped: Vec<_> = counts.dropped.iter().collect();
+    dropped.sort_unstable();
+    for (reason, count) in dropped {
+        let _ = writeln!(
+            out,
+            "aether_turbine_dropped_shreds_total{{reason=\"{reason}\"}} {count}"
+        );
     }
 }
 
@@ -214,6 +291,8 @@ pub struct ServiceParts {
     pub blockstore: Arc<Blockstore>,
     /// The key this node's shred stage signs FEC sets with.
     pub shred_signer: Ed25519PublicKey,
+    /// Turbine: this validator's shredding, shred checks and reassembly.
+    pub broadcast: BlockBroadcast,
     /// Set to stop.
     pub shutdown: Arc<AtomicBool>,
     /// Counters.
@@ -288,6 +367,19 @@ fn handle(parts: &mut ServiceParts, message: InboundMessage) -> Result<(), Drive
             .fetch_add(1, Ordering::Relaxed);
         return Ok(());
     };
+    if message.kind == MessageKind::Shred {
+        let driver = &parts.driver;
+        let received = parts
+            .broadcast
+            .on_shred(&message.payload, |slot| driver.leader_of(slot));
+        for (child, bytes) in received.forwards {
+            send_frame(parts, child, MessageKind::Shred, bytes);
+        }
+        if let Some((block, tc)) = received.block {
+            parts.driver.on_block(block, tc)?;
+        }
+        return Ok(());
+    }
     let Ok(decoded) = ClusterMessage::from_frame(message.kind, &message.payload) else {
         parts
             .counters
@@ -308,6 +400,10 @@ fn handle(parts: &mut ServiceParts, message: InboundMessage) -> Result<(), Drive
                     block_source::final_block(&parts.blockstore, &hash, &parts.shred_signer)
                 });
             if let Some(block) = block {
+                parts
+                    .counters
+                    .block_fetch_answers_total
+                    .fetch_add(1, Ordering::Relaxed);
                 send(
                     parts,
                     ValidatorIndex(sender as u32),
@@ -326,11 +422,15 @@ fn send(parts: &ServiceParts, to: ValidatorIndex, message: &ClusterMessage) {
     let Some(peer) = parts.identities.get(to.0 as usize) else {
         return;
     };
-    if *peer == parts.endpoint.identity() {
+    let (kind, payload) = message.to_frame();
+    send_frame(parts, *peer, kind, payload);
+}
+
+fn send_frame(parts: &ServiceParts, peer: Ed25519PublicKey, kind: MessageKind, payload: Vec<u8>) {
+    if peer == parts.endpoint.identity() {
         return;
     }
-    let (kind, payload) = message.to_frame();
-    if parts.endpoint.send(*peer, kind, payload).is_err() {
+    if parts.endpoint.send(peer, kind, payload).is_err() {
         parts
             .counters
             .send_failures_total
@@ -355,19 +455,34 @@ fn snapshot_refusals(parts: &ServiceParts) {
     rejected.sort_unstable();
     let dropped: Vec<(&'static str, u64)> = parts.driver.core().drops().iter().collect();
     *parts.counters.refusals.lock().expect("refusals lock") = (rejected, dropped);
+    *parts.counters.turbine.lock().expect("turbine lock") = parts.broadcast.counts().clone();
 }
 
 /// Sends the outbox, re-arms the timer, and passes committed blocks on.
 fn flush(parts: &mut ServiceParts, timer: &mut Option<(u64, Instant)>) {
     for outbound in parts.driver.take_outbox() {
         match outbound {
-            Outbound::Proposal { block, tc } => broadcast(
-                parts,
-                &ClusterMessage::Proposal {
-                    block: Box::new((*block).clone()),
-                    tc,
-                },
-            ),
+            Outbound::Proposal { block, tc } => match parts.broadcast.shred(&block, &tc) {
+                Ok(sends) => {
+                    for (root, bytes) in sends {
+                        send_frame(parts, root, MessageKind::Shred, bytes);
+                    }
+                }
+                Err(error) => {
+                    tracing::warn!(%error, slot = block.header.header.slot, "proposal sent whole");
+                    parts
+                        .counters
+                        .unshredded_proposals_total
+                        .fetch_add(1, Ordering::Relaxed);
+                    broadcast(
+                        parts,
+                        &ClusterMessage::Proposal {
+                            block: Box::new((*block).clone()),
+                            tc,
+                        },
+                    );
+                }
+            },
             Outbound::Vote { to, vote } => {
                 parts
                     .counters
@@ -382,6 +497,10 @@ fn flush(parts: &mut ServiceParts, timer: &mut Option<(u64, Instant)>) {
             // others answer from memory or their blockstore). Fine for small clusters;
             // larger ones want stake-weighted repair (`aether-turbine`).
             Outbound::FetchBlock { hash, .. } => {
+                parts
+                    .counters
+                    .block_fetches_total
+                    .fetch_add(1, Ordering::Relaxed);
                 broadcast(parts, &ClusterMessage::FetchBlock(hash));
             }
         }
@@ -411,6 +530,8 @@ fn flush(parts: &mut ServiceParts, timer: &mut Option<(u64, Instant)>) {
     }
     let committed = parts.driver.take_committed_blocks();
     if !committed.is_empty() {
+        let final_slot = parts.driver.last_finalized().slot;
+        parts.broadcast.set_final_slot(final_slot);
         *parts.counters.validators.lock().expect("stats lock") =
             parts.driver.validator_stats().to_vec();
     }

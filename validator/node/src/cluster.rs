@@ -6,6 +6,7 @@
 //! thread, fed by the pipeline's verified transactions, and hands committed blocks to
 //! the shred stage (stored, then final).
 
+use std::num::NonZeroUsize;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
@@ -15,8 +16,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use aether_accounts_db::{AccountsDb, GENESIS_PARENT};
 use aether_blockstore::Blockstore;
 use aether_cluster::{
-    ClusterView, Driver, DriverError, DriverParts, RootStore, SafetyStore, ServiceCounters,
-    ServiceParts,
+    BlockBroadcast, ClusterView, Driver, DriverError, DriverParts, RootStore, SafetyStore,
+    ServiceCounters, ServiceParts, TurbineNode,
 };
 use aether_consensus::{
     BlockMeta, ConsensusConfig, Core, EpochSchedule, LeaderSchedule, TimeoutConfig,
@@ -154,10 +155,13 @@ impl ClusterNode {
         let safety = SafetyStore::new(config.node.ledger.join(SAFETY_STATE_FILE));
         let core = Core::new(
             ConsensusConfig {
+                // 2 s rounds at 500 ms slots, backing off by half up to 8 s: with one
+                // of four validators down, a stretch of its rounds costs seconds,
+                // never minutes, while 8 s stays far above a block's replay time.
                 timeouts: TimeoutConfig {
                     base_ms: (4 * genesis.slot_ms).max(1_000),
                     multiplier_percent: 150,
-                    max_ms: 30_000,
+                    max_ms: 4 * (4 * genesis.slot_ms).max(1_000),
                 },
                 ..ConsensusConfig::default()
             },
@@ -214,13 +218,35 @@ impl ClusterNode {
             .map(|validator| validator.identity)
             .collect();
         let membership = Arc::new(Membership::new(identities.clone()));
+        let turbine_nodes: Vec<TurbineNode> = genesis
+            .validators
+            .iter()
+            .map(|validator| TurbineNode {
+                identity: validator.identity,
+                stake: validator.stake,
+            })
+            .collect();
+        let broadcast = BlockBroadcast::new(
+            identity.clone(),
+            &turbine_nodes,
+            NonZeroUsize::new(config.cluster.turbine_fanout)
+                .context("cluster.turbine_fanout must be at least 1")?,
+            config.chain.shred_version,
+        )
+        .context("building the Turbine trees from the genesis validators")?;
         let (endpoint, receivers, gossip) = {
             let _guard = runtime.enter();
             let (endpoint, receivers) = NetworkEndpoint::bind(
                 config.cluster.listen,
                 identity.clone(),
                 membership,
-                EndpointConfig::default(),
+                // A block's shreds leave in a burst (a 5 MB block is about 12,000
+                // shreds over the trees' roots): room for a few such bursts per peer.
+                EndpointConfig {
+                    inbound_queue_capacity: 65_536,
+                    outbound_queue_capacity: 16_384,
+                    ..EndpointConfig::default()
+                },
             )
             .with_context(|| format!("binding cluster.listen {}", config.cluster.listen))?;
             let own = ContactInfo {
@@ -256,6 +282,7 @@ impl ClusterNode {
             chain: start.chain,
             blockstore: start.blockstore,
             shred_signer: identity.public_key(),
+            broadcast,
             shutdown: shutdown.clone(),
             counters: counters.clone(),
         })

@@ -33,6 +33,7 @@ pub struct ClusterSection {
     pub genesis: String,
     pub listen: SocketAddr,
     pub entrypoints: Vec<SocketAddr>,
+    pub turbine_fanout: usize,
 }
 
 impl ClusterSection {
@@ -175,6 +176,10 @@ impl NodeConfig {
             self.fetch.streams_per_connection_max > 0,
             "fetch.streams_per_connection_max must be positive"
         );
+        ensure!(
+            self.cluster.turbine_fanout > 0,
+            "cluster.turbine_fanout must be at least 1"
+        );
         self.sigverify
             .backend
             .parse::<aether_kernels::BackendKind>()
@@ -194,6 +199,10 @@ mod tests {
         assert_eq!(config.network.rpc.to_string(), "127.0.0.1:8899");
         assert_eq!(config.network.metrics.to_string(), "127.0.0.1:9898");
         assert_eq!(config.chain.slot_duration_ms, 500);
+        assert_eq!(
+            config.cluster.turbine_fanout,
+            aether_cluster::TURBINE_FANOUT_DEFAULT
+        );
     }
 
     #[test]

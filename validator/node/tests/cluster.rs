@@ -95,14 +95,17 @@ impl Validator {
         })
     }
 
-    /// Non-zero consensus refusal and drop counters (for failure reports).
+    /// Non-zero consensus refusal, drop, fetch and Turbine counters (for failure
+    /// reports).
     fn refusals(&self) -> String {
         self.metrics_text()
             .unwrap_or_default()
             .lines()
             .filter(|line| {
                 (line.starts_with("aether_consensus_rejected")
-                    || line.starts_with("aether_consensus_dropped"))
+                    || line.starts_with("aether_consensus_dropped")
+                    || line.starts_with("aether_consensus_block_fetch")
+                    || line.starts_with("aether_turbine_"))
                     && !line.ends_with(" 0")
             })
             .collect::<Vec<_>>()
@@ -343,6 +346,20 @@ fn four_validators_finalize_transfers_survive_a_crash_and_a_dead_leader() {
         .metric("aether_consensus_finality_latency_seconds_count")
         .expect("finality latency on /metrics");
     assert!(observed > 0.0, "no finality latency observed");
+    // Blocks travel as Turbine shreds: every validator rebuilt peers' blocks from them,
+    // and none was refused for a bad signature or Merkle path.
+    for validator in &cluster.validators {
+        let assembled = validator
+            .metric("aether_turbine_blocks_assembled_total")
+            .expect("turbine counters on /metrics");
+        assert!(assembled > 0.0, "no block was rebuilt from shreds");
+        let metrics = validator.metrics_text().unwrap_or_default();
+        assert!(
+            !metrics.contains("aether_turbine_dropped_shreds_total{reason=\"signature\"}")
+                && !metrics.contains("aether_turbine_dropped_shreds_total{reason=\"merkle\"}"),
+            "honest shreds refused:\n{metrics}"
+        );
+    }
     let listed = cluster.validators[2].validators();
     assert_eq!(listed.len(), VALIDATORS);
     for validator in &listed {
