@@ -120,7 +120,8 @@ pub struct Driver {
     blocks: HashMap<Hash, Arc<Block>>,
     orphans: HashMap<Hash, Vec<(Block, Option<TimeoutCertificate>)>>,
     orphan_count: usize,
-    pending: VecDeque<Transaction>,
+    /// Transactions waiting for a block built here, with their ids.
+    pending: VecDeque<(Transaction, Hash)>,
     outbox: Vec<Outbound>,
     timer: Option<(u64, u64)>,
     committed: Vec<BlockMeta>,
@@ -263,13 +264,19 @@ impl Driver {
         self.carry_out(actions)
     }
 
-    /// Queues a transaction for this validator's next block; false when full.
-    pub fn submit(&mut self, transaction: Transaction) -> bool {
+    /// Queues a verified transaction (with its id) for this validator's next block;
+    /// false when full.
+    pub fn submit(&mut self, transaction: Transaction, id: Hash) -> bool {
         if self.pending.len() >= PENDING_TRANSACTIONS_MAX {
             return false;
         }
-        self.pending.push_back(transaction);
+        self.pending.push_back((transaction, id));
         true
+    }
+
+    /// Transactions waiting for a block built here.
+    pub fn pending_count(&self) -> usize {
+        self.pending.len()
     }
 
     /// A block from a peer, with the TC of the previous round if it came with one.
@@ -582,14 +589,7 @@ impl Driver {
             return None;
         };
         let take = self.pending.len().min(BLOCK_TRANSACTIONS_MAX);
-        let candidates: Vec<(Transaction, Hash)> = self
-            .pending
-            .drain(..take)
-            .map(|transaction| {
-                let id = transaction.transaction_id();
-                (transaction, id)
-            })
-            .collect();
+        let candidates: Vec<(Transaction, Hash)> = self.pending.drain(..take).collect();
         let execution = {
             let view = ParentView {
                 accounts: &accounts,
@@ -639,6 +639,7 @@ impl Driver {
         let Some(last) = blocks.last() else {
             return Ok(());
         };
+        self.prune_pending(&blocks);
         let mut accounts = self.accounts.write().expect("accounts lock");
         for meta in &blocks {
             if let (Some(block), Some(writes)) = (
@@ -689,6 +690,25 @@ impl Driver {
             self.finality_latencies_ms.drain(..2_048);
         }
         Ok(())
+    }
+}
+
+impl Driver {
+    /// Drops waiting transactions that `committed` blocks include (another leader got
+    /// them first, e.g. through forwarding); a conflicting one left behind is refused
+    /// by the builder's execution instead.
+    fn prune_pending(&mut self, committed: &[BlockMeta]) {
+        if self.pending.is_empty() {
+            return;
+        }
+        let included: std::collections::HashSet<Hash> = committed
+            .iter()
+            .filter_map(|meta| self.blocks.get(&meta.hash))
+            .flat_map(|block| block.transactions.iter().map(Transaction::transaction_id))
+            .collect();
+        if !included.is_empty() {
+            self.pending.retain(|(_, id)| !included.contains(id));
+        }
     }
 }
 

@@ -11,6 +11,9 @@
 //!   reassemble (any 32 of a set's 64 shreds).
 //! - [`service`]: the node's consensus thread around the driver (network messages,
 //!   verified transactions, the round timer, committed blocks to the shred stage).
+//! - [`forwarding`]: verified client transactions go to the leaders of the next
+//!   rounds as well (bounded by sigverify's dedup: each validator forwards a
+//!   transaction at most once).
 //! - [`block_source`]: final blocks read back from the blockstore (fetch answers,
 //!   VRF outputs after a restart).
 //! - [`safety_store`]: the safety state on disk (atomic replace, fsync, checksum);
@@ -28,6 +31,7 @@
 pub mod block_broadcast;
 pub mod block_source;
 pub mod driver;
+pub mod forwarding;
 pub mod root_store;
 pub mod safety_store;
 pub mod service;

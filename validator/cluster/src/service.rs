@@ -25,6 +25,7 @@ use aether_network::{InboundMessage, MessageKind, NetworkEndpoint};
 use aether_pipeline::banking::SealedBlock;
 use aether_pipeline::chain::ChainState;
 use aether_pipeline::link::Link;
+use aether_pipeline::packet::{BATCH_PACKETS_MAX, Packet, PacketBatch};
 use aether_pipeline::sigverify::VerifiedBatch;
 use aether_types::codec::encode;
 use aether_types::{Block, Transaction, ValidatorIndex};
@@ -33,6 +34,7 @@ use tokio::sync::mpsc::Receiver;
 use crate::block_broadcast::{BlockBroadcast, BroadcastCounts};
 use crate::block_source;
 use crate::driver::{Driver, DriverError, Outbound, ValidatorStats};
+use crate::forwarding;
 use crate::wire::ClusterMessage;
 
 /// How often the refusal and drop counters are copied for `/metrics` (not every loop:
@@ -63,6 +65,12 @@ pub struct ServiceCounters {
     pub block_fetches_total: AtomicU64,
     /// Peers' block fetches answered.
     pub block_fetch_answers_total: AtomicU64,
+    /// Transactions forwarded to upcoming leaders (one per leader sent to).
+    pub forwarded_transactions_total: AtomicU64,
+    /// Transactions peers forwarded here, queued for sigverify.
+    pub forwarded_received_total: AtomicU64,
+    /// Transactions peers forwarded here, dropped because sigverify's queue was full.
+    pub forwarded_dropped_total: AtomicU64,
     /// Own blocks sent whole because they could not be shredded.
     pub unshredded_proposals_total: AtomicU64,
     /// Turbine's counters, copied with the refusals.
@@ -163,6 +171,24 @@ impl ServiceCounters {
             "counter",
             "Peers' block fetches answered.",
             load(&self.block_fetch_answers_total),
+        );
+        sample(
+            "forwarded_transactions_total",
+            "counter",
+            "Transactions forwarded to upcoming leaders (one per leader).",
+            load(&self.forwarded_transactions_total),
+        );
+        sample(
+            "forwarded_received_total",
+            "counter",
+            "Transactions peers forwarded here, queued for sigverify.",
+            load(&self.forwarded_received_total),
+        );
+        sample(
+            "forwarded_dropped_total",
+            "counter",
+            "Forwarded transactions dropped: sigverify's queue was full.",
+            load(&self.forwarded_dropped_total),
         );
         sample(
             "unshredded_proposals_total",
@@ -283,6 +309,8 @@ pub struct ServiceParts {
     pub identities: Vec<Ed25519PublicKey>,
     /// Verified transactions from the pipeline.
     pub verified: Link<VerifiedBatch>,
+    /// The pipeline's entry ahead of sigverify (transactions peers forward).
+    pub ingress: Link<PacketBatch>,
     /// Committed blocks to the shred stage.
     pub sealed: Link<SealedBlock>,
     /// What RPC reads.
@@ -322,10 +350,7 @@ fn run(mut parts: ServiceParts) -> Result<(), DriverError> {
                 break;
             };
             worked = true;
-            for verified in batch.transactions {
-                // A full queue drops the newest; the sender retries or the bench counts it.
-                let _ = parts.driver.submit(verified.transaction);
-            }
+            take_verified(&mut parts, batch);
         }
         for _ in 0..INPUTS_PER_LOOP {
             let Ok(message) = parts.inbound.try_recv() else {
@@ -355,6 +380,66 @@ fn run(mut parts: ServiceParts) -> Result<(), DriverError> {
     Ok(())
 }
 
+/// Queues verified transactions for this validator's blocks and forwards them to the
+/// leaders of the next rounds ([`forwarding`]).
+fn take_verified(parts: &mut ServiceParts, batch: VerifiedBatch) {
+    let round = parts.driver.core().round();
+    let me = parts.driver.core().index();
+    let leaders = forwarding::upcoming_leaders(me, round, |round| parts.driver.leader_of(round));
+    let mut wires: Vec<Vec<u8>> = Vec::new();
+    for verified in batch.transactions {
+        if !leaders.is_empty()
+            && let Ok(wire) = verified.transaction.to_wire()
+        {
+            wires.push(wire);
+        }
+        // A full queue drops the newest; the sender retries or the bench counts it.
+        let _ = parts.driver.submit(verified.transaction, verified.id);
+    }
+    if wires.is_empty() {
+        return;
+    }
+    parts
+        .counters
+        .forwarded_transactions_total
+        .fetch_add(wires.len() as u64 * leaders.len() as u64, Ordering::Relaxed);
+    for payload in forwarding::encode_batches(wires.iter().map(Vec::as_slice)) {
+        for leader in &leaders {
+            if let Some(peer) = parts.identities.get(leader.0 as usize) {
+                send_frame(parts, *peer, MessageKind::Transactions, payload.clone());
+            }
+        }
+    }
+}
+
+/// Transactions a peer forwarded: into this node's pipeline ahead of sigverify.
+fn take_forwarded(parts: &ServiceParts, payload: &[u8]) {
+    let Ok(wires) = forwarding::decode_batch(payload) else {
+        parts
+            .counters
+            .malformed_messages_total
+            .fetch_add(1, Ordering::Relaxed);
+        return;
+    };
+    let mut packets = wires
+        .into_iter()
+        .filter_map(|wire| Packet::from_bytes(wire, None))
+        .peekable();
+    while packets.peek().is_some() {
+        let mut batch = PacketBatch::with_capacity();
+        batch
+            .packets
+            .extend(packets.by_ref().take(BATCH_PACKETS_MAX));
+        let count = batch.packets.len() as u64;
+        // Never waits: a full sigverify queue drops the batch (counted), as for clients.
+        let counter = match parts.ingress.push(batch, || false) {
+            Ok(()) => &parts.counters.forwarded_received_total,
+            Err(_) => &parts.counters.forwarded_dropped_total,
+        };
+        counter.fetch_add(count, Ordering::Relaxed);
+    }
+}
+
 fn handle(parts: &mut ServiceParts, message: InboundMessage) -> Result<(), DriverError> {
     let Some(sender) = parts
         .identities
@@ -367,6 +452,10 @@ fn handle(parts: &mut ServiceParts, message: InboundMessage) -> Result<(), Drive
             .fetch_add(1, Ordering::Relaxed);
         return Ok(());
     };
+    if message.kind == MessageKind::Transactions {
+        take_forwarded(parts, &message.payload);
+        return Ok(());
+    }
     if message.kind == MessageKind::Shred {
         let driver = &parts.driver;
         let received = parts

@@ -355,7 +355,7 @@ impl Cluster {
 
     fn submit_everywhere(&mut self, transaction: &Transaction) {
         for driver in self.drivers.iter_mut().flatten() {
-            assert!(driver.submit(transaction.clone()));
+            assert!(driver.submit(transaction.clone(), transaction.transaction_id()));
         }
     }
 }

@@ -17,6 +17,7 @@
 //! | `RepairRequest`  | [`REPAIR_REQUEST_BYTES_MAX`] | slot, index, nonce                       |
 //! | `RepairResponse` | [`SHRED_FRAME_BYTES_MAX`]    | one shred plus a 4-byte nonce            |
 //! | `Gossip`         | [`GOSSIP_BYTES_MAX`]         | a batch of signed contact infos          |
+//! | `Transactions`   | [`TRANSACTIONS_BYTES_MAX`]   | wire transactions forwarded to a leader  |
 
 use aether_types::MAX_VALIDATORS;
 use aether_types::block::MAX_BLOCK_TRANSACTIONS;
@@ -40,6 +41,9 @@ pub const TIMEOUT_BYTES_MAX: usize = 2_048;
 pub const REPAIR_REQUEST_BYTES_MAX: usize = 64;
 /// Largest gossip payload.
 pub const GOSSIP_BYTES_MAX: usize = 64 * 1024;
+/// Largest batch of forwarded transactions (at least one of the largest wire size).
+pub const TRANSACTIONS_BYTES_MAX: usize = 64 * 1024;
+const _: () = assert!(MAX_WIRE_TRANSACTION_BYTES + 2 <= TRANSACTIONS_BYTES_MAX);
 /// Room for a proposal's signed header and its certificates (a QC and possibly a TC with
 /// one high-QC round per validator).
 pub const PROPOSAL_CERTIFICATES_BYTES_MAX: usize = 64 * 1024;
@@ -81,11 +85,13 @@ pub enum MessageKind {
     RepairResponse = 6,
     /// Gossip (handled inside this crate).
     Gossip = 7,
+    /// Client transactions a validator forwards to upcoming leaders.
+    Transactions = 8,
 }
 
 impl MessageKind {
     /// Every kind, in wire-byte order (metrics iterate over it).
-    pub const ALL: [MessageKind; 7] = [
+    pub const ALL: [MessageKind; 8] = [
         MessageKind::Proposal,
         MessageKind::Vote,
         MessageKind::Timeout,
@@ -93,6 +99,7 @@ impl MessageKind {
         MessageKind::RepairRequest,
         MessageKind::RepairResponse,
         MessageKind::Gossip,
+        MessageKind::Transactions,
     ];
 
     /// The kind for a wire byte, if any.
@@ -111,6 +118,7 @@ impl MessageKind {
             MessageKind::Shred | MessageKind::RepairResponse => SHRED_FRAME_BYTES_MAX,
             MessageKind::RepairRequest => REPAIR_REQUEST_BYTES_MAX,
             MessageKind::Gossip => GOSSIP_BYTES_MAX,
+            MessageKind::Transactions => TRANSACTIONS_BYTES_MAX,
         }
     }
 
@@ -124,6 +132,7 @@ impl MessageKind {
             MessageKind::RepairRequest => "repair_request",
             MessageKind::RepairResponse => "repair_response",
             MessageKind::Gossip => "gossip",
+            MessageKind::Transactions => "transactions",
         }
     }
 

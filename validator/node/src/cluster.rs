@@ -278,6 +278,7 @@ impl ClusterNode {
             runtime: runtime.handle().clone(),
             identities,
             verified: start.pipeline.verified().clone(),
+            ingress: start.pipeline.ingress().clone(),
             sealed: start.pipeline.sealed().clone(),
             chain: start.chain,
             blockstore: start.blockstore,

@@ -346,6 +346,13 @@ fn four_validators_finalize_transfers_survive_a_crash_and_a_dead_leader() {
         .metric("aether_consensus_finality_latency_seconds_count")
         .expect("finality latency on /metrics");
     assert!(observed > 0.0, "no finality latency observed");
+    // Transactions sent to one validator were forwarded to upcoming leaders.
+    let forwarded: f64 = cluster
+        .validators
+        .iter()
+        .filter_map(|validator| validator.metric("aether_consensus_forwarded_received_total"))
+        .sum();
+    assert!(forwarded > 0.0, "no transaction was forwarded to a leader");
     // Blocks travel as Turbine shreds: every validator rebuilt peers' blocks from them,
     // and none was refused for a bad signature or Merkle path.
     for validator in &cluster.validators {
