@@ -18,6 +18,33 @@ pub fn vrf_input(slot: u64) -> Vec<u8> {
     alpha
 }
 
+/// The KES key cannot sign in the requested period.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KesEvolveError {
+    /// The period is before the operational certificate's first.
+    #[error("KES period {period} is before the certificate's start {start_period}")]
+    BeforeCertificate {
+        /// The requested period.
+        period: u32,
+        /// The certificate's first period.
+        start_period: u32,
+    },
+    /// The key already evolved past the period (its key is erased).
+    #[error("KES period {period} is behind the key's current period {current}")]
+    AlreadyPast {
+        /// The requested period.
+        period: u32,
+        /// The key's period.
+        current: u32,
+    },
+    /// The period is past the key's last: a new operational certificate is needed.
+    #[error("the KES key has no period {period}: issue a new operational certificate")]
+    Expired {
+        /// The requested period.
+        period: u32,
+    },
+}
+
 /// Everything a leader signs with.
 pub struct LeaderKeys {
     /// Identity (cold) key: signs operational certificates and FEC-set roots.
@@ -66,6 +93,32 @@ impl LeaderKeys {
             kes_period: self.certificate.start_period + self.kes.period(),
             operational_certificate: self.header_certificate(),
         }
+    }
+
+    /// Evolves the KES key forward to absolute period `period` (erasing the periods
+    /// before it). Fails when `period` is before the certificate's start or the key's
+    /// current period (keys never go back), or past the key's last period (the
+    /// operator must issue a new operational certificate).
+    pub fn evolve_to(&mut self, period: u32) -> Result<(), KesEvolveError> {
+        let relative = period.checked_sub(self.certificate.start_period).ok_or(
+            KesEvolveError::BeforeCertificate {
+                period,
+                start_period: self.certificate.start_period,
+            },
+        )?;
+        if relative < self.kes.period() {
+            return Err(KesEvolveError::AlreadyPast {
+                period,
+                current: self.certificate.start_period + self.kes.period(),
+            });
+        }
+        while self.kes.period() < relative {
+            self.kes
+                .evolve()
+                .map_err(|_| KesEvolveError::Expired { period })?;
+        }
+        debug_assert_eq!(self.kes.period(), relative);
+        Ok(())
     }
 
     /// Signs `header` with the KES key.

@@ -19,6 +19,7 @@
 //! only after the root matched) and gets no vote; the reason has a stable label for
 //! the `aether_replay_rejected_blocks_total{reason}` counter.
 
+use std::num::NonZeroU64;
 use std::sync::Arc;
 
 use aether_accounts_db::{AccountsDb, AccountsDbError, BlockId};
@@ -40,6 +41,7 @@ pub const REPLAY_REJECT_REASONS: &[&str] = &[
     "transactions_root",
     "operational_certificate",
     "kes_period",
+    "kes_period_mismatch",
     "kes_signature",
     "vrf_proof",
     "transaction_signature",
@@ -75,6 +77,16 @@ pub enum ReplayError {
         kes_period: u32,
         /// The certificate's first period.
         start_period: u32,
+    },
+    /// The header's KES period is not the one its slot falls in.
+    #[error("KES period {kes_period}, but slot {slot} is in period {expected}")]
+    KesPeriodMismatch {
+        /// The header's period.
+        kes_period: u32,
+        /// The block's slot.
+        slot: u64,
+        /// `slot / kes_slots_per_period`.
+        expected: u64,
     },
     /// The KES signature over the header does not verify.
     #[error("KES signature: {0}")]
@@ -118,6 +130,7 @@ impl ReplayError {
             ReplayError::TransactionsRoot => "transactions_root",
             ReplayError::OperationalCertificate(_) => "operational_certificate",
             ReplayError::KesPeriod { .. } => "kes_period",
+            ReplayError::KesPeriodMismatch { .. } => "kes_period_mismatch",
             ReplayError::KesSignature(_) => "kes_signature",
             ReplayError::VrfProof(_) => "vrf_proof",
             ReplayError::TransactionSignature { .. } => "transaction_signature",
@@ -142,6 +155,8 @@ pub struct Replayer {
     sigverify: Arc<dyn SigVerify>,
     executor: Executor,
     params: LedgerParams,
+    /// Slots per KES period, when headers must carry their slot's period.
+    kes_slots_per_period: Option<NonZeroU64>,
 }
 
 /// The state after block `parent`, read from the accounts-db (replay and block
@@ -168,7 +183,16 @@ impl Replayer {
             sigverify,
             executor,
             params,
+            kes_slots_per_period: None,
         }
+    }
+
+    /// Requires every header's KES period to be `slot / slots_per_period` (the cluster
+    /// genesis's `kes_slots_per_period`): a leader's key evolves with the slots, and a
+    /// signature from a period already erased elsewhere is refused.
+    pub fn with_kes_slots_per_period(mut self, slots_per_period: NonZeroU64) -> Self {
+        self.kes_slots_per_period = Some(slots_per_period);
+        self
     }
 
     /// Checks `block` (led by `leader`, whose VRF input for the slot is `vrf_alpha`)
@@ -191,6 +215,16 @@ impl Replayer {
             || header.transactions_root != transactions_root(&ids)
         {
             return Err(ReplayError::TransactionsRoot);
+        }
+        if let Some(slots_per_period) = self.kes_slots_per_period {
+            let expected = header.slot / slots_per_period.get();
+            if u64::from(header.kes_period) != expected {
+                return Err(ReplayError::KesPeriodMismatch {
+                    kes_period: header.kes_period,
+                    slot: header.slot,
+                    expected,
+                });
+            }
         }
         check_header_signature(block, leader)?;
         let vrf_output = vrf::verify(&leader.vrf, vrf_alpha, &VrfProof(header.vrf_proof))

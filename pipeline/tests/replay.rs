@@ -14,7 +14,7 @@ use aether_kernels::{CpuSigVerify, SigVerify};
 use aether_ledger::{
     Executor, LedgerParams, TransferRequest, Writes, build_transfer, rules::output_state_value,
 };
-use aether_pipeline::leader::{LeaderKeys, vrf_input};
+use aether_pipeline::leader::{KesEvolveError, LeaderKeys, vrf_input};
 use aether_pipeline::replay::{LeaderPublicKeys, REPLAY_REJECT_REASONS, ReplayError, Replayer};
 use aether_types::merkle::transactions_root;
 use aether_types::{
@@ -341,4 +341,56 @@ fn every_broken_block_is_refused_with_its_reason_and_changes_nothing() {
         .replayer
         .replay(&mut fixture.follower, &honest, &good_keys, &vrf_input(5))
         .unwrap();
+}
+
+#[test]
+fn headers_must_carry_their_slots_kes_period_and_leaders_evolve_to_it() {
+    let mut fixture = fixture();
+    let backend: Arc<dyn SigVerify> = Arc::new(CpuSigVerify::new(1, 64).unwrap());
+    // Two slots per period: slot 5 is in period 2.
+    let replayer = Replayer::new(backend, executor(), LedgerParams::DEFAULT)
+        .with_kes_slots_per_period(std::num::NonZeroU64::new(2).unwrap());
+    let leader = public_keys(&fixture.keys);
+    // The fixture's block was signed in period 0: well signed, but not its slot's.
+    let stale = replayer.replay(
+        &mut fixture.follower,
+        &fixture.block,
+        &leader,
+        &vrf_input(5),
+    );
+    assert_eq!(stale.unwrap_err().label(), "kes_period_mismatch");
+
+    // The leader evolves to period 2 and re-signs: accepted.
+    let mut keys = leader_keys(3);
+    keys.evolve_to(2).unwrap();
+    assert_eq!(keys.kes.period(), 2);
+    let current = reseal(&fixture.block, &keys, |header| header.kes_period = 2);
+    replayer
+        .replay(&mut fixture.follower, &current, &leader, &vrf_input(5))
+        .unwrap();
+
+    // Keys never go back, and end at their last period.
+    assert!(matches!(
+        keys.evolve_to(1),
+        Err(KesEvolveError::AlreadyPast {
+            period: 1,
+            current: 2
+        })
+    ));
+    let last = aether_crypto::kes::kes_period_count(KES_DEPTH) - 1;
+    keys.evolve_to(last).unwrap();
+    assert!(matches!(
+        keys.evolve_to(last + 1),
+        Err(KesEvolveError::Expired { .. })
+    ));
+    let mut late = leader_keys_from_period(4, 3);
+    assert!(matches!(
+        late.evolve_to(2),
+        Err(KesEvolveError::BeforeCertificate {
+            period: 2,
+            start_period: 3
+        })
+    ));
+    late.evolve_to(4).unwrap();
+    assert_eq!(late.kes.period(), 1);
 }

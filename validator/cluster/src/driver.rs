@@ -18,13 +18,14 @@
 //! in-process tests both drive it the same way.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::num::NonZeroU64;
 use std::sync::{Arc, RwLock, RwLockReadGuard};
 
 use aether_accounts_db::{AccountsDb, BlockId};
 use aether_consensus::{Action, BlockMeta, Core, Event, LeaderSchedule, Proposal, Root, vrf_input};
 use aether_crypto::vrf::{VrfOutput, VrfProof, proof_to_hash};
 use aether_ledger::{Executor, LedgerParams, Writes};
-use aether_pipeline::leader::LeaderKeys;
+use aether_pipeline::leader::{KesEvolveError, LeaderKeys};
 use aether_pipeline::replay::{LeaderPublicKeys, ParentView, Replayer};
 use aether_types::codec::encode;
 use aether_types::{
@@ -104,6 +105,9 @@ pub struct ClusterView {
     pub schedule: LeaderSchedule,
     /// Every validator's leader keys, by index.
     pub leaders: Vec<LeaderPublicKeys>,
+    /// Slots per KES period: a block of slot `s` is signed in period
+    /// `s / kes_slots_per_period` (replay checks the same).
+    pub kes_slots_per_period: NonZeroU64,
 }
 
 /// One validator's driver. See the module docs.
@@ -576,6 +580,16 @@ impl Driver {
         } = request;
         self.last_block_ms = Some(self.now_ms);
         let nonce = *self.cluster.schedule.nonce_for_slot(round)?;
+        let period = round / self.cluster.kes_slots_per_period.get();
+        let evolved = u32::try_from(period)
+            .map_err(|_| KesEvolveError::Expired { period: u32::MAX })
+            .and_then(|period| self.keys.evolve_to(period));
+        if let Err(error) = evolved {
+            // The round times out; the operator sees why.
+            tracing::warn!(round, %error, "cannot sign a block in this slot's KES period");
+            self.count_rejection("kes_key_unusable");
+            return None;
+        }
         let mut accounts = self.accounts.write().expect("accounts lock");
         let Some(parent_id) = accounts.block_id(&parent) else {
             // Certified but never seen here (lost in a restart): ask peers for it; the

@@ -10,6 +10,7 @@
 //! catches up with the rest.
 
 use std::collections::{BTreeMap, VecDeque};
+use std::num::NonZeroU64;
 use std::path::Path;
 use std::sync::{Arc, RwLock};
 
@@ -34,7 +35,10 @@ use aether_types::{
 
 const VALIDATORS: usize = 4;
 const KEY_SEED: u64 = 11;
-const KES_DEPTH: u32 = 2;
+const KES_DEPTH: u32 = 6;
+/// Short KES periods: leaders' keys evolve many times in a run (64 periods of 4 slots
+/// last 256 slots).
+const KES_SLOTS_PER_PERIOD: u64 = 4;
 const GENESIS_HASH: Hash = Hash([0x6e; 32]);
 const GENESIS_SLOT: u64 = 1;
 const FAUCET_OUTPUTS: u16 = 64;
@@ -116,6 +120,7 @@ fn cluster_view(epoch_slots: u64) -> ClusterView {
             Hash([0x40; 32]),
         ),
         leaders,
+        kes_slots_per_period: NonZeroU64::new(KES_SLOTS_PER_PERIOD).unwrap(),
     }
 }
 
@@ -171,7 +176,8 @@ fn driver(directory: &Path, index: usize, root: Option<Root>, epoch_slots: u64) 
         cluster,
         keys: leader_keys(index),
         accounts: Arc::new(RwLock::new(accounts)),
-        replayer: Replayer::new(sigverify, Executor::new(1).unwrap(), LedgerParams::DEFAULT),
+        replayer: Replayer::new(sigverify, Executor::new(1).unwrap(), LedgerParams::DEFAULT)
+            .with_kes_slots_per_period(NonZeroU64::new(KES_SLOTS_PER_PERIOD).unwrap()),
         builder: Executor::new(1).unwrap(),
         params: LedgerParams::DEFAULT,
         safety,
@@ -203,8 +209,10 @@ struct Cluster {
 fn forge(block: &Block, index: usize) -> Block {
     let mut header = block.header.header.clone();
     header.state_root = Hash([0xbd; 32]);
+    let mut keys = leader_keys(index);
+    keys.evolve_to(header.kes_period).unwrap();
     Block {
-        header: leader_keys(index).seal(header),
+        header: keys.seal(header),
         justify: block.justify.clone(),
         transactions: block.transactions.clone(),
     }

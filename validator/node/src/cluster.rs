@@ -6,7 +6,7 @@
 //! thread, fed by the pipeline's verified transactions, and hands committed blocks to
 //! the shred stage (stored, then final).
 
-use std::num::NonZeroUsize;
+use std::num::{NonZeroU64, NonZeroUsize};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
@@ -174,13 +174,20 @@ impl ClusterNode {
             genesis_meta,
             root,
         );
+        let kes_slots_per_period = NonZeroU64::new(genesis.kes_slots_per_period)
+            .context("the genesis kes_slots_per_period must be positive")?;
         let driver = Driver::new(DriverParts {
             me,
             core,
-            cluster: ClusterView { schedule, leaders },
+            cluster: ClusterView {
+                schedule,
+                leaders,
+                kes_slots_per_period,
+            },
             keys: start.keys,
             accounts: start.accounts,
-            replayer: Replayer::new(start.sigverify, Executor::new(start.workers)?, start.params),
+            replayer: Replayer::new(start.sigverify, Executor::new(start.workers)?, start.params)
+                .with_kes_slots_per_period(kes_slots_per_period),
             builder: Executor::new(start.workers)?,
             params: start.params,
             safety,

@@ -199,13 +199,16 @@ fn start_cluster() -> (tempfile::TempDir, Cluster) {
     let directory = tempfile::tempdir().expect("temporary directory");
     let init = Command::new(aetherctl())
         // Epochs of 10 slots: the test crosses many epoch boundaries, so nonces are
-        // derived from final blocks, also after restarts (from the blockstore).
+        // derived from final blocks, also after restarts (from the blockstore). KES
+        // periods of 10 slots: leaders evolve their keys (64 periods: 640 slots).
         .args([
             "cluster",
             "init",
             "--validators",
             "4",
             "--epoch-slots",
+            "10",
+            "--kes-slots-per-period",
             "10",
             "--out",
         ])
