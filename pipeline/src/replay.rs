@@ -195,6 +195,29 @@ impl Replayer {
         self
     }
 
+    /// Checks that `block`'s header is `leader`'s own: the operational certificate,
+    /// the KES period (its slot's, when [`Replayer::with_kes_slots_per_period`] is set)
+    /// and the KES signature. A block that fails only later checks was still signed by
+    /// its leader, so two of them for one slot prove equivocation.
+    pub fn check_header(
+        &self,
+        block: &Block,
+        leader: &LeaderPublicKeys,
+    ) -> Result<(), ReplayError> {
+        let header = &block.header.header;
+        if let Some(slots_per_period) = self.kes_slots_per_period {
+            let expected = header.slot / slots_per_period.get();
+            if u64::from(header.kes_period) != expected {
+                return Err(ReplayError::KesPeriodMismatch {
+                    kes_period: header.kes_period,
+                    slot: header.slot,
+                    expected,
+                });
+            }
+        }
+        check_header_signature(block, leader)
+    }
+
     /// Checks `block` (led by `leader`, whose VRF input for the slot is `vrf_alpha`)
     /// and, when every check passes, adds it to `accounts` on its parent.
     pub fn replay(
@@ -216,17 +239,7 @@ impl Replayer {
         {
             return Err(ReplayError::TransactionsRoot);
         }
-        if let Some(slots_per_period) = self.kes_slots_per_period {
-            let expected = header.slot / slots_per_period.get();
-            if u64::from(header.kes_period) != expected {
-                return Err(ReplayError::KesPeriodMismatch {
-                    kes_period: header.kes_period,
-                    slot: header.slot,
-                    expected,
-                });
-            }
-        }
-        check_header_signature(block, leader)?;
+        self.check_header(block, leader)?;
         let vrf_output = vrf::verify(&leader.vrf, vrf_alpha, &VrfProof(header.vrf_proof))
             .map_err(|error| ReplayError::VrfProof(error.to_string()))?;
         self.check_transaction_signatures(&block.transactions, &ids)?;

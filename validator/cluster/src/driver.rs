@@ -37,6 +37,7 @@ mod validator_stats;
 
 pub use validator_stats::ValidatorStats;
 
+use crate::evidence_store::{EvidenceRecord, EvidenceStore};
 use crate::root_store::RootStore;
 use crate::safety_store::{SafetyStore, SafetyStoreError};
 
@@ -132,6 +133,8 @@ pub struct Driver {
     newly_committed: Vec<(Arc<Block>, Writes)>,
     rejected: HashMap<&'static str, u64>,
     evidence: u64,
+    /// Where equivocation evidence is kept for slashing.
+    evidence_store: Option<EvidenceStore>,
     /// Least time between two blocks built here (0: build at once).
     block_interval_ms: u64,
     /// The caller's clock, from [`Driver::tick`].
@@ -156,6 +159,17 @@ pub struct Driver {
     final_vrf: BTreeMap<u64, VrfOutput>,
     /// Blocks of epochs whose nonce is not known yet (bounded by [`ORPHANS_MAX`]).
     awaiting_nonce: Vec<(Block, Option<TimeoutCertificate>)>,
+}
+
+/// Replay's verdict on a peer's block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Verdict {
+    /// Every check passed; the block is held.
+    Valid,
+    /// Signed by its slot's leader, but refused by a later check (gets no vote).
+    Invalid,
+    /// Not signed by its slot's leader (or the leader is unknown): dropped.
+    NotTheLeaders,
 }
 
 /// What the core asked to propose.
@@ -212,6 +226,7 @@ impl Driver {
             newly_committed: Vec::new(),
             rejected: HashMap::new(),
             evidence: 0,
+            evidence_store: None,
             block_interval_ms: 0,
             now_ms: 0,
             last_block_ms: None,
@@ -225,6 +240,12 @@ impl Driver {
             final_vrf: BTreeMap::new(),
             awaiting_nonce: Vec::new(),
         }
+    }
+
+    /// Keeps equivocation evidence in `store` (durably, once per offence).
+    pub fn with_evidence_store(mut self, store: EvidenceStore) -> Self {
+        self.evidence_store = Some(store);
+        self
     }
 
     /// Saves the root of every commit to `store` (after the accounts-db finalized it).
@@ -322,7 +343,13 @@ impl Driver {
             }
             return Ok(());
         }
-        let content_valid = self.replay(&block);
+        let content_valid = match self.replay(&block) {
+            Verdict::Valid => true,
+            Verdict::Invalid => false,
+            // Anyone can send bytes claiming a leader's slot: only blocks the leader
+            // signed reach the core (whose equivocation evidence must be provable).
+            Verdict::NotTheLeaders => return Ok(()),
+        };
         let Some(justify) = block.justify.clone() else {
             self.count_rejection("no_justify");
             return Ok(());
@@ -441,19 +468,20 @@ impl Driver {
         *self.rejected.entry(label).or_default() += 1;
     }
 
-    /// Replays `block`; true when every check passed and it is now held.
-    fn replay(&mut self, block: &Block) -> bool {
+    /// Replays `block`: valid (now held), invalid but signed by its slot's leader, or
+    /// not its leader's at all.
+    fn replay(&mut self, block: &Block) -> Verdict {
         let header = &block.header.header;
         if self.cluster.schedule.leader(header.slot) != Some(header.leader) {
             self.count_rejection("wrong_leader");
-            return false;
+            return Verdict::NotTheLeaders;
         }
         let (Some(leader), Some(nonce)) = (
             self.cluster.leaders.get(header.leader.0 as usize),
             self.cluster.schedule.nonce_for_slot(header.slot),
         ) else {
             self.count_rejection("unknown_epoch");
-            return false;
+            return Verdict::NotTheLeaders;
         };
         let alpha = vrf_input(nonce, header.slot);
         let replayed = {
@@ -464,11 +492,16 @@ impl Driver {
             Ok(replayed) => {
                 self.block_vrf
                     .insert(replayed.id.hash, (header.slot, replayed.vrf_output));
-                true
+                Verdict::Valid
             }
             Err(error) => {
+                let verdict = if self.replayer.check_header(block, leader).is_ok() {
+                    Verdict::Invalid
+                } else {
+                    Verdict::NotTheLeaders
+                };
                 self.count_rejection(error.label());
-                false
+                verdict
             }
         }
     }
@@ -553,8 +586,22 @@ impl Driver {
                     self.commit(blocks, certificate)?;
                     None
                 }
-                Action::RecordEquivocation(_) => {
+                Action::RecordEquivocation(evidence) => {
                     self.evidence += 1;
+                    let record = EvidenceRecord::from_evidence(&evidence);
+                    tracing::warn!(
+                        kind = record.kind.label(),
+                        offender = record.offender.0,
+                        round = record.round,
+                        "equivocation"
+                    );
+                    if let Some(store) = &mut self.evidence_store
+                        && let Err(error) = store.append(&record)
+                    {
+                        // Evidence is for slashing later, not for safety: the node goes
+                        // on, and the operator sees why it was not kept.
+                        tracing::error!(%error, "equivocation evidence not stored");
+                    }
                     None
                 }
                 Action::FetchBlock { hash, from } => {

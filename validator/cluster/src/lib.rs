@@ -16,6 +16,8 @@
 //!   transaction at most once).
 //! - [`block_source`]: final blocks read back from the blockstore (fetch answers,
 //!   VRF outputs after a restart).
+//! - [`evidence_store`]: equivocation evidence (two signed headers or votes per
+//!   offence) in an append-only, checksummed file, for slashing.
 //! - [`safety_store`]: the safety state on disk (atomic replace, fsync, checksum);
 //!   [`root_store`]: the last committed block and its QC, where a restart resumes.
 //!
@@ -31,6 +33,7 @@
 pub mod block_broadcast;
 pub mod block_source;
 pub mod driver;
+pub mod evidence_store;
 pub mod forwarding;
 pub mod root_store;
 pub mod safety_store;
@@ -39,6 +42,7 @@ pub mod wire;
 
 pub use block_broadcast::{BlockBroadcast, BroadcastCounts, TURBINE_FANOUT_DEFAULT, TurbineNode};
 pub use driver::{ClusterView, Driver, DriverError, DriverParts, Outbound, ValidatorStats};
+pub use evidence_store::{EvidenceRecord, EvidenceStore};
 pub use root_store::RootStore;
 pub use safety_store::{SafetyStore, SafetyStoreError};
 pub use service::{ServiceCounters, ServiceParts, spawn};

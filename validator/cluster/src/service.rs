@@ -61,6 +61,8 @@ pub struct ServiceCounters {
     pub next_leader: AtomicU64,
     /// Blocks committed.
     pub committed_blocks_total: AtomicU64,
+    /// Equivocations recorded as evidence.
+    pub equivocations_total: AtomicU64,
     /// Block fetches (repair requests) sent to peers.
     pub block_fetches_total: AtomicU64,
     /// Peers' block fetches answered.
@@ -159,6 +161,12 @@ impl ServiceCounters {
             "counter",
             "Blocks committed by the 2-chain rule.",
             load(&self.committed_blocks_total),
+        );
+        sample(
+            "equivocations_total",
+            "counter",
+            "Equivocations seen (two proposals or two votes for one round by one key).",
+            load(&self.equivocations_total),
         );
         sample(
             "block_fetches_total",
@@ -604,6 +612,10 @@ fn flush(parts: &mut ServiceParts, timer: &mut Option<(u64, Instant)>) {
     }
     let round = parts.driver.core().round();
     parts.counters.round.store(round, Ordering::Relaxed);
+    parts
+        .counters
+        .equivocations_total
+        .store(parts.driver.evidence_count(), Ordering::Relaxed);
     let next_leader = parts
         .driver
         .leader_of(round + 1)

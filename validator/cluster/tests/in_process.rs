@@ -15,7 +15,10 @@ use std::path::Path;
 use std::sync::{Arc, RwLock};
 
 use aether_accounts_db::{AccountsDb, AccountsDbOptions, GENESIS_PARENT};
-use aether_cluster::{ClusterView, Driver, DriverParts, Outbound, RootStore, SafetyStore};
+use aether_cluster::evidence_store::EvidenceKind;
+use aether_cluster::{
+    ClusterView, Driver, DriverParts, EvidenceStore, Outbound, RootStore, SafetyStore,
+};
 use aether_consensus::testing::{validator_keys, validator_set};
 use aether_consensus::{
     BlockMeta, ConsensusConfig, Core, EpochSchedule, LeaderSchedule, Root, TimeoutConfig,
@@ -28,6 +31,8 @@ use aether_ledger::rules::output_state_value;
 use aether_ledger::{Executor, LedgerParams, TransferRequest, Writes, build_transfer};
 use aether_pipeline::leader::LeaderKeys;
 use aether_pipeline::replay::{LeaderPublicKeys, Replayer};
+use aether_types::block::SignedBlockHeader;
+use aether_types::codec::decode_exact;
 use aether_types::{
     Block, Hash, Lock, Output, OutputReference, Timeout, TimeoutCertificate, Transaction,
     ValidatorIndex, ValidityWindow, Value, Vote,
@@ -183,6 +188,11 @@ fn driver(directory: &Path, index: usize, root: Option<Root>, epoch_slots: u64) 
         safety,
     })
     .with_root_store(RootStore::new(directory.join(format!("root-{index}.bin"))))
+    .with_evidence_store(
+        EvidenceStore::open(directory.join(format!("evidence-{index}.log")))
+            .unwrap()
+            .0,
+    )
 }
 
 #[derive(Debug, Clone)]
@@ -203,6 +213,9 @@ struct Cluster {
     /// their own keys, as a byzantine leader would), and the blocks sent so.
     byzantine: Vec<usize>,
     forged: Vec<Hash>,
+    /// Byzantine leaders equivocate: a copy with a broken KES signature first (anyone
+    /// could send it), then their honest block, then the forged one (both signed).
+    equivocate: bool,
 }
 
 /// `block` with a false state root, signed by its leader `index`.
@@ -240,6 +253,7 @@ impl Cluster {
             delivered: 0,
             byzantine: byzantine.to_vec(),
             forged: Vec::new(),
+            equivocate: false,
         };
         for index in 0..VALIDATORS {
             if let Some(driver) = cluster.drivers[index].as_mut() {
@@ -260,19 +274,27 @@ impl Cluster {
         for outbound in outbox {
             match outbound {
                 Outbound::Proposal { block, tc } => {
-                    let block = if self.byzantine.contains(&index) {
+                    let blocks = if !self.byzantine.contains(&index) {
+                        vec![block]
+                    } else {
                         let forged = forge(&block, index);
                         self.forged.push(forged.hash());
-                        Arc::new(forged)
-                    } else {
-                        block
+                        if self.equivocate {
+                            let mut unsigned = forge(&block, index);
+                            unsigned.header.header.state_root = Hash([0xce; 32]);
+                            vec![Arc::new(unsigned), block, Arc::new(forged)]
+                        } else {
+                            vec![Arc::new(forged)]
+                        }
                     };
-                    for to in (0..VALIDATORS).filter(|to| *to != index) {
-                        self.queue.push_back((
-                            index,
-                            to,
-                            Message::Block(block.clone(), tc.clone()),
-                        ));
+                    for block in blocks {
+                        for to in (0..VALIDATORS).filter(|to| *to != index) {
+                            self.queue.push_back((
+                                index,
+                                to,
+                                Message::Block(block.clone(), tc.clone()),
+                            ));
+                        }
                     }
                 }
                 Outbound::Vote { to, vote } => {
@@ -577,5 +599,53 @@ fn epoch_nonces_follow_from_final_vrf_outputs_and_the_chain_crosses_epochs() {
     );
     for driver in cluster.live() {
         assert!(driver.rejected().is_empty(), "{:?}", driver.rejected());
+    }
+}
+
+#[test]
+fn an_equivocating_leader_leaves_signed_evidence_and_forgeries_leave_none() {
+    let directory = tempfile::tempdir().unwrap();
+    let mut cluster = Cluster::with_byzantine(directory.path(), &[], &[1]);
+    cluster.equivocate = true;
+    for input in 0..10 {
+        cluster.submit_everywhere(&transfer(input));
+    }
+    cluster.run_until_committed(10, 100_000);
+    assert_agreement(&cluster);
+    let view = cluster_view(LONG_EPOCH);
+    let checker = Replayer::new(
+        Arc::new(CpuSigVerify::new(1, 64).unwrap()),
+        Executor::new(1).unwrap(),
+        LedgerParams::DEFAULT,
+    )
+    .with_kes_slots_per_period(NonZeroU64::new(KES_SLOTS_PER_PERIOD).unwrap());
+    for index in [0, 2, 3] {
+        let records =
+            EvidenceStore::read(&directory.path().join(format!("evidence-{index}.log"))).unwrap();
+        assert!(!records.is_empty(), "validator {index} stored no evidence");
+        assert_eq!(
+            records.len() as u64,
+            cluster.drivers[index].as_ref().unwrap().evidence_count(),
+            "one record per offence seen"
+        );
+        for record in records {
+            assert_eq!(record.kind, EvidenceKind::DoubleProposal);
+            assert_eq!(record.offender, ValidatorIndex(1));
+            // Both headers are the leader's own (the broken-signature copy that came
+            // first was never taken as a proposal) and differ.
+            assert_ne!(record.first, record.second);
+            for proof in [&record.first, &record.second] {
+                let header: SignedBlockHeader = decode_exact(proof).unwrap();
+                assert_eq!(header.header.slot, record.round);
+                let block = Block {
+                    header,
+                    justify: None,
+                    transactions: Vec::new(),
+                };
+                checker
+                    .check_header(&block, &view.leaders[1])
+                    .expect("evidence carries the leader's signature");
+            }
+        }
     }
 }

@@ -16,8 +16,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use aether_accounts_db::{AccountsDb, GENESIS_PARENT};
 use aether_blockstore::Blockstore;
 use aether_cluster::{
-    BlockBroadcast, ClusterView, Driver, DriverError, DriverParts, RootStore, SafetyStore,
-    ServiceCounters, ServiceParts, TurbineNode,
+    BlockBroadcast, ClusterView, Driver, DriverError, DriverParts, EvidenceStore, RootStore,
+    SafetyStore, ServiceCounters, ServiceParts, TurbineNode,
 };
 use aether_consensus::{
     BlockMeta, ConsensusConfig, Core, EpochSchedule, LeaderSchedule, TimeoutConfig,
@@ -44,6 +44,8 @@ use crate::config::NodeConfig;
 pub const SAFETY_STATE_FILE: &str = "consensus-safety.bin";
 /// The file holding the last committed block and its QC, inside the ledger.
 pub const ROOT_FILE: &str = "consensus-root.bin";
+/// Equivocation evidence, kept for slashing (in the ledger directory).
+pub const EVIDENCE_FILE: &str = "consensus-evidence.log";
 
 /// The running cluster parts of a node.
 pub struct ClusterNode {
@@ -174,6 +176,17 @@ impl ClusterNode {
             genesis_meta,
             root,
         );
+        let (evidence, recorded) = EvidenceStore::open(config.node.ledger.join(EVIDENCE_FILE))
+            .context("opening the equivocation evidence file")?;
+        if evidence.torn_bytes > 0 {
+            tracing::warn!(
+                bytes = evidence.torn_bytes,
+                "cut a torn record off the end of the evidence file"
+            );
+        }
+        if !recorded.is_empty() {
+            tracing::info!(offences = recorded.len(), "equivocation evidence on file");
+        }
         let kes_slots_per_period = NonZeroU64::new(genesis.kes_slots_per_period)
             .context("the genesis kes_slots_per_period must be positive")?;
         let driver = Driver::new(DriverParts {
@@ -193,7 +206,8 @@ impl ClusterNode {
             safety,
         })
         .with_block_interval_ms(genesis.slot_ms)
-        .with_root_store(roots);
+        .with_root_store(roots)
+        .with_evidence_store(evidence);
         let mut driver = driver;
         if resuming {
             // The nonces of epochs after genesis come from final blocks' VRF outputs:
