@@ -61,6 +61,12 @@ pub struct ServiceCounters {
     pub next_leader: AtomicU64,
     /// Blocks committed.
     pub committed_blocks_total: AtomicU64,
+    /// QCs aggregated here.
+    pub qcs_formed_total: AtomicU64,
+    /// TCs aggregated here.
+    pub tcs_formed_total: AtomicU64,
+    /// Rounds this validator timed out.
+    pub rounds_timed_out_total: AtomicU64,
     /// Equivocations recorded as evidence.
     pub equivocations_total: AtomicU64,
     /// Block fetches (repair requests) sent to peers.
@@ -161,6 +167,24 @@ impl ServiceCounters {
             "counter",
             "Blocks committed by the 2-chain rule.",
             load(&self.committed_blocks_total),
+        );
+        sample(
+            "qcs_formed_total",
+            "counter",
+            "Quorum certificates aggregated here from votes.",
+            load(&self.qcs_formed_total),
+        );
+        sample(
+            "tcs_formed_total",
+            "counter",
+            "Timeout certificates aggregated here from timeouts.",
+            load(&self.tcs_formed_total),
+        );
+        sample(
+            "rounds_timed_out_total",
+            "counter",
+            "Rounds this validator timed out (signed a timeout for).",
+            load(&self.rounds_timed_out_total),
         );
         sample(
             "equivocations_total",
@@ -612,8 +636,18 @@ fn flush(parts: &mut ServiceParts, timer: &mut Option<(u64, Instant)>) {
     }
     let round = parts.driver.core().round();
     parts.counters.round.store(round, Ordering::Relaxed);
-    parts
-        .counters
+    let counters = &parts.counters;
+    let core_counts = parts.driver.core().counts();
+    counters
+        .qcs_formed_total
+        .store(core_counts.qcs_formed, Ordering::Relaxed);
+    counters
+        .tcs_formed_total
+        .store(core_counts.tcs_formed, Ordering::Relaxed);
+    counters
+        .rounds_timed_out_total
+        .store(core_counts.rounds_timed_out, Ordering::Relaxed);
+    counters
         .equivocations_total
         .store(parts.driver.evidence_count(), Ordering::Relaxed);
     let next_leader = parts

@@ -24,6 +24,17 @@ mod proposals;
 mod timeouts;
 mod votes;
 
+/// What this validator's core did, for metrics.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CoreCounts {
+    /// QCs aggregated here from votes.
+    pub qcs_formed: u64,
+    /// TCs aggregated here from timeouts.
+    pub tcs_formed: u64,
+    /// Rounds this validator timed out (signed a timeout for).
+    pub rounds_timed_out: u64,
+}
+
 /// The last committed block and a QC for it: where a restarted validator resumes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Root {
@@ -66,6 +77,7 @@ pub struct Core {
     /// The round a `Propose` was last emitted for.
     proposal_requested: u64,
     drops: Drops,
+    counts: CoreCounts,
     /// Test-only mutation: skip the voting rule (see [`Core::disable_vote_safety`]).
     skip_vote_rules: bool,
 }
@@ -128,6 +140,7 @@ impl Core {
             my_vote: None,
             proposal_requested: 0,
             drops: Drops::default(),
+            counts: CoreCounts::default(),
             skip_vote_rules: false,
         }
     }
@@ -195,6 +208,11 @@ impl Core {
     /// Drop counters.
     pub fn drops(&self) -> &Drops {
         &self.drops
+    }
+
+    /// Certificates formed here and rounds timed out here.
+    pub fn counts(&self) -> CoreCounts {
+        self.counts
     }
 
     /// Aggregate signature checks run so far (certificate cache misses).

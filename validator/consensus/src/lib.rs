@@ -90,7 +90,7 @@ pub mod testing;
 pub mod simulation;
 
 pub use crate::config::{ConfigError, ConsensusConfig};
-pub use crate::core::{Core, Root};
+pub use crate::core::{Core, CoreCounts, Root};
 pub use crate::drops::{DropReason, Drops};
 pub use crate::epoch::{EpochSchedule, next_epoch_nonce};
 pub use crate::error::{CertificateError, LeaderError, ValidatorSetError};

@@ -419,6 +419,14 @@ fn four_validators_finalize_transfers_survive_a_crash_and_a_dead_leader() {
         skipped_after > skipped_before,
         "the dead leader's slots are skipped ({skipped_before} -> {skipped_after})"
     );
+    for name in [
+        "aether_consensus_qcs_formed_total",
+        "aether_consensus_tcs_formed_total",
+        "aether_consensus_rounds_timed_out_total",
+    ] {
+        let value = witness.metric(name).unwrap_or(0.0);
+        assert!(value > 0.0, "{name} is {value} after a dead leader");
+    }
 
     // 5. The whole cluster stops and restarts on its ledgers: validators whose last
     //    final block differs fetch what they lack (from memory or blockstores) and

@@ -129,7 +129,9 @@ fn next_leader_forms_a_qc_from_a_quorum_and_drops_bad_votes() {
             .any(|a| matches!(a, Action::RecordEquivocation(Evidence::DoubleVote { .. })))
     );
     // The third vote completes the quorum: round 2, and a Propose on block 2.
+    assert_eq!(leader.counts().qcs_formed, 0);
     let actions = leader.handle(Event::Vote(signed_vote(others[1], 1, block)));
+    assert_eq!(leader.counts().qcs_formed, 1);
     assert_eq!(leader.round(), 2);
     assert_eq!(leader.high_qc().block_hash, block);
     assert!(actions.iter().any(|a| matches!(
@@ -230,6 +232,8 @@ fn votes_are_broadcast_on_timeout_so_a_dead_next_leader_costs_no_qc() {
         });
     }
     assert_eq!(late.round(), 2, "a TC moved it on");
+    assert_eq!(late.counts().tcs_formed, 1);
+    assert_eq!(late.counts().rounds_timed_out, 1);
     assert_eq!(late.high_qc().round, 0);
     for voter in &voters[1..] {
         late.handle(Event::Vote(signed_vote(*voter, 1, block)));

@@ -70,6 +70,7 @@ impl Core {
             return;
         }
         self.safety.record_timeout(round);
+        self.counts.rounds_timed_out += 1;
         self.persist(out);
         let signature = self
             .key
@@ -160,6 +161,7 @@ impl Core {
                 }
             }
             TimeoutOutcome::Quorum(tc) => {
+                self.counts.tcs_formed += 1;
                 self.verifier.insert_tc(&tc);
                 self.process_tc(&tc, out);
             }

@@ -56,6 +56,7 @@ impl Core {
                 }));
             }
             VoteOutcome::Quorum(qc) => {
+                self.counts.qcs_formed += 1;
                 self.verifier.insert_qc(&qc);
                 self.process_qc(&qc, None, out);
             }
