@@ -22,6 +22,15 @@
 //!    hash to the signed root); once every set is in, the payload decodes to the block
 //!    and its TC (`bad_block` if it does not, or names another slot).
 //!
+//! **Repair** ([`BlockBroadcast::repair_requests`], [`BlockBroadcast::on_repair_request`],
+//! [`BlockBroadcast::on_repair_response`]; see [`crate::shred_repair`]): a slot still
+//! incomplete [`REPAIR_DELAY_MS`] after its first shred is completed by signed
+//! requests, per FEC set for exactly the shreds it lacks, to stake-weighted peers;
+//! peers answer from the leader-signed shreds they sent or received recently, after
+//! `aether-turbine`'s server checks (recipient, time window, known requester,
+//! signature, replay, per-requester rate). A repaired shred goes through the same
+//! checks as a Turbine one, but is not forwarded.
+//!
 //! Invariants: memory is bounded (assemblers for [`ASSEMBLING_SLOTS_MAX`] slots, the
 //! lowest evicted first; the verifier's cache and the retransmitter's slots are bounded
 //! by their crates); every refused shred is counted under one stable label and changes
@@ -39,10 +48,14 @@ use aether_shred::{
     SlotAssembler, SlotContext, VerifyError, shred_block,
 };
 use aether_turbine::{
-    ClusterError, ClusterNode, ClusterNodes, RetransmitConfig, RetransmitDecision, Retransmitter,
-    ShredId, TreeBuilder,
+    ClusterError, ClusterNode, ClusterNodes, RepairPlanner, RepairResponse, RepairServer,
+    RepairServerConfig, RetransmitConfig, RetransmitDecision, Retransmitter, ShredId,
+    SignedRepairRequest, TreeBuilder,
 };
+use aether_types::codec::{Decode, Reader, encode};
 use aether_types::{Block, TimeoutCertificate, ValidatorIndex};
+
+use crate::shred_repair::{AssemblerView, REPAIR_DELAY_MS, REPAIR_INTERVAL_MS, RecentShreds};
 
 /// A Turbine tree member: identity and stake.
 pub use aether_turbine::ClusterNode as TurbineNode;
@@ -81,6 +94,32 @@ pub struct BroadcastCounts {
     pub blocks_assembled: u64,
     /// Shreds refused, by reason.
     pub dropped: HashMap<&'static str, u64>,
+    /// Repair requests sent to peers.
+    pub repair_requests_sent: u64,
+    /// Shreds received in answer to repair requests.
+    pub repaired_shreds: u64,
+    /// Peers' repair requests answered.
+    pub repair_requests_served: u64,
+    /// Shreds sent in answer to peers' repair requests.
+    pub repair_shreds_served: u64,
+    /// Peers' repair requests refused, by reason.
+    pub repair_dropped: HashMap<&'static str, u64>,
+}
+
+/// Which way a shred came.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Arrival {
+    /// Down a Turbine tree: forwarded to this node's children.
+    Turbine,
+    /// In answer to this node's repair request: kept, not forwarded.
+    Repair,
+}
+
+/// When a slot's shreds started arriving and when its missing ones were last asked for.
+#[derive(Debug, Clone, Copy)]
+struct RepairTiming {
+    first_shred_ms: u64,
+    asked_ms: Option<u64>,
 }
 
 /// One validator's Turbine: leader-side shredding and receiver-side checks. See the
@@ -96,8 +135,16 @@ pub struct BlockBroadcast {
     verifier: ShredVerifier,
     retransmitter: Retransmitter,
     assemblers: BTreeMap<u64, SlotAssembler>,
+    /// Per assembling slot: repair timing (same keys as `assemblers`).
+    timings: BTreeMap<u64, RepairTiming>,
     /// Slots at or below this are final here: their shreds are not needed.
     final_slot: u64,
+    /// Leader-signed shreds kept to answer peers' repairs.
+    recent: RecentShreds,
+    planner: RepairPlanner,
+    server: RepairServer,
+    /// Nonce of the next repair request.
+    next_nonce: u32,
     counts: BroadcastCounts,
 }
 
@@ -111,17 +158,26 @@ impl BlockBroadcast {
         shred_version: u16,
     ) -> Result<Self, ClusterError> {
         let me = signer.public_key();
+        let cluster = ClusterNodes::new(validators)?;
+        let identities: Vec<_> = validators.iter().map(|node| node.identity).collect();
+        let mut server = RepairServer::new(me, RepairServerConfig::default());
+        server.set_known_requesters(identities.iter().copied(), 0);
         Ok(Self {
             me,
             signer,
-            identities: validators.iter().map(|node| node.identity).collect(),
-            trees: TreeBuilder::new(ClusterNodes::new(validators)?, fanout),
+            identities,
+            planner: RepairPlanner::new(&cluster, &me),
+            trees: TreeBuilder::new(cluster, fanout),
             shredder: ShredderConfig::default(),
             shred_version,
             verifier: ShredVerifier::new(VERIFIED_ROOTS_MAX),
             retransmitter: Retransmitter::new(me, RetransmitConfig::default()),
             assemblers: BTreeMap::new(),
+            timings: BTreeMap::new(),
             final_slot: 0,
+            recent: RecentShreds::default(),
+            server,
+            next_nonce: 0,
             counts: BroadcastCounts::default(),
         })
     }
@@ -138,6 +194,7 @@ impl BlockBroadcast {
         }
         self.final_slot = slot;
         self.assemblers = self.assemblers.split_off(&(slot + 1));
+        self.timings = self.timings.split_off(&(slot + 1));
         self.retransmitter.set_floor(slot + 1);
     }
 
@@ -161,6 +218,9 @@ impl BlockBroadcast {
             shred_version: self.shred_version,
         };
         let shreds = shred_block(&payload, &context, &self.shredder, &self.signer)?;
+        for shred in &shreds {
+            self.recent.insert(shred);
+        }
         let sends: Vec<ShredSend> = shreds
             .into_iter()
             .filter_map(|shred| {
@@ -172,14 +232,100 @@ impl BlockBroadcast {
         Ok(sends)
     }
 
-    /// A shred from a peer; `leader_of` names a slot's scheduled leader (`None` when its
-    /// epoch's nonce is not known here).
+    /// A shred from a peer down a Turbine tree, at `now_ms` (the caller's monotonic
+    /// clock); `leader_of` names a slot's scheduled leader (`None` when its epoch's
+    /// nonce is not known here).
     pub fn on_shred(
         &mut self,
         bytes: &[u8],
         leader_of: impl Fn(u64) -> Option<ValidatorIndex>,
+        now_ms: u64,
     ) -> Received {
         self.counts.shreds_received += 1;
+        self.accept(bytes, leader_of, now_ms, Arrival::Turbine)
+    }
+
+    /// A peer's answer to one of this node's repair requests: a shred and the nonce.
+    pub fn on_repair_response(
+        &mut self,
+        bytes: &[u8],
+        leader_of: impl Fn(u64) -> Option<ValidatorIndex>,
+        now_ms: u64,
+    ) -> Received {
+        let mut reader = Reader::new(bytes);
+        let Ok(response) = RepairResponse::decode_from(&mut reader) else {
+            self.count_drop("undecodable");
+            return Received::default();
+        };
+        self.counts.repaired_shreds += 1;
+        self.accept(&response.shred, leader_of, now_ms, Arrival::Repair)
+    }
+
+    /// A peer's repair request, at `wallclock_ms` (milliseconds since the Unix epoch,
+    /// what request timestamps are checked against): the answers for the sender, each
+    /// a `RepairResponse` payload. A refused request is counted and answered with
+    /// nothing.
+    pub fn on_repair_request(&mut self, bytes: &[u8], wallclock_ms: u64) -> Vec<Vec<u8>> {
+        match self.server.handle(bytes, wallclock_ms, &self.recent) {
+            Ok(responses) => {
+                self.counts.repair_requests_served += 1;
+                self.counts.repair_shreds_served += responses.len() as u64;
+                responses.iter().map(encode).collect()
+            }
+            Err(reason) => {
+                *self
+                    .counts
+                    .repair_dropped
+                    .entry(reason.label())
+                    .or_default() += 1;
+                Vec::new()
+            }
+        }
+    }
+
+    /// Signed repair requests for every slot whose shreds stopped short: each slot at
+    /// most every [`REPAIR_INTERVAL_MS`], starting [`REPAIR_DELAY_MS`] after its first
+    /// shred. `now_ms` is the caller's monotonic clock, `wallclock_ms` the request
+    /// timestamp.
+    pub fn repair_requests(&mut self, now_ms: u64, wallclock_ms: u64) -> Vec<ShredSend> {
+        let mut sends = Vec::new();
+        for (slot, assembler) in &self.assemblers {
+            let Some(timing) = self.timings.get_mut(slot) else {
+                continue;
+            };
+            let due = match timing.asked_ms {
+                None => now_ms >= timing.first_shred_ms + REPAIR_DELAY_MS,
+                Some(asked) => now_ms >= asked + REPAIR_INTERVAL_MS,
+            };
+            if assembler.is_complete() || !due {
+                continue;
+            }
+            timing.asked_ms = Some(now_ms);
+            let seed = *blake3::hash(&now_ms.to_le_bytes()).as_bytes();
+            for planned in self.planner.plan(&AssemblerView(assembler), &seed) {
+                let nonce = self.next_nonce;
+                self.next_nonce = self.next_nonce.wrapping_add(1);
+                let request = SignedRepairRequest::sign(
+                    &self.signer,
+                    planned.peer,
+                    wallclock_ms,
+                    nonce,
+                    planned.request,
+                );
+                sends.push((planned.peer, encode(&request)));
+            }
+        }
+        self.counts.repair_requests_sent += sends.len() as u64;
+        sends
+    }
+
+    fn accept(
+        &mut self,
+        bytes: &[u8],
+        leader_of: impl Fn(u64) -> Option<ValidatorIndex>,
+        now_ms: u64,
+        arrival: Arrival,
+    ) -> Received {
         let mut received = Received::default();
         let Ok(shred) = Shred::decode(bytes) else {
             self.count_drop("undecodable");
@@ -212,26 +358,36 @@ impl BlockBroadcast {
                 return received;
             }
         };
-        match self
-            .retransmitter
-            .on_shred(verified.shred().header(), &leader, &self.trees)
+        if arrival == Arrival::Turbine {
+            match self
+                .retransmitter
+                .on_shred(verified.shred().header(), &leader, &self.trees)
+            {
+                RetransmitDecision::Forward(children) => {
+                    self.counts.retransmitted += children.len() as u64;
+                    received.forwards = children
+                        .into_iter()
+                        .map(|child| (child, bytes.to_vec()))
+                        .collect();
+                }
+                // Seen before: the assembler holds it already.
+                RetransmitDecision::Drop(reason) => {
+                    self.count_drop(reason.label());
+                    return received;
+                }
+            }
+        }
+        self.recent.insert(verified.shred());
+        if !self.assemblers.contains_key(&slot)
+            && self.assemblers.len() >= ASSEMBLING_SLOTS_MAX
+            && let Some((evicted, _)) = self.assemblers.pop_first()
         {
-            RetransmitDecision::Forward(children) => {
-                self.counts.retransmitted += children.len() as u64;
-                received.forwards = children
-                    .into_iter()
-                    .map(|child| (child, bytes.to_vec()))
-                    .collect();
-            }
-            // Seen before: the assembler holds it already.
-            RetransmitDecision::Drop(reason) => {
-                self.count_drop(reason.label());
-                return received;
-            }
+            self.timings.remove(&evicted);
         }
-        if !self.assemblers.contains_key(&slot) && self.assemblers.len() >= ASSEMBLING_SLOTS_MAX {
-            self.assemblers.pop_first();
-        }
+        self.timings.entry(slot).or_insert(RepairTiming {
+            first_shred_ms: now_ms,
+            asked_ms: None,
+        });
         let assembler = self
             .assemblers
             .entry(slot)

@@ -8,7 +8,8 @@
 //!   value the caller arms.
 //! - [`block_broadcast`]: Turbine between validators — a leader's proposal leaves as
 //!   signed Merkle shreds down stake-weighted trees; receivers verify, retransmit and
-//!   reassemble (any 32 of a set's 64 shreds).
+//!   reassemble (any 32 of a set's 64 shreds); [`shred_repair`]: what a slot that stopped
+//!   short asks peers for, and what they answer from.
 //! - [`service`]: the node's consensus thread around the driver (network messages,
 //!   verified transactions, the round timer, committed blocks to the shred stage).
 //! - [`forwarding`]: verified client transactions go to the leaders of the next
@@ -38,6 +39,7 @@ pub mod forwarding;
 pub mod root_store;
 pub mod safety_store;
 pub mod service;
+pub mod shred_repair;
 pub mod wire;
 
 pub use block_broadcast::{BlockBroadcast, BroadcastCounts, TURBINE_FANOUT_DEFAULT, TurbineNode};

@@ -307,6 +307,26 @@ fn render_turbine(counts: &BroadcastCounts, out: &mut String) {
             "Blocks reassembled from shreds.",
             counts.blocks_assembled,
         ),
+        (
+            "repair_requests_sent_total",
+            "Shred repair requests sent to peers.",
+            counts.repair_requests_sent,
+        ),
+        (
+            "repaired_shreds_total",
+            "Shreds received in answer to repair requests.",
+            counts.repaired_shreds,
+        ),
+        (
+            "repair_requests_served_total",
+            "Peers' shred repair requests answered.",
+            counts.repair_requests_served,
+        ),
+        (
+            "repair_shreds_served_total",
+            "Shreds sent in answer to peers' repair requests.",
+            counts.repair_shreds_served,
+        ),
     ] {
         let _ = writeln!(out, "# HELP aether_turbine_{name} {help}");
         let _ = writeln!(out, "# TYPE aether_turbine_{name} counter");
@@ -323,6 +343,19 @@ fn render_turbine(counts: &BroadcastCounts, out: &mut String) {
         let _ = writeln!(
             out,
             "aether_turbine_dropped_shreds_total{{reason=\"{reason}\"}} {count}"
+        );
+    }
+    let _ = writeln!(
+        out,
+        "# HELP aether_turbine_repair_dropped_total Peers' repair requests refused, by reason."
+    );
+    let _ = writeln!(out, "# TYPE aether_turbine_repair_dropped_total counter");
+    let mut refused: Vec<_> = counts.repair_dropped.iter().collect();
+    refused.sort_unstable();
+    for (reason, count) in refused {
+        let _ = writeln!(
+            out,
+            "aether_turbine_repair_dropped_total{{reason=\"{reason}\"}} {count}"
         );
     }
 }
@@ -389,7 +422,7 @@ fn run(mut parts: ServiceParts) -> Result<(), DriverError> {
                 break;
             };
             worked = true;
-            handle(&mut parts, message)?;
+            handle(&mut parts, message, started.elapsed().as_millis() as u64)?;
         }
         if let Some((round, deadline)) = timer
             && Instant::now() >= deadline
@@ -400,6 +433,12 @@ fn run(mut parts: ServiceParts) -> Result<(), DriverError> {
             parts.driver.on_timer(round)?;
         }
         parts.driver.tick(started.elapsed().as_millis() as u64)?;
+        for (peer, request) in parts
+            .broadcast
+            .repair_requests(started.elapsed().as_millis() as u64, wallclock_ms())
+        {
+            send_frame(&parts, peer, MessageKind::RepairRequest, request);
+        }
         flush(&mut parts, &mut timer);
         if Instant::now() >= next_snapshot {
             snapshot_refusals(&parts);
@@ -472,7 +511,11 @@ fn take_forwarded(parts: &ServiceParts, payload: &[u8]) {
     }
 }
 
-fn handle(parts: &mut ServiceParts, message: InboundMessage) -> Result<(), DriverError> {
+fn handle(
+    parts: &mut ServiceParts,
+    message: InboundMessage,
+    now_ms: u64,
+) -> Result<(), DriverError> {
     let Some(sender) = parts
         .identities
         .iter()
@@ -488,18 +531,38 @@ fn handle(parts: &mut ServiceParts, message: InboundMessage) -> Result<(), Drive
         take_forwarded(parts, &message.payload);
         return Ok(());
     }
-    if message.kind == MessageKind::Shred {
-        let driver = &parts.driver;
-        let received = parts
-            .broadcast
-            .on_shred(&message.payload, |slot| driver.leader_of(slot));
-        for (child, bytes) in received.forwards {
-            send_frame(parts, child, MessageKind::Shred, bytes);
+    match message.kind {
+        MessageKind::Shred | MessageKind::RepairResponse => {
+            let driver = &parts.driver;
+            let received = if message.kind == MessageKind::Shred {
+                parts
+                    .broadcast
+                    .on_shred(&message.payload, |slot| driver.leader_of(slot), now_ms)
+            } else {
+                parts.broadcast.on_repair_response(
+                    &message.payload,
+                    |slot| driver.leader_of(slot),
+                    now_ms,
+                )
+            };
+            for (child, bytes) in received.forwards {
+                send_frame(parts, child, MessageKind::Shred, bytes);
+            }
+            if let Some((block, tc)) = received.block {
+                parts.driver.on_block(block, tc)?;
+            }
+            return Ok(());
         }
-        if let Some((block, tc)) = received.block {
-            parts.driver.on_block(block, tc)?;
+        MessageKind::RepairRequest => {
+            for response in parts
+                .broadcast
+                .on_repair_request(&message.payload, wallclock_ms())
+            {
+                send_frame(parts, message.sender, MessageKind::RepairResponse, response);
+            }
+            return Ok(());
         }
-        return Ok(());
+        _ => {}
     }
     let Ok(decoded) = ClusterMessage::from_frame(message.kind, &message.payload) else {
         parts
@@ -683,6 +746,13 @@ fn flush(parts: &mut ServiceParts, timer: &mut Option<(u64, Instant)>) {
             .apply(&writes);
         let _ = parts.sealed.push(sealed_block(&block), running);
     }
+}
+
+/// Milliseconds since the Unix epoch (repair request timestamps).
+fn wallclock_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_millis() as u64)
 }
 
 fn sealed_block(block: &Block) -> SealedBlock {

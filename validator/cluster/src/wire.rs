@@ -5,7 +5,7 @@
 //! | `Proposal` | `Block ‖ Option<TimeoutCertificate>` (a leader's block, or an answer to a fetch) |
 //! | `Vote` | `Vote` |
 //! | `Timeout` | `Timeout ‖ Option<TimeoutCertificate>` |
-//! | `RepairRequest` | block hash (32 bytes): "send me this block" |
+//! | `BlockFetch` | block hash (32 bytes): "send me this block" |
 //!
 //! Decoding is canonical and bounded by the codec; anything else is a counted drop
 //! at the caller.
@@ -63,7 +63,7 @@ impl ClusterMessage {
                 tc.encode_to(&mut payload);
                 (MessageKind::Timeout, payload)
             }
-            ClusterMessage::FetchBlock(hash) => (MessageKind::RepairRequest, encode(hash)),
+            ClusterMessage::FetchBlock(hash) => (MessageKind::BlockFetch, encode(hash)),
         }
     }
 
@@ -80,9 +80,7 @@ impl ClusterMessage {
                 timeout: Box::new(Timeout::decode_from(&mut reader)?),
                 tc: Option::<TimeoutCertificate>::decode_from(&mut reader)?,
             },
-            MessageKind::RepairRequest => {
-                ClusterMessage::FetchBlock(Hash::decode_from(&mut reader)?)
-            }
+            MessageKind::BlockFetch => ClusterMessage::FetchBlock(Hash::decode_from(&mut reader)?),
             other => return Err(WireError::UnexpectedKind(other)),
         };
         reader.finish()?;

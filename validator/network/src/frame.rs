@@ -14,10 +14,11 @@
 //! | `Vote`           | [`VOTE_BYTES_MAX`]           | one `Vote` (140 bytes)                   |
 //! | `Timeout`        | [`TIMEOUT_BYTES_MAX`]        | one `Timeout` with its high QC           |
 //! | `Shred`          | [`SHRED_FRAME_BYTES_MAX`]    | one shred (≤ 1228 bytes)                 |
-//! | `RepairRequest`  | [`REPAIR_REQUEST_BYTES_MAX`] | slot, index, nonce                       |
+//! | `RepairRequest`  | [`REPAIR_REQUEST_BYTES_MAX`] | a signed shred repair request            |
 //! | `RepairResponse` | [`SHRED_FRAME_BYTES_MAX`]    | one shred plus a 4-byte nonce            |
 //! | `Gossip`         | [`GOSSIP_BYTES_MAX`]         | a batch of signed contact infos          |
 //! | `Transactions`   | [`TRANSACTIONS_BYTES_MAX`]   | wire transactions forwarded to a leader  |
+//! | `BlockFetch`     | [`BLOCK_FETCH_BYTES_MAX`]    | a block hash: "send me this block"       |
 
 use aether_types::MAX_VALIDATORS;
 use aether_types::block::MAX_BLOCK_TRANSACTIONS;
@@ -37,8 +38,11 @@ pub const VOTE_BYTES_MAX: usize = 256;
 /// Largest timeout payload: round, voter, signature and a high QC whose signer bitmap
 /// covers up to `MAX_VALIDATORS` (8 + 32 + 2 + 512 + 96 bytes).
 pub const TIMEOUT_BYTES_MAX: usize = 2_048;
-/// Largest repair request (slot, shred index, nonce and a little headroom).
-pub const REPAIR_REQUEST_BYTES_MAX: usize = 64;
+/// Largest signed repair request (`aether-turbine`'s largest is 375 bytes: header,
+/// up to 32 shred ranges, signature).
+pub const REPAIR_REQUEST_BYTES_MAX: usize = 512;
+/// Largest block fetch (a 32-byte hash and headroom).
+pub const BLOCK_FETCH_BYTES_MAX: usize = 64;
 /// Largest gossip payload.
 pub const GOSSIP_BYTES_MAX: usize = 64 * 1024;
 /// Largest batch of forwarded transactions (at least one of the largest wire size).
@@ -87,11 +91,13 @@ pub enum MessageKind {
     Gossip = 7,
     /// Client transactions a validator forwards to upcoming leaders.
     Transactions = 8,
+    /// A request for a whole block by hash.
+    BlockFetch = 9,
 }
 
 impl MessageKind {
     /// Every kind, in wire-byte order (metrics iterate over it).
-    pub const ALL: [MessageKind; 8] = [
+    pub const ALL: [MessageKind; 9] = [
         MessageKind::Proposal,
         MessageKind::Vote,
         MessageKind::Timeout,
@@ -100,6 +106,7 @@ impl MessageKind {
         MessageKind::RepairResponse,
         MessageKind::Gossip,
         MessageKind::Transactions,
+        MessageKind::BlockFetch,
     ];
 
     /// The kind for a wire byte, if any.
@@ -119,6 +126,7 @@ impl MessageKind {
             MessageKind::RepairRequest => REPAIR_REQUEST_BYTES_MAX,
             MessageKind::Gossip => GOSSIP_BYTES_MAX,
             MessageKind::Transactions => TRANSACTIONS_BYTES_MAX,
+            MessageKind::BlockFetch => BLOCK_FETCH_BYTES_MAX,
         }
     }
 
@@ -133,6 +141,7 @@ impl MessageKind {
             MessageKind::RepairResponse => "repair_response",
             MessageKind::Gossip => "gossip",
             MessageKind::Transactions => "transactions",
+            MessageKind::BlockFetch => "block_fetch",
         }
     }
 

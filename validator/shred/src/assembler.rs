@@ -111,6 +111,23 @@ fn check_known_set(set: &FecSet, shred: &Shred) -> Result<Option<InsertOutcome>,
     }
 }
 
+/// What one FEC set of a slot holds so far.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SetProgress {
+    /// Index of the set's first data shred.
+    pub fec_set_index: u32,
+    /// Data shreds in the set.
+    pub data_count: u16,
+    /// Coding shreds in the set.
+    pub coding_count: u16,
+    /// Bit `p`: the data shred at position `p` is held.
+    pub data_present: u64,
+    /// Bit `p`: the coding shred at position `p` is held.
+    pub coding_present: u64,
+    /// Recovered (or failed for good): nothing more to ask for.
+    pub recovered: bool,
+}
+
 /// Reassembles one slot's block from its verified shreds.
 #[derive(Debug)]
 pub struct SlotAssembler {
@@ -158,6 +175,46 @@ impl SlotAssembler {
     /// Sets seen so far (dropped once the block is complete).
     pub fn fec_set_count(&self) -> usize {
         self.sets.len()
+    }
+
+    /// What each set seen so far holds (in `fec_set_index` order): what repair needs
+    /// to ask for. Empty once the block is complete.
+    pub fn progress(&self) -> Vec<SetProgress> {
+        self.sets
+            .iter()
+            .map(|(&fec_set_index, set)| {
+                let bitmap = |shreds: &[Option<VerifiedShred>]| {
+                    shreds
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, shred)| shred.is_some())
+                        .fold(0u64, |bits, (position, _)| bits | 1 << position)
+                };
+                let (data_present, coding_present, recovered) = match &set.state {
+                    SetState::Collecting { data, coding, .. } => {
+                        (bitmap(data), bitmap(coding), false)
+                    }
+                    SetState::Recovered(_) => (0, 0, true),
+                    // A set that failed recovery is not repairable by more shreds.
+                    SetState::Failed => (0, 0, true),
+                };
+                SetProgress {
+                    fec_set_index,
+                    data_count: set.shape.data_count(),
+                    coding_count: set.shape.coding_count(),
+                    data_present,
+                    coding_present,
+                    recovered,
+                }
+            })
+            .collect()
+    }
+
+    /// Index of the slot's last data shred, once the `LAST_IN_SLOT` set has been seen.
+    pub fn last_data_index(&self) -> Option<u32> {
+        let last = self.last_set?;
+        let set = self.sets.get(&last)?;
+        Some(last + u32::from(set.shape.data_count()) - 1)
     }
 
     /// Takes one verified shred. Errors leave the assembler as it was, except where

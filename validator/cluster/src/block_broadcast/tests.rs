@@ -5,6 +5,7 @@ use aether_types::block::{BlockHeader, KesSignature, OperationalCertificate, Sig
 use aether_types::{Hash, Lock, OutputReference, SignerBitmap, Transaction, ValidityWindow};
 
 use super::*;
+use crate::shred_repair::REPAIR_DELAY_MS;
 
 const VALIDATORS: usize = 4;
 
@@ -99,7 +100,7 @@ fn deliver(
         if dead.contains(&index) {
             continue;
         }
-        let received = receivers[index].on_shred(&bytes, leader_is_zero);
+        let received = receivers[index].on_shred(&bytes, leader_is_zero, 0);
         in_flight.extend(received.forwards);
         blocks[index].extend(received.block);
     }
@@ -155,7 +156,7 @@ fn forged_tampered_stale_and_unknown_shreds_are_counted_and_change_nothing() {
     let forged = impostor.shred(&original, &None).unwrap();
     assert!(
         receiver
-            .on_shred(&forged[0].1, leader_is_zero)
+            .on_shred(&forged[0].1, leader_is_zero, 0)
             .forwards
             .is_empty()
     );
@@ -164,19 +165,19 @@ fn forged_tampered_stale_and_unknown_shreds_are_counted_and_change_nothing() {
     // A flipped byte breaks the Merkle path.
     let mut tampered = sends[0].1.clone();
     tampered[40] ^= 1;
-    receiver.on_shred(&tampered, leader_is_zero);
+    receiver.on_shred(&tampered, leader_is_zero, 0);
     assert_eq!(receiver.counts().dropped["merkle"], 1);
 
-    receiver.on_shred(&[1, 2, 3], leader_is_zero);
+    receiver.on_shred(&[1, 2, 3], leader_is_zero, 0);
     assert_eq!(receiver.counts().dropped["undecodable"], 1);
 
-    receiver.on_shred(&sends[0].1, |_| None);
+    receiver.on_shred(&sends[0].1, |_| None, 0);
     assert_eq!(receiver.counts().dropped["unknown_leader"], 1);
 
     // Nothing so far reached the assembler: the genuine shreds still rebuild it.
     let mut block_out = None;
     for (_, bytes) in &sends {
-        if let Some(found) = receiver.on_shred(bytes, leader_is_zero).block {
+        if let Some(found) = receiver.on_shred(bytes, leader_is_zero, 0).block {
             block_out = Some(found);
         }
     }
@@ -184,7 +185,7 @@ fn forged_tampered_stale_and_unknown_shreds_are_counted_and_change_nothing() {
     // Again: duplicates, never a second block.
     assert!(
         receiver
-            .on_shred(&sends[1].1, leader_is_zero)
+            .on_shred(&sends[1].1, leader_is_zero, 0)
             .block
             .is_none()
     );
@@ -192,7 +193,7 @@ fn forged_tampered_stale_and_unknown_shreds_are_counted_and_change_nothing() {
 
     // Once the slot is final its shreds are too old.
     receiver.set_final_slot(5);
-    receiver.on_shred(&sends[2].1, leader_is_zero);
+    receiver.on_shred(&sends[2].1, leader_is_zero, 0);
     assert_eq!(receiver.counts().dropped["too_old"], 1);
 }
 
@@ -211,4 +212,86 @@ fn the_tc_travels_with_the_block() {
     for received in &blocks[1..] {
         assert_eq!(received[0].1.as_ref(), Some(&tc));
     }
+}
+
+#[test]
+fn a_slot_that_stopped_short_is_repaired_from_peers() {
+    const WALLCLOCK_MS: u64 = 1_800_000_000_000;
+    let original = block(21, 200);
+    let mut nodes: Vec<BlockBroadcast> =
+        (0..VALIDATORS).map(|index| broadcast(index, 200)).collect();
+    let sends = nodes[0].shred(&original, &None).unwrap();
+    // Nodes 2 and 3 get every shred straight from the leader; node 1 only every third
+    // one (fewer than any set needs).
+    let mut partial = 0;
+    for (position, (_, bytes)) in sends.iter().enumerate() {
+        for index in [2, 3] {
+            nodes[index].on_shred(bytes, leader_is_zero, 0);
+        }
+        if position % 3 == 0 {
+            assert!(nodes[1].on_shred(bytes, leader_is_zero, 0).block.is_none());
+            partial += 1;
+        }
+    }
+    assert!(partial > 0);
+    assert_eq!(nodes[2].counts().blocks_assembled, 1);
+    // Too early: Turbine still has its chance.
+    assert!(
+        nodes[1]
+            .repair_requests(REPAIR_DELAY_MS - 1, WALLCLOCK_MS)
+            .is_empty()
+    );
+    let requests = nodes[1].repair_requests(REPAIR_DELAY_MS, WALLCLOCK_MS);
+    assert!(!requests.is_empty());
+    // Not again before the interval.
+    assert!(
+        nodes[1]
+            .repair_requests(REPAIR_DELAY_MS + 1, WALLCLOCK_MS)
+            .is_empty()
+    );
+    let mut rebuilt = None;
+    for (peer, request) in &requests {
+        let server = nodes
+            .iter()
+            .position(|node| node.me == *peer)
+            .expect("requests go to cluster members");
+        assert_ne!(server, 1, "never to itself");
+        let responses = nodes[server].on_repair_request(request, WALLCLOCK_MS + 5);
+        assert!(!responses.is_empty(), "peer {server} holds the shreds");
+        // A replayed request is refused.
+        assert!(
+            nodes[server]
+                .on_repair_request(request, WALLCLOCK_MS + 6)
+                .is_empty()
+        );
+        assert!(!nodes[server].counts().repair_dropped.is_empty());
+        for response in responses {
+            let received = nodes[1].on_repair_response(&response, leader_is_zero, 300);
+            assert!(
+                received.forwards.is_empty(),
+                "repaired shreds are not forwarded"
+            );
+            if let Some(block) = received.block {
+                rebuilt = Some(block);
+            }
+        }
+    }
+    assert_eq!(rebuilt.expect("the block is rebuilt").0, original);
+    assert!(nodes[1].counts().repaired_shreds > 0);
+    // Complete: nothing more to ask.
+    assert!(nodes[1].repair_requests(10_000, WALLCLOCK_MS).is_empty());
+    // A request from outside the cluster is refused.
+    let stranger = Ed25519SecretKey::from_seed(&[99; 32]);
+    let forged = aether_turbine::SignedRepairRequest::sign(
+        &stranger,
+        nodes[2].me,
+        WALLCLOCK_MS,
+        1,
+        aether_turbine::RepairRequest::HighestShred { slot: 21 },
+    );
+    assert!(
+        nodes[2]
+            .on_repair_request(&aether_types::codec::encode(&forged), WALLCLOCK_MS)
+            .is_empty()
+    );
 }
