@@ -118,18 +118,7 @@ impl SlotShredView for AssemblerView<'_> {
     }
 
     fn fec_sets(&self) -> Vec<FecSetStatus> {
-        self.0
-            .progress()
-            .into_iter()
-            .map(|set| FecSetStatus {
-                fec_set_index: set.fec_set_index,
-                data_count: set.data_count,
-                coding_count: set.coding_count,
-                data_present: set.data_present,
-                coding_present: set.coding_present,
-                recovered: set.recovered,
-            })
-            .collect()
+        self.0.progress()
     }
 
     fn last_data_index(&self) -> Option<u32> {

@@ -16,7 +16,7 @@
 use std::collections::BTreeMap;
 
 use aether_types::Hash;
-use aether_types::shred::{ShredFlags, ShredKind};
+use aether_types::shred::{FecSetStatus, ShredFlags, ShredKind};
 
 use crate::error::AssembleError;
 use crate::layout::{DATA_SHREDS_PER_SLOT_MAX, SetShape, Shred};
@@ -111,23 +111,6 @@ fn check_known_set(set: &FecSet, shred: &Shred) -> Result<Option<InsertOutcome>,
     }
 }
 
-/// What one FEC set of a slot holds so far.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SetProgress {
-    /// Index of the set's first data shred.
-    pub fec_set_index: u32,
-    /// Data shreds in the set.
-    pub data_count: u16,
-    /// Coding shreds in the set.
-    pub coding_count: u16,
-    /// Bit `p`: the data shred at position `p` is held.
-    pub data_present: u64,
-    /// Bit `p`: the coding shred at position `p` is held.
-    pub coding_present: u64,
-    /// Recovered (or failed for good): nothing more to ask for.
-    pub recovered: bool,
-}
-
 /// Reassembles one slot's block from its verified shreds.
 #[derive(Debug)]
 pub struct SlotAssembler {
@@ -179,7 +162,7 @@ impl SlotAssembler {
 
     /// What each set seen so far holds (in `fec_set_index` order): what repair needs
     /// to ask for. Empty once the block is complete.
-    pub fn progress(&self) -> Vec<SetProgress> {
+    pub fn progress(&self) -> Vec<FecSetStatus> {
         self.sets
             .iter()
             .map(|(&fec_set_index, set)| {
@@ -198,7 +181,7 @@ impl SlotAssembler {
                     // A set that failed recovery is not repairable by more shreds.
                     SetState::Failed => (0, 0, true),
                 };
-                SetProgress {
+                FecSetStatus {
                     fec_set_index,
                     data_count: set.shape.data_count(),
                     coding_count: set.shape.coding_count(),

@@ -100,7 +100,7 @@ pub mod shredder;
 pub mod signing;
 pub mod verifier;
 
-pub use assembler::{AssemblerLimits, InsertOutcome, SetProgress, SlotAssembler};
+pub use assembler::{AssemblerLimits, InsertOutcome, SlotAssembler};
 pub use error::{AssembleError, ShapeError, ShredDecodeError, ShredError, VerifyError};
 pub use layout::{
     CODING_SHREDS_PER_SET_MAX, DATA_SHREDS_PER_SET_MAX, DATA_SHREDS_PER_SLOT_MAX, SetShape, Shred,

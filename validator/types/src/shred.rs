@@ -25,6 +25,34 @@ const _: () = assert!(SHRED_HEADER_BYTES + MAX_SHRED_PAYLOAD_BYTES <= SHRED_BYTE
 const _: () = assert!(SHRED_BYTES_MAX + REPAIR_NONCE_BYTES <= PACKET_DATA_BYTES);
 const _: () = assert!(MAX_SHRED_PAYLOAD_BYTES <= u16::MAX as usize);
 
+/// What a slot's assembler holds about one FEC set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FecSetStatus {
+    /// Index of the set's first data shred.
+    pub fec_set_index: u32,
+    /// Data shreds in the set (1..=64).
+    pub data_count: u16,
+    /// Coding shreds in the set (1..=64).
+    pub coding_count: u16,
+    /// Bit `p` set: the data shred at position `p` is held.
+    pub data_present: u64,
+    /// Bit `p` set: the coding shred at position `p` is held.
+    pub coding_present: u64,
+    /// The set is already recovered.
+    pub recovered: bool,
+}
+
+impl FecSetStatus {
+    /// Shreds still needed before the set can be recovered.
+    pub fn shreds_needed(&self) -> u32 {
+        if self.recovered {
+            return 0;
+        }
+        let have = self.data_present.count_ones() + self.coding_present.count_ones();
+        u32::from(self.data_count).saturating_sub(have)
+    }
+}
+
 /// Whether a shred carries block data or Reed-Solomon parity. Encoding: `u8` tag.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ShredKind {

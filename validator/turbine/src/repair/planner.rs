@@ -28,6 +28,7 @@
 //! If no other node has stake, peers are drawn uniformly.
 
 use aether_crypto::ed25519::Ed25519PublicKey;
+pub use aether_types::shred::FecSetStatus;
 use aether_types::shred::ShredKind;
 
 use crate::cluster::ClusterNodes;
@@ -38,34 +39,6 @@ use crate::shuffle::{SeedStream, uniform_below};
 
 /// Domain tag of the peer-choice seed.
 pub const REPAIR_PEER_DOMAIN: &[u8; 29] = b"aether.turbine.repair-peer.v1";
-
-/// What a slot's assembler knows about one FEC set.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct FecSetStatus {
-    /// Index of the set's first data shred.
-    pub fec_set_index: u32,
-    /// Data shreds in the set (1..=64).
-    pub data_count: u16,
-    /// Coding shreds in the set (1..=64).
-    pub coding_count: u16,
-    /// Bit `p` set: the data shred at position `p` is held.
-    pub data_present: u64,
-    /// Bit `p` set: the coding shred at position `p` is held.
-    pub coding_present: u64,
-    /// The set is already recovered.
-    pub recovered: bool,
-}
-
-impl FecSetStatus {
-    /// Shreds still needed before the set can be recovered.
-    pub fn shreds_needed(&self) -> u32 {
-        if self.recovered {
-            return 0;
-        }
-        let have = self.data_present.count_ones() + self.coding_present.count_ones();
-        u32::from(self.data_count).saturating_sub(have)
-    }
-}
 
 /// A view of what one slot's shreds look like here (`aether-shred`'s `SlotAssembler`
 /// in production).
