@@ -15,6 +15,8 @@
 //! - [`forwarding`]: verified client transactions go to the leaders of the next
 //!   rounds as well (bounded by sigverify's dedup: each validator forwards a
 //!   transaction at most once).
+//! - [`rate_limit`]: per-peer token buckets on what a peer can make this validator
+//!   spend (forwarded transactions, whole-block fetch answers).
 //! - [`block_source`]: final blocks read back from the blockstore (fetch answers,
 //!   VRF outputs after a restart).
 //! - [`evidence_store`]: equivocation evidence (two signed headers or votes per
@@ -36,6 +38,7 @@ pub mod block_source;
 pub mod driver;
 pub mod evidence_store;
 pub mod forwarding;
+pub mod rate_limit;
 pub mod root_store;
 pub mod safety_store;
 pub mod service;

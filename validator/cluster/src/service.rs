@@ -35,11 +35,19 @@ use crate::block_broadcast::{BlockBroadcast, BroadcastCounts};
 use crate::block_source;
 use crate::driver::{Driver, DriverError, Outbound, ValidatorStats};
 use crate::forwarding;
+use crate::rate_limit::PeerRateLimiter;
 use crate::wire::ClusterMessage;
 
 /// How often the refusal and drop counters are copied for `/metrics` (not every loop:
 /// the copy allocates).
 const SNAPSHOT_INTERVAL: Duration = Duration::from_millis(250);
+
+/// Transactions one peer may forward here per second (also the burst).
+const FORWARDED_PER_PEER_PER_SECOND: u64 = 50_000;
+/// Whole blocks one peer may be sent per second in answer to fetches...
+const FETCH_ANSWERS_PER_PEER_PER_SECOND: u64 = 200;
+/// ... and at once (a validator catching up asks for a chain of them).
+const FETCH_ANSWERS_PER_PEER_BURST: u64 = 2_048;
 
 /// Most verified batches and network messages taken per loop.
 const INPUTS_PER_LOOP: usize = 256;
@@ -79,6 +87,10 @@ pub struct ServiceCounters {
     pub forwarded_received_total: AtomicU64,
     /// Transactions peers forwarded here, dropped because sigverify's queue was full.
     pub forwarded_dropped_total: AtomicU64,
+    /// Transactions peers forwarded here, dropped by the per-peer rate limit.
+    pub forwarded_rate_limited_total: AtomicU64,
+    /// Block fetches not answered: the asking peer's rate limit.
+    pub block_fetch_rate_limited_total: AtomicU64,
     /// Own blocks sent whole because they could not be shredded.
     pub unshredded_proposals_total: AtomicU64,
     /// Turbine's counters, copied with the refusals.
@@ -221,6 +233,18 @@ impl ServiceCounters {
             "counter",
             "Forwarded transactions dropped: sigverify's queue was full.",
             load(&self.forwarded_dropped_total),
+        );
+        sample(
+            "forwarded_rate_limited_total",
+            "counter",
+            "Forwarded transactions dropped by the per-peer rate limit.",
+            load(&self.forwarded_rate_limited_total),
+        );
+        sample(
+            "block_fetch_rate_limited_total",
+            "counter",
+            "Block fetches not answered because of the asking peer's rate limit.",
+            load(&self.block_fetch_rate_limited_total),
         );
         sample(
             "unshredded_proposals_total",
@@ -405,6 +429,7 @@ fn run(mut parts: ServiceParts) -> Result<(), DriverError> {
     let mut timer: Option<(u64, Instant)> = None;
     let started = Instant::now();
     let mut next_snapshot = started;
+    let mut limits = PeerLimits::new(parts.identities.len());
     parts.driver.tick(0)?;
     parts.driver.start()?;
     flush(&mut parts, &mut timer);
@@ -422,7 +447,12 @@ fn run(mut parts: ServiceParts) -> Result<(), DriverError> {
                 break;
             };
             worked = true;
-            handle(&mut parts, message, started.elapsed().as_millis() as u64)?;
+            handle(
+                &mut parts,
+                &mut limits,
+                message,
+                started.elapsed().as_millis() as u64,
+            )?;
         }
         if let Some((round, deadline)) = timer
             && Instant::now() >= deadline
@@ -484,7 +514,13 @@ fn take_verified(parts: &mut ServiceParts, batch: VerifiedBatch) {
 }
 
 /// Transactions a peer forwarded: into this node's pipeline ahead of sigverify.
-fn take_forwarded(parts: &ServiceParts, payload: &[u8]) {
+fn take_forwarded(
+    parts: &ServiceParts,
+    limits: &mut PeerLimits,
+    sender: usize,
+    payload: &[u8],
+    now_ms: u64,
+) {
     let Ok(wires) = forwarding::decode_batch(payload) else {
         parts
             .counters
@@ -492,6 +528,13 @@ fn take_forwarded(parts: &ServiceParts, payload: &[u8]) {
             .fetch_add(1, Ordering::Relaxed);
         return;
     };
+    if !limits.forwarded.allow(sender, wires.len() as u64, now_ms) {
+        parts
+            .counters
+            .forwarded_rate_limited_total
+            .fetch_add(wires.len() as u64, Ordering::Relaxed);
+        return;
+    }
     let mut packets = wires
         .into_iter()
         .filter_map(|wire| Packet::from_bytes(wire, None))
@@ -511,8 +554,34 @@ fn take_forwarded(parts: &ServiceParts, payload: &[u8]) {
     }
 }
 
+/// What each peer may make this validator spend (see [`PeerRateLimiter`]).
+struct PeerLimits {
+    /// Forwarded transactions into sigverify.
+    forwarded: PeerRateLimiter,
+    /// Whole blocks sent in answer to fetches.
+    fetch_answers: PeerRateLimiter,
+}
+
+impl PeerLimits {
+    fn new(peers: usize) -> Self {
+        Self {
+            forwarded: PeerRateLimiter::new(
+                peers,
+                FORWARDED_PER_PEER_PER_SECOND,
+                FORWARDED_PER_PEER_PER_SECOND,
+            ),
+            fetch_answers: PeerRateLimiter::new(
+                peers,
+                FETCH_ANSWERS_PER_PEER_PER_SECOND,
+                FETCH_ANSWERS_PER_PEER_BURST,
+            ),
+        }
+    }
+}
+
 fn handle(
     parts: &mut ServiceParts,
+    limits: &mut PeerLimits,
     message: InboundMessage,
     now_ms: u64,
 ) -> Result<(), DriverError> {
@@ -528,7 +597,7 @@ fn handle(
         return Ok(());
     };
     if message.kind == MessageKind::Transactions {
-        take_forwarded(parts, &message.payload);
+        take_forwarded(parts, limits, sender, &message.payload, now_ms);
         return Ok(());
     }
     match message.kind {
@@ -576,6 +645,13 @@ fn handle(
         ClusterMessage::Vote(vote) => parts.driver.on_vote(*vote),
         ClusterMessage::Timeout { timeout, tc } => parts.driver.on_timeout(*timeout, tc),
         ClusterMessage::FetchBlock(hash) => {
+            if !limits.fetch_answers.allow(sender, 1, now_ms) {
+                parts
+                    .counters
+                    .block_fetch_rate_limited_total
+                    .fetch_add(1, Ordering::Relaxed);
+                return Ok(());
+            }
             let block = parts
                 .driver
                 .block(&hash)
