@@ -37,7 +37,7 @@
 //! nothing; a block is handed out at most once per slot. A block too far from its parent
 //! for a shred header (65,535 slots) cannot be shredded: the caller sends it whole.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::num::NonZeroUsize;
 use std::sync::Arc;
 
@@ -64,6 +64,18 @@ use crate::wire::ClusterMessage;
 
 /// Slots whose shreds are assembled at once (the lowest is evicted for a new one).
 pub const ASSEMBLING_SLOTS_MAX: usize = 64;
+/// Shreds of slots more than this many slots past the current round are refused
+/// unverified: a leader of far-future slots cannot fill the bounded memories (and push
+/// out the slots being decided now).
+pub const FUTURE_SLOTS_MAX: u64 = 16;
+/// Highest shred index accepted (as the retransmitter tracks).
+const SHRED_INDEX_MAX: u32 = 32_768;
+/// Repair requests remembered, so that only solicited answers are taken.
+const OUTSTANDING_REPAIRS_MAX: usize = 8_192;
+/// How long answers to one repair request are taken.
+const REPAIR_ANSWER_WINDOW_MS: u64 = 2_000;
+/// Slots remembered as delivered (above the final slot).
+const DELIVERED_SLOTS_MAX: usize = 1_024;
 /// FEC-set roots whose signature check is remembered.
 const VERIFIED_ROOTS_MAX: usize = 4_096;
 /// The default children per node in a shred's tree (Solana's data-plane fan-out).
@@ -111,8 +123,8 @@ pub struct BroadcastCounts {
 enum Arrival {
     /// Down a Turbine tree: forwarded to this node's children.
     Turbine,
-    /// In answer to this node's repair request: kept, not forwarded.
-    Repair,
+    /// In answer to this node's repair request about this slot: kept, not forwarded.
+    Repair(u64),
 }
 
 /// When a slot's shreds started arriving and when its missing ones were last asked for.
@@ -139,6 +151,12 @@ pub struct BlockBroadcast {
     timings: BTreeMap<u64, RepairTiming>,
     /// Slots at or below this are final here: their shreds are not needed.
     final_slot: u64,
+    /// The consensus round now: shreds beyond it by [`FUTURE_SLOTS_MAX`] are refused.
+    round: u64,
+    /// Slots whose block was handed out already (above `final_slot`).
+    delivered: BTreeSet<u64>,
+    /// Nonces of repair requests in flight: their slot and until when answers count.
+    outstanding: BTreeMap<u32, (u64, u64)>,
     /// Leader-signed shreds kept to answer peers' repairs.
     recent: RecentShreds,
     planner: RepairPlanner,
@@ -175,6 +193,9 @@ impl BlockBroadcast {
             assemblers: BTreeMap::new(),
             timings: BTreeMap::new(),
             final_slot: 0,
+            round: 0,
+            delivered: BTreeSet::new(),
+            outstanding: BTreeMap::new(),
             recent: RecentShreds::default(),
             server,
             next_nonce: 0,
@@ -195,7 +216,13 @@ impl BlockBroadcast {
         self.final_slot = slot;
         self.assemblers = self.assemblers.split_off(&(slot + 1));
         self.timings = self.timings.split_off(&(slot + 1));
+        self.delivered = self.delivered.split_off(&(slot + 1));
         self.retransmitter.set_floor(slot + 1);
+    }
+
+    /// The consensus round now (shreds far past it are refused).
+    pub fn set_round(&mut self, round: u64) {
+        self.round = self.round.max(round);
     }
 
     /// This leader's shreds of `block` (with the TC of its round), each addressed to
@@ -219,7 +246,7 @@ impl BlockBroadcast {
         };
         let shreds = shred_block(&payload, &context, &self.shredder, &self.signer)?;
         for shred in &shreds {
-            self.recent.insert(shred);
+            self.recent.insert(shred.header(), shred.as_bytes());
         }
         let sends: Vec<ShredSend> = shreds
             .into_iter()
@@ -245,6 +272,15 @@ impl BlockBroadcast {
         self.accept(bytes, leader_of, now_ms, Arrival::Turbine)
     }
 
+    /// Forgets repair requests whose answer window closed, and makes room for one more.
+    fn expire_outstanding(&mut self, now_ms: u64) {
+        self.outstanding
+            .retain(|_, (_, until_ms)| *until_ms >= now_ms);
+        while self.outstanding.len() >= OUTSTANDING_REPAIRS_MAX {
+            self.outstanding.pop_first();
+        }
+    }
+
     /// A peer's answer to one of this node's repair requests: a shred and the nonce.
     pub fn on_repair_response(
         &mut self,
@@ -257,15 +293,40 @@ impl BlockBroadcast {
             self.count_drop("undecodable");
             return Received::default();
         };
+        // Only answers to requests in flight, for the slot asked about.
+        let Some(&(slot, until_ms)) = self.outstanding.get(&response.nonce) else {
+            self.count_drop("unsolicited");
+            return Received::default();
+        };
+        if now_ms > until_ms {
+            self.count_drop("unsolicited");
+            return Received::default();
+        }
         self.counts.repaired_shreds += 1;
-        self.accept(&response.shred, leader_of, now_ms, Arrival::Repair)
+        self.accept(&response.shred, leader_of, now_ms, Arrival::Repair(slot))
     }
 
     /// A peer's repair request, at `wallclock_ms` (milliseconds since the Unix epoch,
     /// what request timestamps are checked against): the answers for the sender, each
     /// a `RepairResponse` payload. A refused request is counted and answered with
     /// nothing.
-    pub fn on_repair_request(&mut self, bytes: &[u8], wallclock_ms: u64) -> Vec<Vec<u8>> {
+    pub fn on_repair_request(
+        &mut self,
+        bytes: &[u8],
+        sender: &Ed25519PublicKey,
+        wallclock_ms: u64,
+    ) -> Vec<Vec<u8>> {
+        // Answers go to the connection's peer: it must be the requester that signed.
+        let requester = SignedRepairRequest::decode_from(&mut Reader::new(bytes))
+            .map(|request| request.header.requester);
+        if requester.is_ok_and(|requester| requester != *sender) {
+            *self
+                .counts
+                .repair_dropped
+                .entry("requester_mismatch")
+                .or_default() += 1;
+            return Vec::new();
+        }
         match self.server.handle(bytes, wallclock_ms, &self.recent) {
             Ok(responses) => {
                 self.counts.repair_requests_served += 1;
@@ -288,7 +349,7 @@ impl BlockBroadcast {
     /// shred. `now_ms` is the caller's monotonic clock, `wallclock_ms` the request
     /// timestamp.
     pub fn repair_requests(&mut self, now_ms: u64, wallclock_ms: u64) -> Vec<ShredSend> {
-        let mut sends = Vec::new();
+        let mut planned = Vec::new();
         for (slot, assembler) in &self.assemblers {
             let Some(timing) = self.timings.get_mut(slot) else {
                 continue;
@@ -302,18 +363,28 @@ impl BlockBroadcast {
             }
             timing.asked_ms = Some(now_ms);
             let seed = *blake3::hash(&now_ms.to_le_bytes()).as_bytes();
-            for planned in self.planner.plan(&AssemblerView(assembler), &seed) {
-                let nonce = self.next_nonce;
-                self.next_nonce = self.next_nonce.wrapping_add(1);
-                let request = SignedRepairRequest::sign(
-                    &self.signer,
-                    planned.peer,
-                    wallclock_ms,
-                    nonce,
-                    planned.request,
-                );
-                sends.push((planned.peer, encode(&request)));
-            }
+            planned.extend(
+                self.planner
+                    .plan(&AssemblerView(assembler), &seed)
+                    .into_iter()
+                    .map(|repair| (*slot, repair)),
+            );
+        }
+        let mut sends = Vec::with_capacity(planned.len());
+        for (slot, repair) in planned {
+            let nonce = self.next_nonce;
+            self.next_nonce = self.next_nonce.wrapping_add(1);
+            self.expire_outstanding(now_ms);
+            self.outstanding
+                .insert(nonce, (slot, now_ms + REPAIR_ANSWER_WINDOW_MS));
+            let request = SignedRepairRequest::sign(
+                &self.signer,
+                repair.peer,
+                wallclock_ms,
+                nonce,
+                repair.request,
+            );
+            sends.push((repair.peer, encode(&request)));
         }
         self.counts.repair_requests_sent += sends.len() as u64;
         sends
@@ -331,9 +402,26 @@ impl BlockBroadcast {
             self.count_drop("undecodable");
             return received;
         };
-        let slot = shred.header().slot;
+        let header = *shred.header();
+        let slot = header.slot;
         if slot <= self.final_slot {
             self.count_drop("too_old");
+            return received;
+        }
+        if slot > self.round.saturating_add(FUTURE_SLOTS_MAX) {
+            self.count_drop("too_far_ahead");
+            return received;
+        }
+        if header.index >= SHRED_INDEX_MAX {
+            self.count_drop("index_out_of_range");
+            return received;
+        }
+        if matches!(arrival, Arrival::Repair(asked) if asked != slot) {
+            self.count_drop("unsolicited");
+            return received;
+        }
+        if self.delivered.contains(&slot) {
+            self.count_drop("already_delivered");
             return received;
         }
         let Some(leader) = leader_of(slot)
@@ -377,7 +465,6 @@ impl BlockBroadcast {
                 }
             }
         }
-        self.recent.insert(verified.shred());
         if !self.assemblers.contains_key(&slot)
             && self.assemblers.len() >= ASSEMBLING_SLOTS_MAX
             && let Some((evicted, _)) = self.assemblers.pop_first()
@@ -392,8 +479,23 @@ impl BlockBroadcast {
             .assemblers
             .entry(slot)
             .or_insert_with(|| SlotAssembler::new(slot, AssemblerLimits::default()));
-        match assembler.insert(verified) {
+        let outcome = assembler.insert(verified);
+        // Kept for peers' repairs only once the assembler took it (same set root, free
+        // position): what it refuses is never served.
+        if matches!(
+            outcome,
+            Ok(InsertOutcome::Stored
+                | InsertOutcome::SetComplete { .. }
+                | InsertOutcome::BlockComplete(_))
+        ) {
+            self.recent.insert(&header, bytes);
+        }
+        match outcome {
             Ok(InsertOutcome::BlockComplete(payload)) => {
+                self.delivered.insert(slot);
+                if self.delivered.len() > DELIVERED_SLOTS_MAX {
+                    self.delivered.pop_first();
+                }
                 match ClusterMessage::from_frame(MessageKind::Proposal, &payload) {
                     Ok(ClusterMessage::Proposal { block, tc })
                         if block.header.header.slot == slot =>

@@ -8,10 +8,12 @@
 //! own signatures, so anyone holding the validator set can check a record.
 //!
 //! Invariants: an offence (kind, offender, round) is stored once; a record is fsynced
-//! before `append` returns; at open, a torn last record (a crash mid-append) is cut off
-//! and reported, while a damaged record followed by others is an error, never silently
-//! skipped; the file holds at most [`EVIDENCE_RECORDS_MAX`] records (later offences are
-//! counted, not stored).
+//! before `append` returns, and a failed append is cut back off (the file never keeps a
+//! partial record behind later ones); at open, a torn last record (a crash mid-append:
+//! short, or full-length but not matching its checksum) is cut off and reported, while
+//! a damaged record followed by others is an error, never silently skipped; the file
+//! holds at most [`EVIDENCE_RECORDS_MAX`] records (later offences are counted, not
+//! stored).
 
 use std::collections::HashSet;
 use std::fs::{File, OpenOptions};
@@ -171,6 +173,8 @@ pub enum Appended {
 pub struct EvidenceStore {
     path: PathBuf,
     file: File,
+    /// Bytes of whole, synced records (where the next append starts).
+    length: u64,
     stored: HashSet<(EvidenceKind, ValidatorIndex, u64)>,
     /// Bytes cut off at open (a torn last record), for the operator's log.
     pub torn_bytes: u64,
@@ -210,6 +214,7 @@ impl EvidenceStore {
             EvidenceStore {
                 path,
                 file,
+                length: valid_length,
                 stored,
                 torn_bytes,
             },
@@ -263,8 +268,17 @@ impl EvidenceStore {
             path: self.path.clone(),
             source,
         };
-        self.file.write_all(&bytes).map_err(io)?;
-        self.file.sync_data().map_err(io)?;
+        let written = self
+            .file
+            .write_all(&bytes)
+            .and_then(|()| self.file.sync_data());
+        if let Err(error) = written {
+            // No partial record may stay in front of later ones: cut back to the last
+            // whole record (best effort; an open cuts a torn tail anyway).
+            let _ = self.file.set_len(self.length);
+            return Err(io(error));
+        }
+        self.length += bytes.len() as u64;
         self.stored.insert(record.key());
         Ok(Appended::Stored)
     }
@@ -302,13 +316,15 @@ fn parse(bytes: &[u8]) -> Result<(Vec<EvidenceRecord>, u64), u64> {
     Ok((records, offset as u64))
 }
 
-/// True when `rest` is a prefix of a record that was never completely written.
+/// True when `rest` (a record that did not check) is a record that was never
+/// completely written: shorter than it declares, or exactly as long (the last thing in
+/// the file) with content that does not match its checksum.
 fn is_torn_tail(rest: &[u8]) -> bool {
     match rest.split_first_chunk::<4>() {
         None => true,
         Some((length, after)) => {
             let length = u32::from_le_bytes(*length) as usize;
-            length <= PAYLOAD_BYTES_MAX && after.len() < length + CHECKSUM_BYTES
+            length <= PAYLOAD_BYTES_MAX && after.len() <= length + CHECKSUM_BYTES
         }
     }
 }
@@ -376,6 +392,17 @@ mod tests {
         assert_eq!(store.torn_bytes, (third.len() - 5) as u64);
         drop(store);
         assert_eq!(std::fs::read(&path).unwrap(), full, "the tail is cut off");
+
+        // A crash that left a full-length last record whose pages never reached the
+        // disk (zeros): torn as well.
+        let mut zeroed = full.clone();
+        zeroed.extend_from_slice(&(third.len() as u32 - 4).to_le_bytes());
+        zeroed.extend_from_slice(&vec![0; third.len() - 4 + CHECKSUM_BYTES]);
+        std::fs::write(&path, &zeroed).unwrap();
+        let (store, records) = EvidenceStore::open(&path).unwrap();
+        assert_eq!(records.len(), 2);
+        assert_eq!(store.torn_bytes, (zeroed.len() - full.len()) as u64);
+        drop(store);
 
         // A flipped byte in the first record, with the second after it.
         let mut damaged = full.clone();

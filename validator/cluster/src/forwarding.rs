@@ -19,10 +19,17 @@
 
 use aether_network::frame::TRANSACTIONS_BYTES_MAX;
 use aether_types::ValidatorIndex;
-use aether_types::transaction::MAX_WIRE_TRANSACTION_BYTES;
+use aether_types::codec::Decode;
+use aether_types::transaction::{
+    MAX_WIRE_TRANSACTION_BYTES, TransactionBody, TransactionSignature,
+};
 
 /// Rounds ahead (the current one included) whose leaders get forwarded transactions.
 pub const FORWARD_ROUNDS: u64 = 2;
+/// The smallest forwarded transaction taken: one signature and a minimal body (every
+/// entry becomes a packet buffer, so tiny entries would multiply memory).
+pub const FORWARDED_TRANSACTION_BYTES_MIN: usize =
+    TransactionSignature::ENCODED_LEN + <TransactionBody as Decode>::MIN_ENCODED_LEN;
 
 /// A forwarded batch that does not parse.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -39,13 +46,13 @@ pub enum ForwardError {
 }
 
 /// Packs wire transactions into as few payloads as fit [`TRANSACTIONS_BYTES_MAX`] each.
-/// A transaction that is empty or over [`MAX_WIRE_TRANSACTION_BYTES`] is skipped (it
-/// cannot have passed sigverify).
+/// A transaction under [`FORWARDED_TRANSACTION_BYTES_MIN`] or over
+/// [`MAX_WIRE_TRANSACTION_BYTES`] is skipped (it cannot have passed sigverify).
 pub fn encode_batches<'a>(transactions: impl IntoIterator<Item = &'a [u8]>) -> Vec<Vec<u8>> {
     let mut batches: Vec<Vec<u8>> = Vec::new();
     let mut current: Vec<u8> = Vec::new();
     for wire in transactions {
-        if wire.is_empty() || wire.len() > MAX_WIRE_TRANSACTION_BYTES {
+        if !(FORWARDED_TRANSACTION_BYTES_MIN..=MAX_WIRE_TRANSACTION_BYTES).contains(&wire.len()) {
             continue;
         }
         if current.len() + 2 + wire.len() > TRANSACTIONS_BYTES_MAX {
@@ -77,7 +84,7 @@ pub fn decode_batch(payload: &[u8]) -> Result<Vec<&[u8]>, ForwardError> {
             .split_first_chunk::<2>()
             .ok_or(ForwardError::Truncated)?;
         let length = usize::from(u16::from_le_bytes(*length));
-        if length == 0 || length > MAX_WIRE_TRANSACTION_BYTES {
+        if !(FORWARDED_TRANSACTION_BYTES_MIN..=MAX_WIRE_TRANSACTION_BYTES).contains(&length) {
             return Err(ForwardError::BadLength(length));
         }
         if after.len() < length {
@@ -133,19 +140,27 @@ mod tests {
         assert_eq!(decoded, transactions);
         // Unsendable transactions are left out, never sent.
         let oversize = vec![1u8; MAX_WIRE_TRANSACTION_BYTES + 1];
-        let batches = encode_batches([&[][..], &oversize[..], &[7, 7][..]]);
-        assert_eq!(decode_batch(&batches[0]).unwrap(), vec![&[7u8, 7][..]]);
+        let tiny = [2u8; FORWARDED_TRANSACTION_BYTES_MIN - 1];
+        let smallest = [7u8; FORWARDED_TRANSACTION_BYTES_MIN];
+        let batches = encode_batches([&[][..], &oversize[..], &tiny[..], &smallest[..]]);
+        assert_eq!(decode_batch(&batches[0]).unwrap(), vec![&smallest[..]]);
     }
 
     #[test]
     fn malformed_batches_are_refused_whole() {
-        let good = encode_batches([&[1u8, 2, 3][..], &[4, 5][..]]).remove(0);
+        let first = [1u8; FORWARDED_TRANSACTION_BYTES_MIN];
+        let second = [4u8; FORWARDED_TRANSACTION_BYTES_MIN + 5];
+        let good = encode_batches([&first[..], &second[..]]).remove(0);
         assert_eq!(
             decode_batch(&good[..good.len() - 1]),
             Err(ForwardError::Truncated)
         );
         assert_eq!(decode_batch(&good[..1]), Err(ForwardError::Truncated));
         assert_eq!(decode_batch(&[0, 0]), Err(ForwardError::BadLength(0)));
+        // A length under the minimum is refused even when the bytes are there.
+        let mut tiny = 8u16.to_le_bytes().to_vec();
+        tiny.extend_from_slice(&[0; 8]);
+        assert_eq!(decode_batch(&tiny), Err(ForwardError::BadLength(8)));
         let too_long = ((MAX_WIRE_TRANSACTION_BYTES + 1) as u16).to_le_bytes();
         assert_eq!(
             decode_batch(&too_long),

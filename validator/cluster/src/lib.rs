@@ -47,7 +47,7 @@ pub mod wire;
 
 pub use block_broadcast::{BlockBroadcast, BroadcastCounts, TURBINE_FANOUT_DEFAULT, TurbineNode};
 pub use driver::{ClusterView, Driver, DriverError, DriverParts, Outbound, ValidatorStats};
-pub use evidence_store::{EvidenceRecord, EvidenceStore};
+pub use evidence_store::{EvidenceRecord, EvidenceStore, EvidenceStoreError};
 pub use root_store::RootStore;
 pub use safety_store::{SafetyStore, SafetyStoreError};
 pub use service::{ServiceCounters, ServiceParts, spawn};

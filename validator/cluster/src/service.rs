@@ -14,6 +14,7 @@
 //! not be made durable, the accounts-db could not finalize) stops the thread with the
 //! error, and the node stops with it.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread::JoinHandle;
@@ -28,7 +29,7 @@ use aether_pipeline::link::Link;
 use aether_pipeline::packet::{BATCH_PACKETS_MAX, Packet, PacketBatch};
 use aether_pipeline::sigverify::VerifiedBatch;
 use aether_types::codec::encode;
-use aether_types::{Block, Transaction, ValidatorIndex};
+use aether_types::{Block, Hash, Transaction, ValidatorIndex};
 use tokio::sync::mpsc::Receiver;
 
 use crate::block_broadcast::{BlockBroadcast, BroadcastCounts};
@@ -44,10 +45,15 @@ const SNAPSHOT_INTERVAL: Duration = Duration::from_millis(250);
 
 /// Transactions one peer may forward here per second (also the burst).
 const FORWARDED_PER_PEER_PER_SECOND: u64 = 50_000;
-/// Whole blocks one peer may be sent per second in answer to fetches...
-const FETCH_ANSWERS_PER_PEER_PER_SECOND: u64 = 200;
-/// ... and at once (a validator catching up asks for a chain of them).
-const FETCH_ANSWERS_PER_PEER_BURST: u64 = 2_048;
+/// Kibibytes of whole blocks one peer may be sent per second in answer to fetches
+/// (64 MiB/s)...
+const FETCH_ANSWER_KIB_PER_PEER_PER_SECOND: u64 = 64 * 1024;
+/// ... and at once (a validator catching up asks for a chain of them: 256 MiB).
+const FETCH_ANSWER_KIB_PER_PEER_BURST: u64 = 256 * 1024;
+/// Block fetches remembered (answers to others are refused).
+const SOLICITED_BLOCKS_MAX: usize = 4_096;
+/// How long an answer to a block fetch is taken.
+const FETCH_ANSWER_WINDOW_MS: u64 = 10_000;
 
 /// Most verified batches and network messages taken per loop.
 const INPUTS_PER_LOOP: usize = 256;
@@ -91,6 +97,8 @@ pub struct ServiceCounters {
     pub forwarded_rate_limited_total: AtomicU64,
     /// Block fetches not answered: the asking peer's rate limit.
     pub block_fetch_rate_limited_total: AtomicU64,
+    /// Whole blocks received that this validator did not ask for (dropped).
+    pub unsolicited_blocks_total: AtomicU64,
     /// Own blocks sent whole because they could not be shredded.
     pub unshredded_proposals_total: AtomicU64,
     /// Turbine's counters, copied with the refusals.
@@ -245,6 +253,12 @@ impl ServiceCounters {
             "counter",
             "Block fetches not answered because of the asking peer's rate limit.",
             load(&self.block_fetch_rate_limited_total),
+        );
+        sample(
+            "unsolicited_blocks_total",
+            "counter",
+            "Whole blocks received without a fetch asking for them (dropped).",
+            load(&self.unsolicited_blocks_total),
         );
         sample(
             "unshredded_proposals_total",
@@ -432,7 +446,7 @@ fn run(mut parts: ServiceParts) -> Result<(), DriverError> {
     let mut limits = PeerLimits::new(parts.identities.len());
     parts.driver.tick(0)?;
     parts.driver.start()?;
-    flush(&mut parts, &mut timer);
+    flush(&mut parts, &mut limits, &mut timer, 0);
     while !parts.shutdown.load(Ordering::Relaxed) {
         let mut worked = false;
         for _ in 0..INPUTS_PER_LOOP {
@@ -469,7 +483,12 @@ fn run(mut parts: ServiceParts) -> Result<(), DriverError> {
         {
             send_frame(&parts, peer, MessageKind::RepairRequest, request);
         }
-        flush(&mut parts, &mut timer);
+        flush(
+            &mut parts,
+            &mut limits,
+            &mut timer,
+            started.elapsed().as_millis() as u64,
+        );
         if Instant::now() >= next_snapshot {
             snapshot_refusals(&parts);
             next_snapshot = Instant::now() + SNAPSHOT_INTERVAL;
@@ -554,12 +573,15 @@ fn take_forwarded(
     }
 }
 
-/// What each peer may make this validator spend (see [`PeerRateLimiter`]).
+/// What peers may make this validator spend or accept (see [`PeerRateLimiter`]).
 struct PeerLimits {
     /// Forwarded transactions into sigverify.
     forwarded: PeerRateLimiter,
-    /// Whole blocks sent in answer to fetches.
-    fetch_answers: PeerRateLimiter,
+    /// Kibibytes of whole blocks sent in answer to fetches.
+    fetch_answer_kib: PeerRateLimiter,
+    /// Blocks this validator asked for, and until when (ms) an answer is taken: whole
+    /// blocks are taken only as answers (a relayed copy could strip its TC).
+    solicited: HashMap<Hash, u64>,
 }
 
 impl PeerLimits {
@@ -570,12 +592,33 @@ impl PeerLimits {
                 FORWARDED_PER_PEER_PER_SECOND,
                 FORWARDED_PER_PEER_PER_SECOND,
             ),
-            fetch_answers: PeerRateLimiter::new(
+            fetch_answer_kib: PeerRateLimiter::new(
                 peers,
-                FETCH_ANSWERS_PER_PEER_PER_SECOND,
-                FETCH_ANSWERS_PER_PEER_BURST,
+                FETCH_ANSWER_KIB_PER_PEER_PER_SECOND,
+                FETCH_ANSWER_KIB_PER_PEER_BURST,
             ),
+            solicited: HashMap::new(),
         }
+    }
+
+    /// Remembers a fetch of `hash` at `now_ms` (bounded: expired entries go first, then
+    /// the whole memory if it is still full).
+    fn solicit(&mut self, hash: Hash, now_ms: u64) {
+        if self.solicited.len() >= SOLICITED_BLOCKS_MAX {
+            self.solicited.retain(|_, until_ms| *until_ms >= now_ms);
+        }
+        if self.solicited.len() >= SOLICITED_BLOCKS_MAX {
+            self.solicited.clear();
+        }
+        self.solicited.insert(hash, now_ms + FETCH_ANSWER_WINDOW_MS);
+    }
+
+    /// True when `hash` was asked for and the answer is in time (every peer is asked:
+    /// the copies after the first are dropped by the driver as already held).
+    fn take_solicited(&mut self, hash: &Hash, now_ms: u64) -> bool {
+        self.solicited
+            .get(hash)
+            .is_some_and(|until_ms| *until_ms >= now_ms)
     }
 }
 
@@ -623,9 +666,10 @@ fn handle(
             return Ok(());
         }
         MessageKind::RepairRequest => {
-            for response in parts
-                .broadcast
-                .on_repair_request(&message.payload, wallclock_ms())
+            for response in
+                parts
+                    .broadcast
+                    .on_repair_request(&message.payload, &message.sender, wallclock_ms())
             {
                 send_frame(parts, message.sender, MessageKind::RepairResponse, response);
             }
@@ -641,11 +685,22 @@ fn handle(
         return Ok(());
     };
     match decoded {
-        ClusterMessage::Proposal { block, tc } => parts.driver.on_block(*block, tc),
+        ClusterMessage::Proposal { block, tc } => {
+            // Proposals travel as shreds; a whole block is only ever an answer to a fetch.
+            if !limits.take_solicited(&block.hash(), now_ms) {
+                parts
+                    .counters
+                    .unsolicited_blocks_total
+                    .fetch_add(1, Ordering::Relaxed);
+                return Ok(());
+            }
+            parts.driver.on_block(*block, tc)
+        }
         ClusterMessage::Vote(vote) => parts.driver.on_vote(*vote),
         ClusterMessage::Timeout { timeout, tc } => parts.driver.on_timeout(*timeout, tc),
         ClusterMessage::FetchBlock(hash) => {
-            if !limits.fetch_answers.allow(sender, 1, now_ms) {
+            // A look-up costs the asker 1 KiB of its allowance, the answer its size.
+            if !limits.fetch_answer_kib.allow(sender, 1, now_ms) {
                 parts
                     .counters
                     .block_fetch_rate_limited_total
@@ -660,18 +715,24 @@ fn handle(
                     block_source::final_block(&parts.blockstore, &hash, &parts.shred_signer)
                 });
             if let Some(block) = block {
+                let (kind, payload) = ClusterMessage::Proposal {
+                    block: Box::new(block),
+                    tc: None,
+                }
+                .to_frame();
+                let kib = (payload.len() as u64).div_ceil(1024);
+                if !limits.fetch_answer_kib.allow(sender, kib, now_ms) {
+                    parts
+                        .counters
+                        .block_fetch_rate_limited_total
+                        .fetch_add(1, Ordering::Relaxed);
+                    return Ok(());
+                }
                 parts
                     .counters
                     .block_fetch_answers_total
                     .fetch_add(1, Ordering::Relaxed);
-                send(
-                    parts,
-                    ValidatorIndex(sender as u32),
-                    &ClusterMessage::Proposal {
-                        block: Box::new(block),
-                        tc: None,
-                    },
-                );
+                send_frame(parts, message.sender, kind, payload);
             }
             Ok(())
         }
@@ -719,7 +780,12 @@ fn snapshot_refusals(parts: &ServiceParts) {
 }
 
 /// Sends the outbox, re-arms the timer, and passes committed blocks on.
-fn flush(parts: &mut ServiceParts, timer: &mut Option<(u64, Instant)>) {
+fn flush(
+    parts: &mut ServiceParts,
+    limits: &mut PeerLimits,
+    timer: &mut Option<(u64, Instant)>,
+    now_ms: u64,
+) {
     for outbound in parts.driver.take_outbox() {
         match outbound {
             Outbound::Proposal { block, tc } => match parts.broadcast.shred(&block, &tc) {
@@ -757,6 +823,7 @@ fn flush(parts: &mut ServiceParts, timer: &mut Option<(u64, Instant)>) {
             // others answer from memory or their blockstore). Fine for small clusters;
             // larger ones want stake-weighted repair (`aether-turbine`).
             Outbound::FetchBlock { hash, .. } => {
+                limits.solicit(hash, now_ms);
                 parts
                     .counters
                     .block_fetches_total
@@ -775,6 +842,7 @@ fn flush(parts: &mut ServiceParts, timer: &mut Option<(u64, Instant)>) {
     }
     let round = parts.driver.core().round();
     parts.counters.round.store(round, Ordering::Relaxed);
+    parts.broadcast.set_round(round);
     let counters = &parts.counters;
     let core_counts = parts.driver.core().counts();
     counters

@@ -16,9 +16,9 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use aether_shred::{Shred, SlotAssembler};
+use aether_shred::SlotAssembler;
 use aether_turbine::{FecSetStatus, ShredSource, SlotShredView};
-use aether_types::shred::ShredKind;
+use aether_types::shred::{ShredHeader, ShredKind};
 
 /// Milliseconds after a slot's first shred before its missing shreds are asked for.
 pub const REPAIR_DELAY_MS: u64 = 200;
@@ -45,10 +45,10 @@ pub struct RecentShreds {
 }
 
 impl RecentShreds {
-    /// Keeps `shred` (verified by the caller) unless its slot is older than every slot
-    /// held while the memory is full.
-    pub fn insert(&mut self, shred: &Shred) {
-        let header = shred.header();
+    /// Keeps the shred with `header` and `bytes` (verified and taken by an assembler,
+    /// or made here as leader) unless its slot is older than every slot held while the
+    /// memory is full, or it would pass the byte bound (which holds for one slot too).
+    pub fn insert(&mut self, header: &ShredHeader, bytes: &[u8]) {
         let slot = header.slot;
         if !self.slots.contains_key(&slot)
             && self.slots.len() >= RECENT_SLOTS_MAX
@@ -59,23 +59,30 @@ impl RecentShreds {
         {
             return;
         }
+        let entry_bytes = self.slots.get(&slot).map_or(0, |entry| entry.bytes);
+        if entry_bytes + bytes.len() > RECENT_BYTES_MAX {
+            return;
+        }
         let entry = self.slots.entry(slot).or_default();
         let key = (header.kind, header.index);
         if entry.shreds.contains_key(&key) {
             return;
         }
-        let bytes = shred.as_bytes().to_vec();
         entry.bytes += bytes.len();
         self.bytes += bytes.len();
-        entry.shreds.insert(key, bytes);
+        entry.shreds.insert(key, bytes.to_vec());
         entry.parent_slot = slot.checked_sub(u64::from(header.parent_offset));
         if header.kind == ShredKind::Data {
             entry.highest_data = entry.highest_data.max(Some(header.index));
         }
-        while self.slots.len() > RECENT_SLOTS_MAX
-            || (self.bytes > RECENT_BYTES_MAX && self.slots.len() > 1)
-        {
-            let (_, evicted) = self.slots.pop_first().expect("more than one slot");
+        // Older slots make room; the slot just written stays (so the total may pass
+        // the bound by one slot's bytes until the next insert of a later slot).
+        while self.slots.len() > RECENT_SLOTS_MAX || self.bytes > RECENT_BYTES_MAX {
+            let (&lowest, _) = self.slots.first_key_value().expect("a slot is held");
+            if lowest == slot {
+                break;
+            }
+            let (_, evicted) = self.slots.pop_first().expect("a slot is held");
             self.bytes -= evicted.bytes;
         }
     }

@@ -16,8 +16,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use aether_accounts_db::{AccountsDb, GENESIS_PARENT};
 use aether_blockstore::Blockstore;
 use aether_cluster::{
-    BlockBroadcast, ClusterView, Driver, DriverError, DriverParts, EvidenceStore, RootStore,
-    SafetyStore, ServiceCounters, ServiceParts, TurbineNode,
+    BlockBroadcast, ClusterView, Driver, DriverError, DriverParts, EvidenceStore,
+    EvidenceStoreError, RootStore, SafetyStore, ServiceCounters, ServiceParts, TurbineNode,
 };
 use aether_consensus::{
     BlockMeta, ConsensusConfig, Core, EpochSchedule, LeaderSchedule, TimeoutConfig,
@@ -176,8 +176,26 @@ impl ClusterNode {
             genesis_meta,
             root,
         );
-        let (evidence, recorded) = EvidenceStore::open(config.node.ledger.join(EVIDENCE_FILE))
-            .context("opening the equivocation evidence file")?;
+        let evidence_path = config.node.ledger.join(EVIDENCE_FILE);
+        let (evidence, recorded) = match EvidenceStore::open(&evidence_path) {
+            Ok(opened) => opened,
+            // Evidence serves slashing, not safety: a damaged file is kept aside for the
+            // operator and a fresh one started, rather than keeping the node down.
+            Err(EvidenceStoreError::Damaged { offset, .. }) => {
+                let aside = evidence_path.with_extension("log.damaged");
+                std::fs::rename(&evidence_path, &aside).with_context(|| {
+                    format!("moving the damaged evidence file to {}", aside.display())
+                })?;
+                tracing::error!(
+                    offset,
+                    kept = %aside.display(),
+                    "the evidence file is damaged: kept aside, starting a new one"
+                );
+                EvidenceStore::open(&evidence_path)
+                    .context("opening a new equivocation evidence file")?
+            }
+            Err(error) => return Err(error).context("opening the equivocation evidence file"),
+        };
         if evidence.torn_bytes > 0 {
             tracing::warn!(
                 bytes = evidence.torn_bytes,

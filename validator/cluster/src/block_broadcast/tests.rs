@@ -22,14 +22,19 @@ fn nodes() -> Vec<ClusterNode> {
         .collect()
 }
 
+/// Round of the tests' consensus: their blocks are at slots 5 to 21.
+const ROUND: u64 = 20;
+
 fn broadcast(index: usize, fanout: usize) -> BlockBroadcast {
-    BlockBroadcast::new(
+    let mut broadcast = BlockBroadcast::new(
         secret(index),
         &nodes(),
         NonZeroUsize::new(fanout).unwrap(),
         3,
     )
-    .unwrap()
+    .unwrap();
+    broadcast.set_round(ROUND);
+    broadcast
 }
 
 fn transfer(seed: u16) -> Transaction {
@@ -182,14 +187,38 @@ fn forged_tampered_stale_and_unknown_shreds_are_counted_and_change_nothing() {
         }
     }
     assert_eq!(block_out.unwrap().0, original);
-    // Again: duplicates, never a second block.
+    // Again: never a second block for the slot (the shreds after the one that
+    // completed it were refused unverified already).
+    let refused_before = receiver.counts().dropped["already_delivered"];
     assert!(
         receiver
             .on_shred(&sends[1].1, leader_is_zero, 0)
             .block
             .is_none()
     );
-    assert_eq!(receiver.counts().dropped["duplicate"], 1);
+    assert_eq!(
+        receiver.counts().dropped["already_delivered"],
+        refused_before + 1
+    );
+
+    // Slots far past the round are refused before any check: a leader of future
+    // slots cannot fill the bounded memories.
+    let far = block(ROUND + FUTURE_SLOTS_MAX + 1, 1);
+    let far_sends = leader.shred(&far, &None).unwrap();
+    receiver.on_shred(&far_sends[0].1, leader_is_zero, 0);
+    assert_eq!(receiver.counts().dropped["too_far_ahead"], 1);
+    // Answers to repair requests never made are refused.
+    let unsolicited = aether_types::codec::encode(&RepairResponse {
+        nonce: 77,
+        shred: sends[3].1.clone(),
+    });
+    assert!(
+        receiver
+            .on_repair_response(&unsolicited, leader_is_zero, 0)
+            .block
+            .is_none()
+    );
+    assert_eq!(receiver.counts().dropped["unsolicited"], 1);
 
     // Once the slot is final its shreds are too old.
     receiver.set_final_slot(5);
@@ -256,15 +285,24 @@ fn a_slot_that_stopped_short_is_repaired_from_peers() {
             .position(|node| node.me == *peer)
             .expect("requests go to cluster members");
         assert_ne!(server, 1, "never to itself");
-        let responses = nodes[server].on_repair_request(request, WALLCLOCK_MS + 5);
+        let requester = nodes[1].me;
+        let responses = nodes[server].on_repair_request(request, &requester, WALLCLOCK_MS + 5);
         assert!(!responses.is_empty(), "peer {server} holds the shreds");
         // A replayed request is refused.
         assert!(
             nodes[server]
-                .on_repair_request(request, WALLCLOCK_MS + 6)
+                .on_repair_request(request, &requester, WALLCLOCK_MS + 6)
                 .is_empty()
         );
         assert!(!nodes[server].counts().repair_dropped.is_empty());
+        // Signed by node 1 but arriving from another peer: not answered.
+        let other = nodes[3].me;
+        assert!(
+            nodes[server]
+                .on_repair_request(request, &other, WALLCLOCK_MS + 7)
+                .is_empty()
+        );
+        assert!(nodes[server].counts().repair_dropped["requester_mismatch"] >= 1);
         for response in responses {
             let received = nodes[1].on_repair_response(&response, leader_is_zero, 300);
             assert!(
@@ -291,7 +329,11 @@ fn a_slot_that_stopped_short_is_repaired_from_peers() {
     );
     assert!(
         nodes[2]
-            .on_repair_request(&aether_types::codec::encode(&forged), WALLCLOCK_MS)
+            .on_repair_request(
+                &aether_types::codec::encode(&forged),
+                &stranger.public_key(),
+                WALLCLOCK_MS
+            )
             .is_empty()
     );
 }

@@ -26,10 +26,14 @@ impl Core {
             self.drop(DropReason::FutureRound);
             return;
         }
-        // Besides the next leader, every validator takes votes from its previous round
-        // on: voters broadcast them when their round timer fires, and a TC may arrive
-        // ahead of the last of them (a QC formed after the TC still raises the high QC).
-        if self.schedule.leader(vote.round + 1) != Some(self.me) && vote.round + 1 < self.round {
+        // Besides the next leader, every validator takes votes of its round and the one
+        // before: voters broadcast them when their round timer fires, and a TC may
+        // arrive ahead of the last of them (a QC formed after the TC still raises the
+        // high QC). Later rounds are the next leader's alone (no pairing checks spent on
+        // votes a peer could send for any future round).
+        if self.schedule.leader(vote.round + 1) != Some(self.me)
+            && (vote.round + 1 < self.round || vote.round > self.round)
+        {
             self.drop(DropReason::NotNextLeader);
             return;
         }
