@@ -64,9 +64,10 @@ use crate::wire::ClusterMessage;
 
 /// Slots whose shreds are assembled at once (the lowest is evicted for a new one).
 pub const ASSEMBLING_SLOTS_MAX: usize = 64;
-/// Shreds of slots more than this many slots past the current round are refused
-/// unverified: a leader of far-future slots cannot fill the bounded memories (and push
-/// out the slots being decided now).
+/// Shreds of slots more than this many slots past the current round are assembled but
+/// not forwarded, kept for repair or repaired, and give way to nearer slots when the
+/// memory is full: a leader of far-future slots cannot push out the slots being decided
+/// now, and a validator catching up (its round behind) still rebuilds current blocks.
 pub const FUTURE_SLOTS_MAX: u64 = 16;
 /// Highest shred index accepted (as the retransmitter tracks).
 const SHRED_INDEX_MAX: u32 = 32_768;
@@ -408,10 +409,12 @@ impl BlockBroadcast {
             self.count_drop("too_old");
             return received;
         }
-        if slot > self.round.saturating_add(FUTURE_SLOTS_MAX) {
-            self.count_drop("too_far_ahead");
-            return received;
-        }
+        // Slots past the window are what a validator catching up sees (its round is
+        // behind the cluster's) or what a leader of future slots could flood with: they
+        // are assembled, but not forwarded, served or repaired, and they give way to
+        // slots inside the window when memory is full.
+        let window_end = self.round.saturating_add(FUTURE_SLOTS_MAX);
+        let near = slot <= window_end;
         if header.index >= SHRED_INDEX_MAX {
             self.count_drop("index_out_of_range");
             return received;
@@ -446,7 +449,7 @@ impl BlockBroadcast {
                 return received;
             }
         };
-        if arrival == Arrival::Turbine {
+        if arrival == Arrival::Turbine && near {
             match self
                 .retransmitter
                 .on_shred(verified.shred().header(), &leader, &self.trees)
@@ -465,16 +468,31 @@ impl BlockBroadcast {
                 }
             }
         }
-        if !self.assemblers.contains_key(&slot)
-            && self.assemblers.len() >= ASSEMBLING_SLOTS_MAX
-            && let Some((evicted, _)) = self.assemblers.pop_first()
-        {
-            self.timings.remove(&evicted);
+        if !self.assemblers.contains_key(&slot) && self.assemblers.len() >= ASSEMBLING_SLOTS_MAX {
+            let highest = self
+                .assemblers
+                .last_key_value()
+                .map_or(0, |(&highest, _)| highest);
+            let evicted = if highest > window_end {
+                // Slots past the window go first, the furthest first.
+                if slot >= highest {
+                    self.count_drop("too_far_ahead");
+                    return received;
+                }
+                self.assemblers.pop_last()
+            } else {
+                self.assemblers.pop_first()
+            };
+            if let Some((evicted, _)) = evicted {
+                self.timings.remove(&evicted);
+            }
         }
-        self.timings.entry(slot).or_insert(RepairTiming {
-            first_shred_ms: now_ms,
-            asked_ms: None,
-        });
+        if near {
+            self.timings.entry(slot).or_insert(RepairTiming {
+                first_shred_ms: now_ms,
+                asked_ms: None,
+            });
+        }
         let assembler = self
             .assemblers
             .entry(slot)
@@ -482,12 +500,14 @@ impl BlockBroadcast {
         let outcome = assembler.insert(verified);
         // Kept for peers' repairs only once the assembler took it (same set root, free
         // position): what it refuses is never served.
-        if matches!(
-            outcome,
-            Ok(InsertOutcome::Stored
-                | InsertOutcome::SetComplete { .. }
-                | InsertOutcome::BlockComplete(_))
-        ) {
+        if near
+            && matches!(
+                outcome,
+                Ok(InsertOutcome::Stored
+                    | InsertOutcome::SetComplete { .. }
+                    | InsertOutcome::BlockComplete(_))
+            )
+        {
             self.recent.insert(&header, bytes);
         }
         match outcome {

@@ -201,12 +201,13 @@ fn forged_tampered_stale_and_unknown_shreds_are_counted_and_change_nothing() {
         refused_before + 1
     );
 
-    // Slots far past the round are refused before any check: a leader of future
-    // slots cannot fill the bounded memories.
+    // A block far past the round (what a validator catching up sees) is rebuilt, but
+    // its shreds are not forwarded.
     let far = block(ROUND + FUTURE_SLOTS_MAX + 1, 1);
     let far_sends = leader.shred(&far, &None).unwrap();
-    receiver.on_shred(&far_sends[0].1, leader_is_zero, 0);
-    assert_eq!(receiver.counts().dropped["too_far_ahead"], 1);
+    let far_received = receiver.on_shred(&far_sends[0].1, leader_is_zero, 0);
+    assert!(far_received.forwards.is_empty());
+    assert_eq!(far_received.block.unwrap().0, far);
     // Answers to repair requests never made are refused.
     let unsolicited = aether_types::codec::encode(&RepairResponse {
         nonce: 77,
@@ -336,4 +337,40 @@ fn a_slot_that_stopped_short_is_repaired_from_peers() {
             )
             .is_empty()
     );
+}
+
+#[test]
+fn far_future_slots_cannot_push_out_the_slots_being_decided() {
+    let mut leader = broadcast(0, 200);
+    let mut receiver = broadcast(1, 200);
+    // One shred of each of as many far-future blocks as the memory holds: none is
+    // complete, so all stay assembling.
+    let first_far = ROUND + FUTURE_SLOTS_MAX + 1;
+    for slot in first_far..first_far + ASSEMBLING_SLOTS_MAX as u64 {
+        let sends = leader.shred(&block(slot, 40), &None).unwrap();
+        assert!(
+            receiver
+                .on_shred(&sends[0].1, leader_is_zero, 0)
+                .block
+                .is_none()
+        );
+    }
+    // A still further slot finds no room.
+    let beyond = leader
+        .shred(&block(first_far + ASSEMBLING_SLOTS_MAX as u64, 40), &None)
+        .unwrap();
+    receiver.on_shred(&beyond[0].1, leader_is_zero, 0);
+    assert_eq!(receiver.counts().dropped["too_far_ahead"], 1);
+    // A slot of the current round still gets in and is rebuilt (a far slot gave way),
+    // and its shreds are forwarded down the tree as usual.
+    let current = block(ROUND, 40);
+    let mut rebuilt = None;
+    let mut forwarded = 0;
+    for (_, bytes) in leader.shred(&current, &None).unwrap() {
+        let received = receiver.on_shred(&bytes, leader_is_zero, 0);
+        forwarded += received.forwards.len();
+        rebuilt = rebuilt.or(received.block);
+    }
+    assert_eq!(rebuilt.unwrap().0, current);
+    assert!(forwarded > 0);
 }
