@@ -23,6 +23,7 @@ use std::sync::{Arc, RwLock, RwLockReadGuard};
 
 use aether_accounts_db::{AccountsDb, BlockId};
 use aether_consensus::{Action, BlockMeta, Core, Event, LeaderSchedule, Proposal, Root, vrf_input};
+use aether_crypto::kes::KesSecretKey;
 use aether_crypto::vrf::{VrfOutput, VrfProof, proof_to_hash};
 use aether_ledger::{Executor, LedgerParams, Writes};
 use aether_pipeline::leader::{KesEvolveError, LeaderKeys};
@@ -135,6 +136,8 @@ pub struct Driver {
     evidence: u64,
     /// Where equivocation evidence is kept for slashing.
     evidence_store: Option<EvidenceStore>,
+    /// Saves the KES key after it evolved (so earlier periods are gone from disk).
+    kes_saver: Option<KesKeySaver>,
     /// Least time between two blocks built here (0: build at once).
     block_interval_ms: u64,
     /// The caller's clock, from [`Driver::tick`].
@@ -160,6 +163,9 @@ pub struct Driver {
     /// Blocks of epochs whose nonce is not known yet (bounded by [`ORPHANS_MAX`]).
     awaiting_nonce: Vec<(Block, Option<TimeoutCertificate>)>,
 }
+
+/// Saves an evolved KES key durably (the node writes its key file).
+pub type KesKeySaver = Box<dyn FnMut(&KesSecretKey) -> Result<(), String> + Send>;
 
 /// Replay's verdict on a peer's block.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -227,6 +233,7 @@ impl Driver {
             rejected: HashMap::new(),
             evidence: 0,
             evidence_store: None,
+            kes_saver: None,
             block_interval_ms: 0,
             now_ms: 0,
             last_block_ms: None,
@@ -240,6 +247,13 @@ impl Driver {
             final_vrf: BTreeMap::new(),
             awaiting_nonce: Vec::new(),
         }
+    }
+
+    /// Saves the KES key with `saver` each time it evolves, before it signs in the new
+    /// period.
+    pub fn with_kes_key_saver(mut self, saver: KesKeySaver) -> Self {
+        self.kes_saver = Some(saver);
+        self
     }
 
     /// Keeps equivocation evidence in `store` (durably, once per offence).
@@ -628,6 +642,7 @@ impl Driver {
         self.last_block_ms = Some(self.now_ms);
         let nonce = *self.cluster.schedule.nonce_for_slot(round)?;
         let period = round / self.cluster.kes_slots_per_period.get();
+        let period_before = self.keys.kes.period();
         let evolved = u32::try_from(period)
             .map_err(|_| KesEvolveError::Expired { period: u32::MAX })
             .and_then(|period| self.keys.evolve_to(period));
@@ -636,6 +651,15 @@ impl Driver {
             tracing::warn!(round, %error, "cannot sign a block in this slot's KES period");
             self.count_rejection("kes_key_unusable");
             return None;
+        }
+        if self.keys.kes.period() != period_before
+            && let Some(saver) = &mut self.kes_saver
+            && let Err(error) = saver(&self.keys.kes)
+        {
+            // The block is still signed (missing the slot helps nobody); the old
+            // period's key stays on disk until a later save succeeds.
+            tracing::error!(%error, "the evolved KES key could not be saved");
+            self.count_rejection("kes_key_not_saved");
         }
         let mut accounts = self.accounts.write().expect("accounts lock");
         let Some(parent_id) = accounts.block_id(&parent) else {

@@ -46,7 +46,9 @@ pub mod shred_repair;
 pub mod wire;
 
 pub use block_broadcast::{BlockBroadcast, BroadcastCounts, TURBINE_FANOUT_DEFAULT, TurbineNode};
-pub use driver::{ClusterView, Driver, DriverError, DriverParts, Outbound, ValidatorStats};
+pub use driver::{
+    ClusterView, Driver, DriverError, DriverParts, KesKeySaver, Outbound, ValidatorStats,
+};
 pub use evidence_store::{EvidenceRecord, EvidenceStore, EvidenceStoreError};
 pub use root_store::RootStore;
 pub use safety_store::{SafetyStore, SafetyStoreError};

@@ -225,7 +225,14 @@ impl ClusterNode {
         })
         .with_block_interval_ms(genesis.slot_ms)
         .with_root_store(roots)
-        .with_evidence_store(evidence);
+        .with_evidence_store(evidence)
+        .with_kes_key_saver({
+            let keys_directory = config.node.keys.clone();
+            Box::new(move |kes| {
+                crate::keys::save_evolved_kes_key(&keys_directory, kes)
+                    .map_err(|error| format!("{error:#}"))
+            })
+        });
         let mut driver = driver;
         if resuming {
             // The nonces of epochs after genesis come from final blocks' VRF outputs:

@@ -114,10 +114,83 @@ pub fn load_keys(directory: &Path) -> Result<LeaderKeys> {
     })
 }
 
+/// Replaces `directory/kes.json`'s secret key (and period) with `kes`, evolved: written
+/// to a temporary file (mode 0600), synced, renamed over the old one and the directory
+/// synced, so the key of an earlier period is gone from disk (forward security) and a
+/// crash leaves either the old or the new file, whole.
+pub fn save_evolved_kes_key(directory: &Path, kes: &KesSecretKey) -> Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = read_json(directory, "kes.json", "aether-kes-sum-ed25519")?;
+    ensure!(
+        file.get("public_key").and_then(Value::as_str) == Some(&hex::encode(kes.public_key().0)),
+        "kes.json holds a different KES key than the one being evolved"
+    );
+    file["period"] = Value::from(kes.period());
+    file["secret_key"] = Value::from(hex::encode(&*kes.to_bytes()));
+    let path = directory.join("kes.json");
+    let temporary = directory.join("kes.json.tmp");
+    let text = serde_json::to_string_pretty(&file)?;
+    let mut out = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&temporary)
+        .with_context(|| format!("writing {}", temporary.display()))?;
+    out.write_all(text.as_bytes())?;
+    out.sync_all()?;
+    std::fs::rename(&temporary, &path).with_context(|| format!("replacing {}", path.display()))?;
+    std::fs::File::open(directory)?.sync_all()?;
+    Ok(())
+}
+
 /// The BLS vote key in `directory/vote.json` (written by `aetherctl keys new`).
 pub fn load_vote_key(directory: &Path) -> Result<BlsSecretKey> {
     let vote_file = read_json(directory, "vote.json", "aether-vote-bls12381")?;
     let key = BlsSecretKey::from_bytes(&hex_field(&vote_file, "secret_key", "vote.json")?)
         .map_err(|error| anyhow!("vote.json: {error}"))?;
     Ok(key)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kes_file(directory: &Path, kes: &KesSecretKey) {
+        let file = serde_json::json!({
+            "kind": "aether-kes-sum-ed25519",
+            "depth": kes.depth(),
+            "period": kes.period(),
+            "public_key": hex::encode(kes.public_key().0),
+            "secret_key": hex::encode(&*kes.to_bytes()),
+        });
+        std::fs::write(directory.join("kes.json"), file.to_string()).unwrap();
+    }
+
+    fn saved_key(directory: &Path) -> KesSecretKey {
+        let file = read_json(directory, "kes.json", "aether-kes-sum-ed25519").unwrap();
+        assert_eq!(file["period"].as_u64(), Some(3));
+        let text = file["secret_key"].as_str().unwrap();
+        KesSecretKey::from_bytes(&hex::decode(text).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn an_evolved_kes_key_replaces_the_one_on_disk() {
+        let directory = tempfile::tempdir().unwrap();
+        let mut kes = KesSecretKey::from_seed(&[4; 32], 3).unwrap();
+        kes_file(directory.path(), &kes);
+        for _ in 0..3 {
+            kes.evolve().unwrap();
+        }
+        save_evolved_kes_key(directory.path(), &kes).unwrap();
+        let saved = saved_key(directory.path());
+        assert_eq!(saved.period(), 3);
+        assert_eq!(saved.public_key(), kes.public_key());
+        assert!(!directory.path().join("kes.json.tmp").exists());
+        // Another key is never written over this one.
+        let stranger = KesSecretKey::from_seed(&[5; 32], 3).unwrap();
+        assert!(save_evolved_kes_key(directory.path(), &stranger).is_err());
+        assert_eq!(saved_key(directory.path()).period(), 3);
+    }
 }

@@ -440,4 +440,25 @@ fn four_validators_finalize_transfers_survive_a_crash_and_a_dead_leader() {
         validator.start();
     }
     cluster.wait_for_progress("finality after a full restart", 4);
+
+    // 6. Leaders' KES keys evolved with the slots (10 per period) and the evolved keys
+    //    replaced the ones on disk: earlier periods are gone from the key files.
+    let final_slot = cluster.lowest_live_finalized();
+    let evolved = (0..VALIDATORS)
+        .filter(|index| {
+            let path = directory_of(&cluster, *index).join("kes.json");
+            let file: serde_json::Value =
+                serde_json::from_str(&std::fs::read_to_string(path).expect("kes.json"))
+                    .expect("kes.json is JSON");
+            file["period"].as_u64().unwrap_or(0) > 0
+        })
+        .count();
+    assert!(
+        evolved >= 2,
+        "only {evolved} of {VALIDATORS} key files evolved by final slot {final_slot}"
+    );
+}
+
+fn directory_of(cluster: &Cluster, index: usize) -> PathBuf {
+    cluster.directory.join(format!("node-{index}"))
 }
