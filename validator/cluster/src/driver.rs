@@ -39,6 +39,7 @@ mod validator_stats;
 pub use validator_stats::ValidatorStats;
 
 use crate::evidence_store::{EvidenceRecord, EvidenceStore};
+use crate::finality_proof::FinalityProof;
 use crate::root_store::RootStore;
 use crate::safety_store::{SafetyStore, SafetyStoreError};
 
@@ -138,6 +139,9 @@ pub struct Driver {
     evidence_store: Option<EvidenceStore>,
     /// Saves the KES key after it evolved (so earlier periods are gone from disk).
     kes_saver: Option<KesKeySaver>,
+    /// The proof that the last committed block is final (when both it and the child
+    /// that committed it are held).
+    finality_proof: Option<FinalityProof>,
     /// Least time between two blocks built here (0: build at once).
     block_interval_ms: u64,
     /// The caller's clock, from [`Driver::tick`].
@@ -234,6 +238,7 @@ impl Driver {
             evidence: 0,
             evidence_store: None,
             kes_saver: None,
+            finality_proof: None,
             block_interval_ms: 0,
             now_ms: 0,
             last_block_ms: None,
@@ -468,6 +473,12 @@ impl Driver {
         &self.rejected
     }
 
+    /// The proof that the last committed block is final (for snapshots and peers that
+    /// must not trust this validator).
+    pub fn finality_proof(&self) -> Option<&FinalityProof> {
+        self.finality_proof.as_ref()
+    }
+
     /// Equivocation evidence recorded.
     pub fn evidence_count(&self) -> u64 {
         self.evidence
@@ -596,8 +607,9 @@ impl Driver {
                 Action::Commit {
                     blocks,
                     certificate,
+                    commit_certificate,
                 } => {
-                    self.commit(blocks, certificate)?;
+                    self.commit(blocks, certificate, commit_certificate)?;
                     None
                 }
                 Action::RecordEquivocation(evidence) => {
@@ -720,10 +732,22 @@ impl Driver {
         &mut self,
         blocks: Vec<BlockMeta>,
         certificate: QuorumCertificate,
+        commit_certificate: QuorumCertificate,
     ) -> Result<(), DriverError> {
         let Some(last) = blocks.last() else {
             return Ok(());
         };
+        if let (Some(block), Some(child)) = (
+            self.blocks.get(&last.hash),
+            self.blocks.get(&commit_certificate.block_hash),
+        ) {
+            self.finality_proof = Some(FinalityProof {
+                block: block.header.clone(),
+                certificate: certificate.clone(),
+                child: child.header.clone(),
+                child_certificate: commit_certificate,
+            });
+        }
         self.prune_pending(&blocks);
         let mut accounts = self.accounts.write().expect("accounts lock");
         for meta in &blocks {

@@ -21,6 +21,8 @@
 //!   VRF outputs after a restart).
 //! - [`evidence_store`]: equivocation evidence (two signed headers or votes per
 //!   offence) in an append-only, checksummed file, for slashing.
+//! - [`finality_proof`]: the 2-chain that made a block final (both headers and QCs),
+//!   checkable by anyone holding the validator set.
 //! - [`safety_store`]: the safety state on disk (atomic replace, fsync, checksum);
 //!   [`root_store`]: the last committed block and its QC, where a restart resumes.
 //!
@@ -37,6 +39,7 @@ pub mod block_broadcast;
 pub mod block_source;
 pub mod driver;
 pub mod evidence_store;
+pub mod finality_proof;
 pub mod forwarding;
 pub mod rate_limit;
 pub mod root_store;
@@ -50,6 +53,7 @@ pub use driver::{
     ClusterView, Driver, DriverError, DriverParts, KesKeySaver, Outbound, ValidatorStats,
 };
 pub use evidence_store::{EvidenceRecord, EvidenceStore, EvidenceStoreError};
+pub use finality_proof::{FinalityProof, FinalityProofError};
 pub use root_store::RootStore;
 pub use safety_store::{SafetyStore, SafetyStoreError};
 pub use service::{ServiceCounters, ServiceParts, spawn};

@@ -649,3 +649,51 @@ fn an_equivocating_leader_leaves_signed_evidence_and_forgeries_leave_none() {
         }
     }
 }
+
+#[test]
+fn every_validator_can_prove_its_last_final_block_to_a_stranger() {
+    use aether_cluster::{FinalityProof, FinalityProofError};
+    use aether_consensus::certificate_verifier::{CertificateVerifier, genesis_qc};
+    use aether_types::codec::encode;
+
+    let directory = tempfile::tempdir().unwrap();
+    let mut cluster = Cluster::new(directory.path(), &[]);
+    cluster.run_until_committed(8, 50_000);
+    let stranger = || {
+        CertificateVerifier::new(
+            validator_set(KEY_SEED, &[100; VALIDATORS]),
+            genesis_qc(GENESIS_HASH, GENESIS_SLOT, VALIDATORS),
+        )
+    };
+    for driver in cluster.live() {
+        let proof = driver.finality_proof().expect("a proof of the last commit");
+        let last = driver.last_finalized();
+        let proven = proof.verify(&mut stranger()).unwrap();
+        assert_eq!(proven.hash, last.hash);
+        assert_eq!(proof.block.header.state_root, last.state_root);
+        assert_eq!(proof.root().block, proven);
+        let decoded: FinalityProof = decode_exact(&encode(proof)).unwrap();
+        assert_eq!(&decoded, proof);
+
+        // Each part matters.
+        let mut swapped = proof.clone();
+        swapped.child_certificate = proof.certificate.clone();
+        assert_eq!(
+            swapped.verify(&mut stranger()),
+            Err(FinalityProofError::WrongBlock { which: "child" })
+        );
+        let mut forged = proof.clone();
+        forged.child_certificate.aggregate_signature = proof.certificate.aggregate_signature;
+        assert!(matches!(
+            forged.verify(&mut stranger()),
+            Err(FinalityProofError::Certificate { which: "child", .. })
+        ));
+        let mut unrelated = proof.clone();
+        unrelated.child = proof.block.clone();
+        unrelated.child_certificate = proof.certificate.clone();
+        assert_eq!(
+            unrelated.verify(&mut stranger()),
+            Err(FinalityProofError::NotAChild)
+        );
+    }
+}

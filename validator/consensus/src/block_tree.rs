@@ -123,11 +123,12 @@ impl BlockTree {
     /// Applies the commit rule to the certified block `certified`: if it and its parent
     /// are stored, their rounds are consecutive, and the parent is above the root, moves
     /// the root to the parent and returns the newly final blocks (oldest first) with the
-    /// parent's QC.
-    pub fn try_commit(&mut self, certified: &Hash) -> Option<(Vec<BlockMeta>, QuorumCertificate)> {
-        if !self.certificates.contains_key(certified) {
-            return None;
-        }
+    /// parent's QC and `certified`'s QC (which completed the 2-chain).
+    pub fn try_commit(
+        &mut self,
+        certified: &Hash,
+    ) -> Option<(Vec<BlockMeta>, QuorumCertificate, QuorumCertificate)> {
+        let commit_certificate = self.certificates.get(certified)?.clone();
         let child = *self.blocks.get(certified)?;
         let parent = *self.blocks.get(&child.parent_hash)?;
         if parent.round + 1 != child.round || parent.round <= self.root.round {
@@ -153,7 +154,7 @@ impl BlockTree {
                 .windows(2)
                 .all(|pair| pair[1].parent_hash == pair[0].hash)
         );
-        Some((chain, self.root_certificate.clone()))
+        Some((chain, self.root_certificate.clone(), commit_certificate))
     }
 
     /// Keeps only the descendants of the root (and certificates above it).
@@ -217,12 +218,14 @@ mod tests {
         // 2 is certified but its parent 1 is round 1, not 2: no commit.
         assert!(tree.try_commit(&Hash([2; 32])).is_none());
         tree.add_certificate(&qc(3, 4));
-        let (chain, certificate) = tree.try_commit(&Hash([3; 32])).unwrap();
+        let (chain, certificate, commit_certificate) = tree.try_commit(&Hash([3; 32])).unwrap();
         assert_eq!(
             chain.iter().map(|b| b.round).collect::<Vec<_>>(),
             vec![1, 3]
         );
         assert_eq!(certificate.round, 3);
+        assert_eq!(commit_certificate.round, 4);
+        assert_eq!(commit_certificate.block_hash, Hash([3; 32]));
         assert_eq!(tree.root().round, 3);
         // The fork on 1 is gone, and nothing at or below the root can be added.
         assert!(!tree.contains(&Hash([9; 32])));

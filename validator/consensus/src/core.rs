@@ -334,7 +334,8 @@ impl Core {
     }
 
     fn try_commit(&mut self, certified: &Hash, out: &mut Vec<Action>) {
-        let Some((blocks, certificate)) = self.tree.try_commit(certified) else {
+        let Some((blocks, certificate, commit_certificate)) = self.tree.try_commit(certified)
+        else {
             return;
         };
         let root_round = self.tree.root().round;
@@ -349,6 +350,7 @@ impl Core {
         out.push(Action::Commit {
             blocks,
             certificate,
+            commit_certificate,
         });
     }
 

@@ -143,6 +143,10 @@ pub enum Action {
         blocks: Vec<BlockMeta>,
         /// A QC for the last block.
         certificate: QuorumCertificate,
+        /// The QC of the last block's child in the next round (the 2-chain that made it
+        /// final): with the child's header, a proof of finality anyone holding the
+        /// validator set can check.
+        commit_certificate: QuorumCertificate,
     },
     /// Keep this evidence (for slashing).
     RecordEquivocation(Evidence),

@@ -359,6 +359,7 @@ impl World {
                 Action::Commit {
                     blocks,
                     certificate,
+                    ..
                 } => self.commit(node, blocks, certificate),
                 Action::RecordEquivocation(evidence) => self.check_evidence(node, &evidence),
                 Action::FetchBlock { hash, .. } => {
