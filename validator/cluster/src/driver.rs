@@ -30,7 +30,8 @@ use aether_pipeline::leader::{KesEvolveError, LeaderKeys};
 use aether_pipeline::replay::{LeaderPublicKeys, ParentView, Replayer};
 use aether_types::codec::encode;
 use aether_types::{
-    Block, Hash, QuorumCertificate, Timeout, TimeoutCertificate, Transaction, ValidatorIndex, Vote,
+    Block, Hash, QuorumCertificate, SignedBlockHeader, Timeout, TimeoutCertificate, Transaction,
+    ValidatorIndex, Vote,
 };
 
 mod epoch_nonces;
@@ -42,6 +43,7 @@ use crate::evidence_store::{EvidenceRecord, EvidenceStore};
 use crate::finality_proof::FinalityProof;
 use crate::root_store::RootStore;
 use crate::safety_store::{SafetyStore, SafetyStoreError};
+use crate::snapshot_bundle::SnapshotBundle;
 
 /// Most transactions waiting for this validator's next block.
 pub const PENDING_TRANSACTIONS_MAX: usize = 65_536;
@@ -477,6 +479,39 @@ impl Driver {
     /// must not trust this validator).
     pub fn finality_proof(&self) -> Option<&FinalityProof> {
         self.finality_proof.as_ref()
+    }
+
+    /// The bundle a snapshot at the last final block travels with: its finality proof,
+    /// its epoch's nonce and the final headers back to the start of the previous epoch,
+    /// read from memory or, for older ones, from `older(slot, hash)` (the blockstore);
+    /// the walk ends there or at the block after `genesis`. `None` when a piece is
+    /// missing.
+    pub fn snapshot_bundle(
+        &self,
+        genesis: &Hash,
+        older: impl Fn(u64, &Hash) -> Option<SignedBlockHeader>,
+    ) -> Option<SnapshotBundle> {
+        let proof = self.finality_proof.clone()?;
+        let slot = proof.block.header.slot;
+        let epochs = self.cluster.schedule.epochs();
+        let from = epochs.first_slot(epochs.epoch_of(slot).saturating_sub(1));
+        let mut headers = vec![proof.block.clone()];
+        let mut cursor = proof.block.header.clone();
+        while cursor.parent_slot >= from && cursor.parent_hash != *genesis {
+            let parent = self
+                .blocks
+                .get(&cursor.parent_hash)
+                .map(|block| block.header.clone())
+                .or_else(|| older(cursor.parent_slot, &cursor.parent_hash))?;
+            cursor = parent.header.clone();
+            headers.push(parent);
+        }
+        headers.reverse();
+        Some(SnapshotBundle {
+            epoch_nonce: *self.cluster.schedule.nonce_for_slot(slot)?,
+            proof,
+            headers,
+        })
     }
 
     /// Equivocation evidence recorded.

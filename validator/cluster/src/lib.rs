@@ -23,6 +23,8 @@
 //!   offence) in an append-only, checksummed file, for slashing.
 //! - [`finality_proof`]: the 2-chain that made a block final (both headers and QCs),
 //!   checkable by anyone holding the validator set.
+//! - [`snapshot_bundle`]: what a state snapshot travels with (finality proof, epoch
+//!   nonce, the final headers of two epochs), checked against the validator set.
 //! - [`safety_store`]: the safety state on disk (atomic replace, fsync, checksum);
 //!   [`root_store`]: the last committed block and its QC, where a restart resumes.
 //!
@@ -46,6 +48,7 @@ pub mod root_store;
 pub mod safety_store;
 pub mod service;
 pub mod shred_repair;
+pub mod snapshot_bundle;
 pub mod wire;
 
 pub use block_broadcast::{BlockBroadcast, BroadcastCounts, TURBINE_FANOUT_DEFAULT, TurbineNode};
@@ -57,4 +60,5 @@ pub use finality_proof::{FinalityProof, FinalityProofError};
 pub use root_store::RootStore;
 pub use safety_store::{SafetyStore, SafetyStoreError};
 pub use service::{ServiceCounters, ServiceParts, spawn};
+pub use snapshot_bundle::{BundleError, SnapshotBundle, VerifiedBundle};
 pub use wire::{ClusterMessage, WireError};

@@ -697,3 +697,84 @@ fn every_validator_can_prove_its_last_final_block_to_a_stranger() {
         );
     }
 }
+
+#[test]
+fn a_snapshot_bundle_lets_a_stranger_resume_with_the_right_epoch_nonces() {
+    use aether_cluster::{BundleError, SnapshotBundle};
+    use aether_consensus::certificate_verifier::{CertificateVerifier, genesis_qc};
+    use aether_types::codec::encode;
+
+    const EPOCH: u64 = 5;
+    let directory = tempfile::tempdir().unwrap();
+    let mut cluster = Cluster::with(directory.path(), &[], &[], EPOCH);
+    cluster.run_until_committed(20, 200_000);
+    let stranger = || {
+        CertificateVerifier::new(
+            validator_set(KEY_SEED, &[100; VALIDATORS]),
+            genesis_qc(GENESIS_HASH, GENESIS_SLOT, VALIDATORS),
+        )
+    };
+    let genesis_view = cluster_view(EPOCH);
+    let driver = cluster.live().next().unwrap();
+    let bundle = driver
+        .snapshot_bundle(&GENESIS_HASH, |_, _| None)
+        .expect("every header is still in memory");
+    let decoded: SnapshotBundle = decode_exact(&encode(&bundle)).unwrap();
+    assert_eq!(decoded, bundle);
+    let verified = bundle
+        .verify(
+            &mut stranger(),
+            &genesis_view.schedule,
+            &genesis_view.leaders,
+            &GENESIS_HASH,
+        )
+        .unwrap();
+    let last = driver.last_finalized();
+    assert_eq!(verified.root.block.hash, last.hash);
+    assert!(
+        verified.epoch >= 2,
+        "past the genesis nonces: epoch {}",
+        verified.epoch
+    );
+    // Epochs from 2 on run on nonces derived from final blocks, not the genesis one.
+    assert_ne!(verified.epoch_nonce, Hash([0x40; 32]));
+    // Outputs cover the previous epoch and this one, up to the block.
+    let first_needed = (verified.epoch - 1) * EPOCH;
+    assert!(verified.vrf_outputs.first().unwrap().0 <= first_needed + EPOCH);
+    assert_eq!(verified.vrf_outputs.last().unwrap().0, last.slot);
+
+    // A wrong nonce, a cut chain or a broken link is refused.
+    let mut wrong_nonce = bundle.clone();
+    wrong_nonce.epoch_nonce = Hash([0x13; 32]);
+    assert_eq!(
+        wrong_nonce.verify(
+            &mut stranger(),
+            &genesis_view.schedule,
+            &genesis_view.leaders,
+            &GENESIS_HASH
+        ),
+        Err(BundleError::WrongNonce)
+    );
+    let mut cut = bundle.clone();
+    cut.headers.drain(..cut.headers.len() - 2);
+    assert!(matches!(
+        cut.verify(
+            &mut stranger(),
+            &genesis_view.schedule,
+            &genesis_view.leaders,
+            &GENESIS_HASH
+        ),
+        Err(BundleError::TooShort { .. })
+    ));
+    let mut broken = bundle.clone();
+    broken.headers.remove(1);
+    assert_eq!(
+        broken.verify(
+            &mut stranger(),
+            &genesis_view.schedule,
+            &genesis_view.leaders,
+            &GENESIS_HASH
+        ),
+        Err(BundleError::BrokenChain)
+    );
+}
