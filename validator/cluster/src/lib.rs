@@ -25,6 +25,8 @@
 //!   checkable by anyone holding the validator set.
 //! - [`snapshot_bundle`]: what a state snapshot travels with (finality proof, epoch
 //!   nonce, the final headers of two epochs), checked against the validator set.
+//! - [`snapshot_writer`]: every N final slots, the state and its bundle, offered to
+//!   peers over RPC's HTTP (`/snapshot/latest`, `/snapshot/<slot>/<file>`).
 //! - [`safety_store`]: the safety state on disk (atomic replace, fsync, checksum);
 //!   [`root_store`]: the last committed block and its QC, where a restart resumes.
 //!
@@ -49,6 +51,7 @@ pub mod safety_store;
 pub mod service;
 pub mod shred_repair;
 pub mod snapshot_bundle;
+pub mod snapshot_writer;
 pub mod wire;
 
 pub use block_broadcast::{BlockBroadcast, BroadcastCounts, TURBINE_FANOUT_DEFAULT, TurbineNode};
@@ -61,4 +64,5 @@ pub use root_store::RootStore;
 pub use safety_store::{SafetyStore, SafetyStoreError};
 pub use service::{ServiceCounters, ServiceParts, spawn};
 pub use snapshot_bundle::{BundleError, SnapshotBundle, VerifiedBundle};
+pub use snapshot_writer::{SnapshotWriteError, SnapshotWriter};
 pub use wire::{ClusterMessage, WireError};

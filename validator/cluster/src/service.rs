@@ -37,6 +37,7 @@ use crate::block_source;
 use crate::driver::{Driver, DriverError, Outbound, ValidatorStats};
 use crate::forwarding;
 use crate::rate_limit::PeerRateLimiter;
+use crate::snapshot_writer::SnapshotWriter;
 use crate::wire::ClusterMessage;
 
 /// How often the refusal and drop counters are copied for `/metrics` (not every loop:
@@ -81,6 +82,10 @@ pub struct ServiceCounters {
     pub tcs_formed_total: AtomicU64,
     /// Rounds this validator timed out.
     pub rounds_timed_out_total: AtomicU64,
+    /// Snapshots written for peers.
+    pub snapshots_written_total: AtomicU64,
+    /// Slot of the newest snapshot written.
+    pub snapshot_slot: AtomicU64,
     /// Equivocations recorded as evidence.
     pub equivocations_total: AtomicU64,
     /// Block fetches (repair requests) sent to peers.
@@ -205,6 +210,18 @@ impl ServiceCounters {
             "counter",
             "Rounds this validator timed out (signed a timeout for).",
             load(&self.rounds_timed_out_total),
+        );
+        sample(
+            "snapshots_written_total",
+            "counter",
+            "Snapshots (state and bundle) written for peers booting far behind.",
+            load(&self.snapshots_written_total),
+        );
+        sample(
+            "snapshot_slot",
+            "gauge",
+            "Slot of the newest snapshot written.",
+            load(&self.snapshot_slot),
         );
         sample(
             "equivocations_total",
@@ -424,6 +441,10 @@ pub struct ServiceParts {
     pub shred_signer: Ed25519PublicKey,
     /// Turbine: this validator's shredding, shred checks and reassembly.
     pub broadcast: BlockBroadcast,
+    /// Snapshots offered to peers that boot far behind (`None`: none written).
+    pub snapshots: Option<SnapshotWriter>,
+    /// The genesis block's hash (where snapshot bundles' header chains may end).
+    pub genesis_hash: Hash,
     /// Set to stop.
     pub shutdown: Arc<AtomicBool>,
     /// Counters.
@@ -866,7 +887,6 @@ fn flush(
         .next_leader
         .store(next_leader, Ordering::Relaxed);
     parts.chain.set_processed(round.saturating_sub(1));
-    let running = || !parts.shutdown.load(Ordering::Relaxed);
     for latency in parts.driver.take_finality_latencies_ms() {
         parts.counters.finality_latency.observe_ms(latency);
     }
@@ -874,9 +894,11 @@ fn flush(
     if !committed.is_empty() {
         let final_slot = parts.driver.last_finalized().slot;
         parts.broadcast.set_final_slot(final_slot);
+        write_snapshot_if_due(parts, final_slot);
         *parts.counters.validators.lock().expect("stats lock") =
             parts.driver.validator_stats().to_vec();
     }
+    let running = || !parts.shutdown.load(Ordering::Relaxed);
     for (block, writes) in committed {
         parts
             .counters
@@ -897,6 +919,41 @@ fn wallclock_ms() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |elapsed| elapsed.as_millis() as u64)
+}
+
+/// Writes a snapshot with its bundle when the interval passed (see
+/// [`SnapshotWriter`]); a failure is logged and retried at the next commit.
+fn write_snapshot_if_due(parts: &mut ServiceParts, final_slot: u64) {
+    let ServiceParts {
+        snapshots,
+        driver,
+        blockstore,
+        shred_signer,
+        genesis_hash,
+        counters,
+        ..
+    } = parts;
+    let Some(writer) = snapshots.as_mut().filter(|writer| writer.due(final_slot)) else {
+        return;
+    };
+    let Some(bundle) = driver.snapshot_bundle(genesis_hash, |slot, hash| {
+        block_source::final_block_at(blockstore, slot, shred_signer)
+            .filter(|block| block.hash() == *hash)
+            .map(|block| block.header)
+    }) else {
+        return;
+    };
+    let accounts = driver.accounts_read();
+    match writer.write(&accounts, &bundle) {
+        Ok(slot) => {
+            counters
+                .snapshots_written_total
+                .fetch_add(1, Ordering::Relaxed);
+            counters.snapshot_slot.store(slot, Ordering::Relaxed);
+            tracing::info!(slot, "snapshot written");
+        }
+        Err(error) => tracing::warn!(%error, "snapshot not written"),
+    }
 }
 
 fn sealed_block(block: &Block) -> SealedBlock {

@@ -743,6 +743,36 @@ fn a_snapshot_bundle_lets_a_stranger_resume_with_the_right_epoch_nonces() {
     assert!(verified.vrf_outputs.first().unwrap().0 <= first_needed + EPOCH);
     assert_eq!(verified.vrf_outputs.last().unwrap().0, last.slot);
 
+    // Written as a snapshot pair: `latest` names it, the state's header names the
+    // bundle's block, and nothing but the two files is readable.
+    {
+        use aether_cluster::SnapshotWriter;
+        use aether_cluster::snapshot_writer::{
+            BUNDLE_FILE, STATE_FILE, latest_slot, read_snapshot_file,
+        };
+        let snapshots = directory.path().join("snapshots");
+        let mut writer = SnapshotWriter::new(snapshots.clone(), 3);
+        assert!(writer.due(last.slot));
+        let slot = writer
+            .write(&driver.accounts_read(), &bundle)
+            .expect("snapshot written");
+        assert_eq!(slot, last.slot);
+        assert!(!writer.due(last.slot + 2) && writer.due(last.slot + 3));
+        assert_eq!(latest_slot(&snapshots), Some(slot));
+        let state_path = snapshots.join(slot.to_string()).join(STATE_FILE);
+        let header = aether_accounts_db::snapshot::read_snapshot_header(&state_path).unwrap();
+        assert_eq!(header.block_hash, last.hash);
+        assert_eq!(header.state_root, last.state_root);
+        let stored: SnapshotBundle =
+            decode_exact(&read_snapshot_file(&snapshots, slot, BUNDLE_FILE).unwrap()).unwrap();
+        assert_eq!(stored, bundle);
+        assert!(read_snapshot_file(&snapshots, slot, "../latest").is_none());
+        // A bundle of another block is refused.
+        let mut other = bundle.clone();
+        other.proof.block = other.proof.child.clone();
+        assert!(writer.write(&driver.accounts_read(), &other).is_err());
+    }
+
     // A wrong nonce, a cut chain or a broken link is refused.
     let mut wrong_nonce = bundle.clone();
     wrong_nonce.epoch_nonce = Hash([0x13; 32]);

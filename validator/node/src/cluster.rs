@@ -17,7 +17,8 @@ use aether_accounts_db::{AccountsDb, GENESIS_PARENT};
 use aether_blockstore::Blockstore;
 use aether_cluster::{
     BlockBroadcast, ClusterView, Driver, DriverError, DriverParts, EvidenceStore,
-    EvidenceStoreError, RootStore, SafetyStore, ServiceCounters, ServiceParts, TurbineNode,
+    EvidenceStoreError, RootStore, SafetyStore, ServiceCounters, ServiceParts, SnapshotWriter,
+    TurbineNode,
 };
 use aether_consensus::{
     BlockMeta, ConsensusConfig, Core, EpochSchedule, LeaderSchedule, TimeoutConfig,
@@ -44,6 +45,44 @@ use crate::config::NodeConfig;
 pub const SAFETY_STATE_FILE: &str = "consensus-safety.bin";
 /// The file holding the last committed block and its QC, inside the ledger.
 pub const ROOT_FILE: &str = "consensus-root.bin";
+/// Where snapshots for peers are written (in the ledger directory).
+pub const SNAPSHOT_DIRECTORY: &str = "snapshots";
+
+/// Serves `GET /snapshot/latest` (the newest snapshot's slot) and
+/// `GET /snapshot/<slot>/<state.snapshot|bundle.bin>` from `directory` (nothing else is
+/// ever read: the slot must be a number and the file one of the two names).
+pub fn serve_snapshot(directory: &Path, path: &str) -> crate::http::Reply {
+    use hyper::StatusCode;
+    let not_found = || {
+        (
+            StatusCode::NOT_FOUND,
+            "text/plain",
+            b"no such snapshot (try /snapshot/latest)\n".to_vec(),
+        )
+    };
+    let rest = path.trim_start_matches("/snapshot/");
+    if rest == "latest" {
+        return match aether_cluster::snapshot_writer::latest_slot(directory) {
+            Some(slot) => (
+                StatusCode::OK,
+                "text/plain",
+                format!("{slot}\n").into_bytes(),
+            ),
+            None => not_found(),
+        };
+    }
+    let Some((slot, name)) = rest.split_once('/') else {
+        return not_found();
+    };
+    let Ok(slot) = slot.parse::<u64>() else {
+        return not_found();
+    };
+    match aether_cluster::snapshot_writer::read_snapshot_file(directory, slot, name) {
+        Some(bytes) => (StatusCode::OK, "application/octet-stream", bytes),
+        None => not_found(),
+    }
+}
+
 /// Equivocation evidence, kept for slashing (in the ledger directory).
 pub const EVIDENCE_FILE: &str = "consensus-evidence.log";
 
@@ -330,6 +369,13 @@ impl ClusterNode {
             blockstore: start.blockstore,
             shred_signer: identity.public_key(),
             broadcast,
+            snapshots: (config.cluster.snapshot_interval_slots > 0).then(|| {
+                SnapshotWriter::new(
+                    config.node.ledger.join(SNAPSHOT_DIRECTORY),
+                    config.cluster.snapshot_interval_slots,
+                )
+            }),
+            genesis_hash: genesis.genesis_hash(),
             shutdown: shutdown.clone(),
             counters: counters.clone(),
         })

@@ -34,6 +34,7 @@ pub struct ClusterSection {
     pub listen: SocketAddr,
     pub entrypoints: Vec<SocketAddr>,
     pub turbine_fanout: usize,
+    pub snapshot_interval_slots: u64,
 }
 
 impl ClusterSection {
@@ -203,6 +204,7 @@ mod tests {
             config.cluster.turbine_fanout,
             aether_cluster::TURBINE_FANOUT_DEFAULT
         );
+        assert_eq!(config.cluster.snapshot_interval_slots, 1_000);
     }
 
     #[test]

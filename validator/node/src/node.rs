@@ -332,7 +332,12 @@ pub fn run(options: RunOptions) -> Result<()> {
     runtime.block_on(async {
         let rpc_listener = http::bind(config.network.rpc, "JSON-RPC").await?;
         let metrics_listener = http::bind(config.network.metrics, "metrics").await?;
-        let rpc_handler: Handler = Arc::new(move |method: &Method, _path: &str, body: &[u8]| {
+        let snapshot_directory = config.node.ledger.join(crate::cluster::SNAPSHOT_DIRECTORY);
+        let serve_snapshots = cluster_node.is_some();
+        let rpc_handler: Handler = Arc::new(move |method: &Method, path: &str, body: &[u8]| {
+            if method == Method::GET && serve_snapshots && path.starts_with("/snapshot/") {
+                return crate::cluster::serve_snapshot(&snapshot_directory, path);
+            }
             if method != Method::POST {
                 return (
                     StatusCode::METHOD_NOT_ALLOWED,

@@ -38,6 +38,7 @@ fn aetherctl() -> PathBuf {
 struct Validator {
     config: PathBuf,
     rpc: RpcClient,
+    rpc_address: SocketAddr,
     metrics: SocketAddr,
     log: PathBuf,
     child: Option<Child>,
@@ -238,7 +239,8 @@ fn start_cluster() -> (tempfile::TempDir, Cluster) {
                  [network]\ntpu = \"{tpu}\"\nrpc = \"{rpc}\"\nmetrics = \"{metrics}\"\n\n\
                  [sigverify]\nbackend = \"cpu\"\nthreads = 1\n\n\
                  [banking]\nexecution_workers = 1\n\n\
-                 [cluster]\ngenesis = \"{genesis}\"\nlisten = \"{listen}\"\nentrypoints = [{entrypoints}]\n",
+                 [cluster]\ngenesis = \"{genesis}\"\nlisten = \"{listen}\"\nentrypoints = [{entrypoints}]\n\
+                 snapshot_interval_slots = 10\n",
                 ledger = node.join("ledger").display(),
                 keys = node.display(),
                 tpu = free_udp_port(),
@@ -250,6 +252,7 @@ fn start_cluster() -> (tempfile::TempDir, Cluster) {
             let mut validator = Validator {
                 config: config_path,
                 rpc: RpcClient::new(&format!("http://{rpc}")).expect("url"),
+                rpc_address: rpc,
                 metrics,
                 log: node.join("node.log"),
                 child: None,
@@ -379,6 +382,10 @@ fn four_validators_finalize_transfers_survive_a_crash_and_a_dead_leader() {
         );
     }
 
+    // Every 10 final slots each validator writes a snapshot with its bundle and serves
+    // them over RPC's HTTP: a stranger holding only the genesis checks the bundle.
+    check_served_snapshot(&cluster.validators[1], &cluster.genesis);
+
     // 2. One validator dies; the other three keep finalizing.
     cluster.validators[3].kill();
     // Long enough (20 final slots) that the restarted validator's round is behind the
@@ -456,6 +463,86 @@ fn four_validators_finalize_transfers_survive_a_crash_and_a_dead_leader() {
     assert!(
         evolved >= 2,
         "only {evolved} of {VALIDATORS} key files evolved by final slot {final_slot}"
+    );
+}
+
+/// `GET path` on `address`: the status code and body.
+fn http_get(address: SocketAddr, path: &str) -> (u16, Vec<u8>) {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(address).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
+    )
+    .expect("request");
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).expect("response");
+    let split = response
+        .windows(4)
+        .position(|window| window == b"\r\n\r\n")
+        .expect("headers end");
+    let head = String::from_utf8_lossy(&response[..split]).to_string();
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .expect("status code");
+    (status, response[split + 4..].to_vec())
+}
+
+fn check_served_snapshot(validator: &Validator, genesis: &ClusterGenesis) {
+    use aether_cluster::SnapshotBundle;
+    use aether_consensus::certificate_verifier::{CertificateVerifier, genesis_qc};
+    use aether_consensus::{EpochSchedule, LeaderSchedule};
+    use aether_types::ValidatorIndex;
+    use aether_types::codec::decode_exact;
+
+    let (status, latest) = http_get(validator.rpc_address, "/snapshot/latest");
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&latest));
+    let slot: u64 = String::from_utf8_lossy(&latest)
+        .trim()
+        .parse()
+        .expect("a slot");
+    let (status, bundle) = http_get(
+        validator.rpc_address,
+        &format!("/snapshot/{slot}/bundle.bin"),
+    );
+    assert_eq!(status, 200);
+    let bundle: SnapshotBundle = decode_exact(&bundle).expect("a bundle");
+    let validators = std::sync::Arc::new(genesis.validator_set().expect("validator set"));
+    let leaders: Vec<_> = (0..genesis.validators.len())
+        .map(|index| {
+            genesis
+                .leader_public_keys(ValidatorIndex(index as u32))
+                .expect("keys")
+        })
+        .collect();
+    let schedule = LeaderSchedule::new(
+        validators.clone(),
+        EpochSchedule::new(genesis.epoch_slots, 1),
+        genesis.genesis_nonce,
+    );
+    let mut verifier = CertificateVerifier::new(
+        validators,
+        genesis_qc(genesis.genesis_hash(), 0, genesis.validators.len()),
+    );
+    let verified = bundle
+        .verify(&mut verifier, &schedule, &leaders, &genesis.genesis_hash())
+        .expect("the served bundle proves its block final");
+    assert_eq!(verified.root.block.round, slot);
+    let (status, state) = http_get(
+        validator.rpc_address,
+        &format!("/snapshot/{slot}/state.snapshot"),
+    );
+    assert_eq!(status, 200);
+    assert!(state.len() > 64, "a snapshot file");
+    // Nothing else is served.
+    assert_eq!(
+        http_get(validator.rpc_address, "/snapshot/1/../../config.toml").0,
+        404
     );
 }
 
