@@ -44,6 +44,7 @@ use crate::finality_proof::FinalityProof;
 use crate::root_store::RootStore;
 use crate::safety_store::{SafetyStore, SafetyStoreError};
 use crate::snapshot_bundle::SnapshotBundle;
+use crate::vrf_log::{VrfLog, VrfLogError};
 
 /// Most transactions waiting for this validator's next block.
 pub const PENDING_TRANSACTIONS_MAX: usize = 65_536;
@@ -94,6 +95,10 @@ pub enum DriverError {
     /// The safety state could not be made durable: nothing after it may be sent.
     #[error(transparent)]
     Safety(#[from] SafetyStoreError),
+    /// The VRF outputs of committed blocks could not be made durable (the epoch nonces
+    /// would not survive a restart).
+    #[error(transparent)]
+    VrfLog(#[from] VrfLogError),
     /// The accounts-db could not finalize committed blocks.
     #[error("finalizing {block}: {reason}")]
     Finalize {
@@ -141,6 +146,8 @@ pub struct Driver {
     evidence_store: Option<EvidenceStore>,
     /// Saves the KES key after it evolved (so earlier periods are gone from disk).
     kes_saver: Option<KesKeySaver>,
+    /// Where the VRF outputs of final blocks are kept (the nonces' inputs).
+    vrf_log: Option<VrfLog>,
     /// The proof that the last committed block is final (when both it and the child
     /// that committed it are held).
     finality_proof: Option<FinalityProof>,
@@ -168,6 +175,8 @@ pub struct Driver {
     final_vrf: BTreeMap<u64, VrfOutput>,
     /// Blocks of epochs whose nonce is not known yet (bounded by [`ORPHANS_MAX`]).
     awaiting_nonce: Vec<(Block, Option<TimeoutCertificate>)>,
+    /// The first epoch whose nonce is derived here (2: every one after genesis's).
+    nonce_epoch_floor: u64,
 }
 
 /// Saves an evolved KES key durably (the node writes its key file).
@@ -240,6 +249,7 @@ impl Driver {
             evidence: 0,
             evidence_store: None,
             kes_saver: None,
+            vrf_log: None,
             finality_proof: None,
             block_interval_ms: 0,
             now_ms: 0,
@@ -253,7 +263,15 @@ impl Driver {
             block_vrf: HashMap::new(),
             final_vrf: BTreeMap::new(),
             awaiting_nonce: Vec::new(),
+            nonce_epoch_floor: 2,
         }
+    }
+
+    /// Keeps the VRF outputs of committed blocks in `log`, synced before the blocks
+    /// are finalized (see [`crate::vrf_log`]).
+    pub fn with_vrf_log(mut self, log: VrfLog) -> Self {
+        self.vrf_log = Some(log);
+        self
     }
 
     /// Saves the KES key with `saver` each time it evolves, before it signs in the new
@@ -784,6 +802,13 @@ impl Driver {
             });
         }
         self.prune_pending(&blocks);
+        if let Some(log) = &mut self.vrf_log {
+            let outputs: Vec<(u64, VrfOutput)> = blocks
+                .iter()
+                .filter_map(|meta| self.block_vrf.get(&meta.hash).copied())
+                .collect();
+            log.append(&outputs)?;
+        }
         let mut accounts = self.accounts.write().expect("accounts lock");
         for meta in &blocks {
             if let (Some(block), Some(writes)) = (
@@ -809,6 +834,9 @@ impl Driver {
         let final_slot = last.round;
         self.block_vrf.retain(|_, (slot, _)| *slot > final_slot);
         self.advance_epoch_nonces(final_slot)?;
+        if let Some(log) = &mut self.vrf_log {
+            log.compact(&self.final_vrf)?;
+        }
         if let Some(roots) = &self.roots {
             roots.save(&Root {
                 block: *last,

@@ -27,6 +27,8 @@
 //!   nonce, the final headers of two epochs), checked against the validator set.
 //! - [`snapshot_writer`]: every N final slots, the state and its bundle, offered to
 //!   peers over RPC's HTTP (`/snapshot/latest`, `/snapshot/<slot>/<file>`).
+//! - [`vrf_log`]: the VRF outputs of final blocks (the epoch nonces' inputs), synced
+//!   before the blocks are finalized, so every restart derives the cluster's nonces.
 //! - [`safety_store`]: the safety state on disk (atomic replace, fsync, checksum);
 //!   [`root_store`]: the last committed block and its QC, where a restart resumes.
 //!
@@ -52,6 +54,7 @@ pub mod service;
 pub mod shred_repair;
 pub mod snapshot_bundle;
 pub mod snapshot_writer;
+pub mod vrf_log;
 pub mod wire;
 
 pub use block_broadcast::{BlockBroadcast, BroadcastCounts, TURBINE_FANOUT_DEFAULT, TurbineNode};
@@ -65,4 +68,5 @@ pub use safety_store::{SafetyStore, SafetyStoreError};
 pub use service::{ServiceCounters, ServiceParts, spawn};
 pub use snapshot_bundle::{BundleError, SnapshotBundle, VerifiedBundle};
 pub use snapshot_writer::{SnapshotWriteError, SnapshotWriter};
+pub use vrf_log::{VrfLog, VrfLogError};
 pub use wire::{ClusterMessage, WireError};

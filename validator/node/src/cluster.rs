@@ -17,9 +17,10 @@ use aether_accounts_db::{AccountsDb, GENESIS_PARENT};
 use aether_blockstore::Blockstore;
 use aether_cluster::{
     BlockBroadcast, ClusterView, Driver, DriverError, DriverParts, EvidenceStore,
-    EvidenceStoreError, RootStore, SafetyStore, ServiceCounters, ServiceParts, SnapshotWriter,
-    TurbineNode,
+    EvidenceStoreError, RootStore, SafetyStore, ServiceCounters, ServiceParts, SnapshotBundle,
+    SnapshotWriter, TurbineNode, VerifiedBundle, VrfLog,
 };
+use aether_consensus::certificate_verifier::{CertificateVerifier, genesis_qc};
 use aether_consensus::{
     BlockMeta, ConsensusConfig, Core, EpochSchedule, LeaderSchedule, TimeoutConfig,
 };
@@ -45,6 +46,52 @@ use crate::config::NodeConfig;
 pub const SAFETY_STATE_FILE: &str = "consensus-safety.bin";
 /// The file holding the last committed block and its QC, inside the ledger.
 pub const ROOT_FILE: &str = "consensus-root.bin";
+/// The snapshot bundle a validator booted from (in the ledger directory): the epoch
+/// nonce and VRF outputs its blockstore cannot give.
+pub const BOOT_FILE: &str = "consensus-boot.bin";
+
+/// Checks `bundle` against the cluster `genesis` (validator set, leaders' keys, epochs,
+/// genesis nonce and hash).
+pub fn verify_bundle(genesis: &ClusterGenesis, bundle: &SnapshotBundle) -> Result<VerifiedBundle> {
+    let validators = Arc::new(genesis.validator_set()?);
+    let leaders: Vec<_> = (0..genesis.validators.len())
+        .map(|index| {
+            genesis
+                .leader_public_keys(ValidatorIndex(index as u32))
+                .expect("every genesis validator has leader keys")
+        })
+        .collect();
+    let schedule = LeaderSchedule::new(
+        validators.clone(),
+        EpochSchedule::new(genesis.epoch_slots, 1),
+        genesis.genesis_nonce,
+    );
+    let mut verifier = CertificateVerifier::new(
+        validators,
+        genesis_qc(genesis.genesis_hash(), 0, genesis.validators.len()),
+    );
+    Ok(bundle.verify(&mut verifier, &schedule, &leaders, &genesis.genesis_hash())?)
+}
+
+/// The bundle this validator booted from, checked again (`None`: it started from the
+/// genesis).
+fn load_boot_bundle(ledger: &Path, genesis: &ClusterGenesis) -> Result<Option<VerifiedBundle>> {
+    let path = ledger.join(BOOT_FILE);
+    let bytes = match std::fs::read(&path) {
+        Ok(bytes) => bytes,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(error) => return Err(error).with_context(|| format!("reading {}", path.display())),
+    };
+    let bundle: SnapshotBundle = aether_types::codec::decode_exact(&bytes)
+        .with_context(|| format!("{} does not decode", path.display()))?;
+    verify_bundle(genesis, &bundle)
+        .map(Some)
+        .with_context(|| format!("{} does not verify", path.display()))
+}
+
+/// The VRF outputs of final blocks (in the ledger directory): the epoch nonces' inputs.
+pub const VRF_LOG_FILE: &str = "consensus-vrf.log";
+
 /// Where snapshots for peers are written (in the ledger directory).
 pub const SNAPSHOT_DIRECTORY: &str = "snapshots";
 
@@ -155,11 +202,15 @@ impl ClusterNode {
                     .expect("every genesis validator has leader keys")
             })
             .collect();
-        let schedule = LeaderSchedule::new(
+        let mut schedule = LeaderSchedule::new(
             validators,
             EpochSchedule::new(genesis.epoch_slots, 1),
             genesis.genesis_nonce,
         );
+        let boot = load_boot_bundle(&config.node.ledger, genesis)?;
+        if let Some(boot) = &boot {
+            schedule.add_epoch_nonce(boot.epoch, boot.epoch_nonce);
+        }
         let genesis_meta = BlockMeta {
             hash: genesis.genesis_hash(),
             round: 0,
@@ -244,6 +295,8 @@ impl ClusterNode {
         if !recorded.is_empty() {
             tracing::info!(offences = recorded.len(), "equivocation evidence on file");
         }
+        let (vrf_log, logged_vrf_outputs) = VrfLog::open(config.node.ledger.join(VRF_LOG_FILE))
+            .context("opening the VRF output log")?;
         let kes_slots_per_period = NonZeroU64::new(genesis.kes_slots_per_period)
             .context("the genesis kes_slots_per_period must be positive")?;
         let driver = Driver::new(DriverParts {
@@ -265,6 +318,7 @@ impl ClusterNode {
         .with_block_interval_ms(genesis.slot_ms)
         .with_root_store(roots)
         .with_evidence_store(evidence)
+        .with_vrf_log(vrf_log)
         .with_kes_key_saver({
             let keys_directory = config.node.keys.clone();
             Box::new(move |kes| {
@@ -285,6 +339,14 @@ impl ClusterNode {
                 from..=last_finalized.slot,
                 &signer,
             ));
+            // The log has every final block's output, also the newest ones the
+            // blockstore had not stored yet when the node stopped.
+            driver.seed_final_vrf_outputs(logged_vrf_outputs);
+            if let Some(boot) = boot {
+                // Booted from a snapshot: the blocks before it are not in the blockstore.
+                driver.seed_final_vrf_outputs(boot.vrf_outputs);
+                driver.derive_epoch_nonces_from(boot.epoch + 1);
+            }
             driver.advance_epoch_nonces(last_finalized.slot)?;
         }
 

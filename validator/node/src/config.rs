@@ -35,6 +35,7 @@ pub struct ClusterSection {
     pub entrypoints: Vec<SocketAddr>,
     pub turbine_fanout: usize,
     pub snapshot_interval_slots: u64,
+    pub snapshot_from: String,
 }
 
 impl ClusterSection {

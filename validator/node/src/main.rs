@@ -6,6 +6,7 @@
 //! `aether-validator default-config` prints it). `--snapshot FILE` boots an empty
 //! ledger from a verified snapshot.
 
+mod catch_up;
 mod cluster;
 mod config;
 mod faucet;

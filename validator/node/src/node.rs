@@ -42,7 +42,7 @@ pub struct RunOptions {
     pub snapshot: Option<PathBuf>,
 }
 
-fn load_snapshot_into(file: &Path, accounts_dir: &Path) -> Result<()> {
+pub(crate) fn load_snapshot_into(file: &Path, accounts_dir: &Path) -> Result<()> {
     let header = read_snapshot_header(file)?;
     tracing::info!(
         file = %file.display(),
@@ -62,16 +62,27 @@ fn load_snapshot_into(file: &Path, accounts_dir: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Opens the accounts-db, creating its state from genesis (the cluster's, else the dev
-/// chain's) or a snapshot when empty.
+/// Opens the accounts-db, creating its state when empty: from a snapshot file, from a
+/// cluster peer's snapshot (`cluster.snapshot_from`), or from genesis (the cluster's,
+/// else the dev chain's).
 fn open_accounts(
     ledger: &Path,
     snapshot: Option<&Path>,
     cluster_genesis: Option<&ClusterGenesis>,
+    snapshot_from: Option<&str>,
 ) -> Result<AccountsDb> {
     let accounts_dir = ledger.join(ACCOUNTS_DIRECTORY);
     match (snapshot, cluster_genesis) {
         (Some(file), _) => load_snapshot_into(file, &accounts_dir)?,
+        (None, Some(cluster))
+            if snapshot_from.is_some()
+                && std::fs::read_dir(&accounts_dir)
+                    .map_or(true, |mut entries| entries.next().is_none()) =>
+        {
+            let peer = snapshot_from.expect("checked");
+            crate::catch_up::boot_from_peer(peer, cluster, ledger, &accounts_dir)
+                .with_context(|| format!("booting from {peer}'s snapshot"))?;
+        }
         (None, Some(cluster)) => {
             let hash = cluster.genesis_hash();
             if genesis::import_if_empty(&accounts_dir, cluster.state_entries(), hash)? {
@@ -132,6 +143,7 @@ pub fn run(options: RunOptions) -> Result<()> {
         ledger,
         options.snapshot.as_deref(),
         cluster_genesis.as_ref(),
+        (!config.cluster.snapshot_from.is_empty()).then_some(config.cluster.snapshot_from.as_str()),
     )?;
     let chain = Arc::new(ChainState::default());
     build_address_index(&accounts, &chain)?;

@@ -448,6 +448,10 @@ fn four_validators_finalize_transfers_survive_a_crash_and_a_dead_leader() {
     }
     cluster.wait_for_progress("finality after a full restart", 4);
 
+    // 7. A validator that lost its ledger boots from a peer's snapshot (checked against
+    //    the genesis) and catches up from there.
+    boot_from_a_peers_snapshot(&mut cluster, 2);
+
     // 6. Leaders' KES keys evolved with the slots (10 per period) and the evolved keys
     //    replaced the ones on disk: earlier periods are gone from the key files.
     let final_slot = cluster.lowest_live_finalized();
@@ -543,6 +547,57 @@ fn check_served_snapshot(validator: &Validator, genesis: &ClusterGenesis) {
     assert_eq!(
         http_get(validator.rpc_address, "/snapshot/1/../../config.toml").0,
         404
+    );
+}
+
+/// Step 7: validator `index` loses its ledger (all but its safety state) and boots
+/// from a peer's snapshot, then finalizes with the others.
+fn boot_from_a_peers_snapshot(cluster: &mut Cluster, index: usize) {
+    let peer = cluster.validators[(index + 1) % VALIDATORS].rpc_address;
+    let validator = &mut cluster.validators[index];
+    validator.kill();
+    let ledger = directory_of(cluster, index).join("ledger");
+    for entry in std::fs::read_dir(&ledger).expect("ledger") {
+        let path = entry.expect("entry").path();
+        if path
+            .file_name()
+            .is_some_and(|name| name == "consensus-safety.bin")
+        {
+            continue;
+        }
+        if path.is_dir() {
+            std::fs::remove_dir_all(&path).expect("wipe");
+        } else {
+            std::fs::remove_file(&path).expect("wipe");
+        }
+    }
+    let validator = &mut cluster.validators[index];
+    let config = std::fs::read_to_string(&validator.config).expect("config");
+    let config = config.replace(
+        "snapshot_interval_slots = 10\n",
+        &format!("snapshot_interval_slots = 10\nsnapshot_from = \"http://{peer}\"\n"),
+    );
+    std::fs::write(&validator.config, config).expect("config");
+    let target = cluster
+        .live()
+        .filter_map(Validator::finalized)
+        .max()
+        .unwrap_or(0);
+    cluster.validators[index].start();
+    cluster.wait(
+        "the validator booted from a snapshot to catch up",
+        Duration::from_secs(60),
+        |cluster| cluster.validators[index].finalized().unwrap_or(0) > target,
+    );
+    let log = std::fs::read_to_string(&cluster.validators[index].log).unwrap_or_default();
+    assert!(
+        log.contains("booted from a peer's snapshot"),
+        "it booted from the genesis instead:\n{}",
+        cluster.validators[index].log_tail()
+    );
+    assert!(
+        ledger.join("consensus-boot.bin").exists(),
+        "the boot bundle is kept"
     );
 }
 

@@ -7,6 +7,13 @@ use aether_crypto::vrf::VrfOutput;
 use super::{Driver, DriverError};
 
 impl Driver {
+    /// Derives nonces only for epochs from `epoch` on: a validator that booted from a
+    /// snapshot knows the nonce of the snapshot's epoch (`epoch - 1`) and the VRF
+    /// outputs after it, not the final blocks of earlier epochs.
+    pub fn derive_epoch_nonces_from(&mut self, epoch: u64) {
+        self.nonce_epoch_floor = self.nonce_epoch_floor.max(epoch);
+    }
+
     /// Records VRF outputs of final blocks read back at start (slot order not
     /// required), so nonces of later epochs can be derived after a restart.
     pub fn seed_final_vrf_outputs(&mut self, outputs: impl IntoIterator<Item = (u64, VrfOutput)>) {
@@ -20,7 +27,7 @@ impl Driver {
     pub fn advance_epoch_nonces(&mut self, final_slot: u64) -> Result<(), DriverError> {
         let epochs = self.cluster.schedule.epochs();
         let final_epoch = epochs.epoch_of(final_slot);
-        let mut epoch = 2;
+        let mut epoch = self.nonce_epoch_floor;
         while epoch <= final_epoch + 1 {
             if self
                 .cluster
