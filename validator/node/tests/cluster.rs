@@ -106,7 +106,8 @@ impl Validator {
                 (line.starts_with("aether_consensus_rejected")
                     || line.starts_with("aether_consensus_dropped")
                     || line.starts_with("aether_consensus_block_fetch")
-                    || line.starts_with("aether_turbine_"))
+                    || line.starts_with("aether_turbine_")
+                    || line.starts_with("aether_network_"))
                     && !line.ends_with(" 0")
             })
             .collect::<Vec<_>>()
@@ -405,7 +406,11 @@ fn four_validators_finalize_transfers_survive_a_crash_and_a_dead_leader() {
         |cluster| cluster.validators[3].finalized().unwrap_or(0) >= target,
     );
 
-    // 4. The leader of the coming round dies; a TC moves the cluster past its rounds.
+    // 4. A validator that lost its ledger boots from a peer's snapshot (checked against
+    //    the genesis) and catches up from there, the three others running on.
+    boot_from_a_peers_snapshot(&mut cluster, 2);
+
+    // 5. The leader of the coming round dies; a TC moves the cluster past its rounds.
     let status = cluster.validators[0]
         .rpc
         .call("getStatus", serde_json::json!([]))
@@ -437,7 +442,7 @@ fn four_validators_finalize_transfers_survive_a_crash_and_a_dead_leader() {
         assert!(value > 0.0, "{name} is {value} after a dead leader");
     }
 
-    // 5. The whole cluster stops and restarts on its ledgers: validators whose last
+    // 6. The whole cluster stops and restarts on its ledgers: validators whose last
     //    final block differs fetch what they lack (from memory or blockstores) and
     //    the chain goes on.
     for validator in &mut cluster.validators {
@@ -448,11 +453,7 @@ fn four_validators_finalize_transfers_survive_a_crash_and_a_dead_leader() {
     }
     cluster.wait_for_progress("finality after a full restart", 4);
 
-    // 7. A validator that lost its ledger boots from a peer's snapshot (checked against
-    //    the genesis) and catches up from there.
-    boot_from_a_peers_snapshot(&mut cluster, 2);
-
-    // 6. Leaders' KES keys evolved with the slots (10 per period) and the evolved keys
+    // 7. Leaders' KES keys evolved with the slots (10 per period) and the evolved keys
     //    replaced the ones on disk: earlier periods are gone from the key files.
     let final_slot = cluster.lowest_live_finalized();
     let evolved = (0..VALIDATORS)
@@ -550,10 +551,18 @@ fn check_served_snapshot(validator: &Validator, genesis: &ClusterGenesis) {
     );
 }
 
-/// Step 7: validator `index` loses its ledger (all but its safety state) and boots
+/// Step 4: validator `index` loses its ledger (all but its safety state) and boots
 /// from a peer's snapshot, then finalizes with the others.
 fn boot_from_a_peers_snapshot(cluster: &mut Cluster, index: usize) {
-    let peer = cluster.validators[(index + 1) % VALIDATORS].rpc_address;
+    // The most advanced other validator serves the snapshot.
+    let peer = cluster
+        .validators
+        .iter()
+        .enumerate()
+        .filter(|(other, validator)| *other != index && validator.child.is_some())
+        .max_by_key(|(_, validator)| validator.finalized().unwrap_or(0))
+        .map(|(_, validator)| validator.rpc_address)
+        .expect("a live peer");
     let validator = &mut cluster.validators[index];
     validator.kill();
     let ledger = directory_of(cluster, index).join("ledger");
