@@ -1,12 +1,14 @@
 //! Replay: checking and executing a block another validator produced, before voting.
 //!
-//! Checks run cheapest first, and the first failure is the block's verdict:
+//! Checks run in this order, and the first failure is the block's verdict:
 //!
-//! 1. the parent is held by the accounts-db and the slot is above the parent's;
-//! 2. the header's transaction count and transactions root match the body;
-//! 3. the operational certificate carries the leader's cold-key signature, the KES
-//!    period is not before the certificate's start, and the KES signature verifies
-//!    over the header for that period;
+//! 1. the operational certificate carries the leader's cold-key signature, the KES
+//!    period is not before the certificate's start (and is the slot's, when
+//!    configured), and the KES signature verifies over the header for that period:
+//!    whatever fails later failed in a block its leader signed
+//!    ([`ReplayError::is_header_refusal`]);
+//! 2. the parent is held by the accounts-db and the slot is above the parent's;
+//! 3. the header's transaction count and transactions root match the body;
 //! 4. the VRF proof verifies for the slot under the leader's VRF key (its output is
 //!    returned: it feeds a later epoch's nonce);
 //! 5. every transaction signature verifies (one [`SigVerify`] backend call);
@@ -122,6 +124,18 @@ pub enum ReplayError {
 }
 
 impl ReplayError {
+    /// True when the block's header was not shown to be its leader's (the certificate,
+    /// KES period or signature failed); every other refusal comes after that check.
+    pub fn is_header_refusal(&self) -> bool {
+        matches!(
+            self,
+            ReplayError::OperationalCertificate(_)
+                | ReplayError::KesPeriod { .. }
+                | ReplayError::KesPeriodMismatch { .. }
+                | ReplayError::KesSignature(_)
+        )
+    }
+
     /// The stable label (one of [`REPLAY_REJECT_REASONS`]).
     pub fn label(&self) -> &'static str {
         match self {
@@ -228,6 +242,9 @@ impl Replayer {
         vrf_alpha: &[u8],
     ) -> Result<ReplayedBlock, ReplayError> {
         let header = &block.header.header;
+        // The header's signature first: every later refusal is of a block its leader
+        // signed (what equivocation evidence may rest on).
+        self.check_header(block, leader)?;
         let parent_slot = self.check_parent(accounts, header)?;
         let ids: Vec<Hash> = block
             .transactions
@@ -239,7 +256,6 @@ impl Replayer {
         {
             return Err(ReplayError::TransactionsRoot);
         }
-        self.check_header(block, leader)?;
         let vrf_output = vrf::verify(&leader.vrf, vrf_alpha, &VrfProof(header.vrf_proof))
             .map_err(|error| ReplayError::VrfProof(error.to_string()))?;
         self.check_transaction_signatures(&block.transactions, &ids)?;

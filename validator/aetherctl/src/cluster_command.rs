@@ -32,24 +32,34 @@ pub const GENESIS_FILE: &str = "genesis.json";
 pub const FAUCET_FILE: &str = "faucet.json";
 
 /// `cluster init`'s parameters.
+#[derive(Debug, Clone, clap::Args)]
 pub struct InitOptions {
-    /// Validators (key directories) to create.
+    /// Number of validators.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=aether_genesis::MAX_VALIDATORS as i64))]
     pub validators: u32,
-    /// Stake of each validator.
+    /// Stake of each validator (base units).
+    #[arg(long, default_value_t = 1_000_000, value_parser = clap::value_parser!(u64).range(1..))]
     pub stake: u64,
-    /// The genesis `chain_id`.
+    /// The chain id (printable ASCII, no spaces, at most 64 bytes).
+    #[arg(long, default_value = "aether-devnet")]
     pub chain_id: String,
-    /// Slot length.
+    /// Slot length in milliseconds.
+    #[arg(long, default_value_t = 500)]
     pub slot_ms: u64,
     /// Slots per epoch.
+    #[arg(long, default_value_t = 432)]
     pub epoch_slots: u64,
-    /// Slots per KES period.
+    /// Slots per KES period (7200 slots of 500 ms = one hour).
+    #[arg(long, default_value_t = 7_200)]
     pub kes_slots_per_period: u64,
-    /// KES depth of every validator's key.
+    /// KES tree depth of every validator's key: it lasts 2^depth periods.
+    #[arg(long, default_value_t = aether_crypto::kes::KES_DEPTH_DEFAULT)]
     pub kes_depth: u32,
-    /// Faucet outputs at genesis.
+    /// Faucet outputs at genesis (at most 65535).
+    #[arg(long, default_value_t = 1024)]
     pub faucet_outputs: u32,
-    /// AETH base units per faucet output.
+    /// AETH base units in each faucet output.
+    #[arg(long, default_value_t = 1_000_000_000_000)]
     pub faucet_aeth: u64,
 }
 

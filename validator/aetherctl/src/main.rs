@@ -119,36 +119,11 @@ enum ClusterCommand {
     /// (as `wallet new`) and DIR/genesis.json; prints the genesis hash. Refuses to
     /// overwrite any existing file.
     Init {
-        /// Number of validators.
-        #[arg(long, value_parser = clap::value_parser!(u32).range(1..=aether_genesis::MAX_VALIDATORS as i64))]
-        validators: u32,
         /// The cluster directory (created if missing).
         #[arg(long)]
         out: PathBuf,
-        /// Stake of each validator (base units).
-        #[arg(long, default_value_t = 1_000_000, value_parser = clap::value_parser!(u64).range(1..))]
-        stake: u64,
-        /// The chain id (printable ASCII, no spaces, at most 64 bytes).
-        #[arg(long, default_value = "aether-devnet")]
-        chain_id: String,
-        /// Slot length in milliseconds.
-        #[arg(long, default_value_t = 500)]
-        slot_ms: u64,
-        /// Slots per epoch.
-        #[arg(long, default_value_t = 432)]
-        epoch_slots: u64,
-        /// Slots per KES period (7200 slots of 500 ms = one hour).
-        #[arg(long, default_value_t = 7_200)]
-        kes_slots_per_period: u64,
-        /// KES tree depth of every validator's key: it lasts 2^depth periods.
-        #[arg(long, default_value_t = aether_crypto::kes::KES_DEPTH_DEFAULT)]
-        kes_depth: u32,
-        /// Faucet outputs at genesis (at most 65535).
-        #[arg(long, default_value_t = 1024)]
-        faucet_outputs: u32,
-        /// AETH base units in each faucet output.
-        #[arg(long, default_value_t = 1_000_000_000_000)]
-        faucet_aeth: u64,
+        #[command(flatten)]
+        options: cluster_command::InitOptions,
     },
     /// Validate a genesis file and print its validators, stakes and genesis hash.
     Show {
@@ -230,31 +205,7 @@ fn main() -> ExitCode {
             command: KeysCommand::Show { dir, json },
         } => keys::show(&dir, json).map(|text| print!("{text}")),
         Command::Cluster { command } => match command {
-            ClusterCommand::Init {
-                validators,
-                out,
-                stake,
-                chain_id,
-                slot_ms,
-                epoch_slots,
-                kes_slots_per_period,
-                kes_depth,
-                faucet_outputs,
-                faucet_aeth,
-            } => cluster_command::init(
-                &out,
-                &cluster_command::InitOptions {
-                    validators,
-                    stake,
-                    chain_id,
-                    slot_ms,
-                    epoch_slots,
-                    kes_slots_per_period,
-                    kes_depth,
-                    faucet_outputs,
-                    faucet_aeth,
-                },
-            ),
+            ClusterCommand::Init { out, options } => cluster_command::init(&out, &options),
             ClusterCommand::Show { file, json } => cluster_command::show(&file, json),
         }
         .map(|text| print!("{text}")),

@@ -22,20 +22,23 @@ use std::num::NonZeroU64;
 use std::sync::{Arc, RwLock, RwLockReadGuard};
 
 use aether_accounts_db::{AccountsDb, BlockId};
-use aether_consensus::{Action, BlockMeta, Core, Event, LeaderSchedule, Proposal, Root, vrf_input};
+use aether_consensus::{Action, BlockMeta, Core, Event, LeaderSchedule, Proposal, vrf_input};
 use aether_crypto::kes::KesSecretKey;
-use aether_crypto::vrf::{VrfOutput, VrfProof, proof_to_hash};
+use aether_crypto::vrf::VrfOutput;
 use aether_ledger::{Executor, LedgerParams, Writes};
-use aether_pipeline::leader::{KesEvolveError, LeaderKeys};
-use aether_pipeline::replay::{LeaderPublicKeys, ParentView, Replayer};
+use aether_pipeline::leader::LeaderKeys;
+use aether_pipeline::replay::{LeaderPublicKeys, Replayer};
 use aether_types::codec::encode;
 use aether_types::{
-    Block, Hash, QuorumCertificate, SignedBlockHeader, Timeout, TimeoutCertificate, Transaction,
-    ValidatorIndex, Vote,
+    Block, Hash, QuorumCertificate, Timeout, TimeoutCertificate, Transaction, ValidatorIndex, Vote,
 };
 
+mod build;
+mod commit;
 mod epoch_nonces;
 mod validator_stats;
+
+use build::ProposeRequest;
 
 pub use validator_stats::ValidatorStats;
 
@@ -43,7 +46,6 @@ use crate::evidence_store::{EvidenceRecord, EvidenceStore};
 use crate::finality_proof::FinalityProof;
 use crate::root_store::RootStore;
 use crate::safety_store::{SafetyStore, SafetyStoreError};
-use crate::snapshot_bundle::SnapshotBundle;
 use crate::vrf_log::{VrfLog, VrfLogError};
 
 /// Most transactions waiting for this validator's next block.
@@ -139,7 +141,7 @@ pub struct Driver {
     outbox: Vec<Outbound>,
     timer: Option<(u64, u64)>,
     committed: Vec<BlockMeta>,
-    newly_committed: Vec<(Arc<Block>, Writes)>,
+    newly_committed: Vec<CommittedBlock>,
     rejected: HashMap<&'static str, u64>,
     evidence: u64,
     /// Where equivocation evidence is kept for slashing.
@@ -193,13 +195,15 @@ enum Verdict {
     NotTheLeaders,
 }
 
-/// What the core asked to propose.
+/// A block committed here, for the blockstore and RPC's address index.
 #[derive(Debug, Clone)]
-struct ProposeRequest {
-    round: u64,
-    parent: Hash,
-    justify: QuorumCertificate,
-    tc: Option<TimeoutCertificate>,
+pub struct CommittedBlock {
+    /// The block.
+    pub block: Arc<Block>,
+    /// Its writes to the state.
+    pub writes: Writes,
+    /// Its transactions' ids, in block order.
+    pub transaction_ids: Vec<Hash>,
 }
 
 /// Everything a [`Driver`] is built from.
@@ -474,7 +478,7 @@ impl Driver {
 
     /// Blocks committed since the last call, oldest first, each with its writes (for
     /// the blockstore and RPC's address index).
-    pub fn take_committed_blocks(&mut self) -> Vec<(Arc<Block>, Writes)> {
+    pub fn take_committed_blocks(&mut self) -> Vec<CommittedBlock> {
         std::mem::take(&mut self.newly_committed)
     }
 
@@ -497,39 +501,6 @@ impl Driver {
     /// must not trust this validator).
     pub fn finality_proof(&self) -> Option<&FinalityProof> {
         self.finality_proof.as_ref()
-    }
-
-    /// The bundle a snapshot at the last final block travels with: its finality proof,
-    /// its epoch's nonce and the final headers back to the start of the previous epoch,
-    /// read from memory or, for older ones, from `older(slot, hash)` (the blockstore);
-    /// the walk ends there or at the block after `genesis`. `None` when a piece is
-    /// missing.
-    pub fn snapshot_bundle(
-        &self,
-        genesis: &Hash,
-        older: impl Fn(u64, &Hash) -> Option<SignedBlockHeader>,
-    ) -> Option<SnapshotBundle> {
-        let proof = self.finality_proof.clone()?;
-        let slot = proof.block.header.slot;
-        let epochs = self.cluster.schedule.epochs();
-        let from = epochs.first_slot(epochs.epoch_of(slot).saturating_sub(1));
-        let mut headers = vec![proof.block.clone()];
-        let mut cursor = proof.block.header.clone();
-        while cursor.parent_slot >= from && cursor.parent_hash != *genesis {
-            let parent = self
-                .blocks
-                .get(&cursor.parent_hash)
-                .map(|block| block.header.clone())
-                .or_else(|| older(cursor.parent_slot, &cursor.parent_hash))?;
-            cursor = parent.header.clone();
-            headers.push(parent);
-        }
-        headers.reverse();
-        Some(SnapshotBundle {
-            epoch_nonce: *self.cluster.schedule.nonce_for_slot(slot)?,
-            proof,
-            headers,
-        })
     }
 
     /// Equivocation evidence recorded.
@@ -573,13 +544,12 @@ impl Driver {
                 Verdict::Valid
             }
             Err(error) => {
-                let verdict = if self.replayer.check_header(block, leader).is_ok() {
-                    Verdict::Invalid
-                } else {
-                    Verdict::NotTheLeaders
-                };
                 self.count_rejection(error.label());
-                verdict
+                if error.is_header_refusal() {
+                    Verdict::NotTheLeaders
+                } else {
+                    Verdict::Invalid
+                }
             }
         }
     }
@@ -693,194 +663,6 @@ impl Driver {
             }
         }
         Ok(())
-    }
-
-    /// Builds, executes and seals this validator's block for the requested round on
-    /// its parent.
-    fn build_now(&mut self, request: ProposeRequest) -> Option<Proposal> {
-        let ProposeRequest {
-            round,
-            parent,
-            justify,
-            tc,
-        } = request;
-        self.last_block_ms = Some(self.now_ms);
-        let nonce = *self.cluster.schedule.nonce_for_slot(round)?;
-        let period = round / self.cluster.kes_slots_per_period.get();
-        let period_before = self.keys.kes.period();
-        let evolved = u32::try_from(period)
-            .map_err(|_| KesEvolveError::Expired { period: u32::MAX })
-            .and_then(|period| self.keys.evolve_to(period));
-        if let Err(error) = evolved {
-            // The round times out; the operator sees why.
-            tracing::warn!(round, %error, "cannot sign a block in this slot's KES period");
-            self.count_rejection("kes_key_unusable");
-            return None;
-        }
-        if self.keys.kes.period() != period_before
-            && let Some(saver) = &mut self.kes_saver
-            && let Err(error) = saver(&self.keys.kes)
-        {
-            // The block is still signed (missing the slot helps nobody); the old
-            // period's key stays on disk until a later save succeeds.
-            tracing::error!(%error, "the evolved KES key could not be saved");
-            self.count_rejection("kes_key_not_saved");
-        }
-        let mut accounts = self.accounts.write().expect("accounts lock");
-        let Some(parent_id) = accounts.block_id(&parent) else {
-            // Certified but never seen here (lost in a restart): ask peers for it; the
-            // round times out meanwhile.
-            drop(accounts);
-            self.count_rejection("parent_missing");
-            self.outbox.push(Outbound::FetchBlock {
-                hash: parent,
-                from: None,
-            });
-            return None;
-        };
-        let take = self.pending.len().min(BLOCK_TRANSACTIONS_MAX);
-        let candidates: Vec<(Transaction, Hash)> = self.pending.drain(..take).collect();
-        let execution = {
-            let view = ParentView {
-                accounts: &accounts,
-                parent,
-            };
-            self.builder
-                .execute(&view, &candidates, round, &self.params)
-        };
-        // Rejected transactions (spent inputs, expired windows) are dropped here.
-        let (transactions, ids): (Vec<Transaction>, Vec<Hash>) = candidates
-            .into_iter()
-            .zip(&execution.outcomes)
-            .filter(|(_, outcome)| outcome.is_ok())
-            .map(|(pair, _)| pair)
-            .unzip();
-        let mut header =
-            self.keys
-                .unsealed_header(round, &parent_id, self.me, &ids, &vrf_input(&nonce, round));
-        let sealed = accounts.apply_block_sealed(parent, round, execution.writes, |state_root| {
-            header.state_root = state_root;
-            header.hash()
-        });
-        drop(accounts);
-        if sealed.is_err() {
-            self.count_rejection("build_failed");
-            return None;
-        }
-        let block = Block {
-            header: self.keys.seal(header),
-            justify: Some(justify.clone()),
-            transactions,
-        };
-        let proposal = proposal_of(&block, justify, tc, true);
-        if let Ok(output) = proof_to_hash(&VrfProof(block.header.header.vrf_proof)) {
-            self.block_vrf.insert(block.hash(), (round, output));
-        }
-        self.seen_ms.insert(block.hash(), self.now_ms);
-        self.blocks.insert(block.hash(), Arc::new(block));
-        Some(proposal)
-    }
-
-    fn commit(
-        &mut self,
-        blocks: Vec<BlockMeta>,
-        certificate: QuorumCertificate,
-        commit_certificate: QuorumCertificate,
-    ) -> Result<(), DriverError> {
-        let Some(last) = blocks.last() else {
-            return Ok(());
-        };
-        if let (Some(block), Some(child)) = (
-            self.blocks.get(&last.hash),
-            self.blocks.get(&commit_certificate.block_hash),
-        ) {
-            self.finality_proof = Some(FinalityProof {
-                block: block.header.clone(),
-                certificate: certificate.clone(),
-                child: child.header.clone(),
-                child_certificate: commit_certificate,
-            });
-        }
-        self.prune_pending(&blocks);
-        if let Some(log) = &mut self.vrf_log {
-            let outputs: Vec<(u64, VrfOutput)> = blocks
-                .iter()
-                .filter_map(|meta| self.block_vrf.get(&meta.hash).copied())
-                .collect();
-            log.append(&outputs)?;
-        }
-        let mut accounts = self.accounts.write().expect("accounts lock");
-        for meta in &blocks {
-            if let (Some(block), Some(writes)) = (
-                self.blocks.get(&meta.hash),
-                accounts.block_writes(&meta.hash),
-            ) {
-                self.newly_committed.push((block.clone(), writes));
-            }
-        }
-        accounts
-            .finalize(&last.hash)
-            .map_err(|error| DriverError::Finalize {
-                block: last.hash,
-                reason: error.to_string(),
-            })?;
-        drop(accounts);
-        self.record_validator_stats(&blocks, &certificate);
-        for meta in &blocks {
-            if let Some((slot, output)) = self.block_vrf.remove(&meta.hash) {
-                self.final_vrf.insert(slot, output);
-            }
-        }
-        let final_slot = last.round;
-        self.block_vrf.retain(|_, (slot, _)| *slot > final_slot);
-        self.advance_epoch_nonces(final_slot)?;
-        if let Some(log) = &mut self.vrf_log {
-            log.compact(&self.final_vrf)?;
-        }
-        if let Some(roots) = &self.roots {
-            roots.save(&Root {
-                block: *last,
-                certificate,
-            })?;
-        }
-        for meta in &blocks {
-            if let Some(seen) = self.seen_ms.remove(&meta.hash) {
-                self.finality_latencies_ms
-                    .push(self.now_ms.saturating_sub(seen));
-            }
-        }
-        self.committed.extend(blocks);
-        // Blocks at or below the final round are final or on dead forks; a window of
-        // them stays to answer peers catching up.
-        let keep_from = final_slot.saturating_sub(FINAL_HISTORY_ROUNDS);
-        self.blocks
-            .retain(|_, block| block.header.header.slot > keep_from);
-        let blocks = &self.blocks;
-        self.seen_ms.retain(|hash, _| blocks.contains_key(hash));
-        // Latencies the caller never takes are dropped, never accumulated.
-        if self.finality_latencies_ms.len() > 4_096 {
-            self.finality_latencies_ms.drain(..2_048);
-        }
-        Ok(())
-    }
-}
-
-impl Driver {
-    /// Drops waiting transactions that `committed` blocks include (another leader got
-    /// them first, e.g. through forwarding); a conflicting one left behind is refused
-    /// by the builder's execution instead.
-    fn prune_pending(&mut self, committed: &[BlockMeta]) {
-        if self.pending.is_empty() {
-            return;
-        }
-        let included: std::collections::HashSet<Hash> = committed
-            .iter()
-            .filter_map(|meta| self.blocks.get(&meta.hash))
-            .flat_map(|block| block.transactions.iter().map(Transaction::transaction_id))
-            .collect();
-        if !included.is_empty() {
-            self.pending.retain(|(_, id)| !included.contains(id));
-        }
     }
 }
 

@@ -1,34 +1,28 @@
 //! Equivocation evidence on disk, kept for the staking work to slash: an append-only
 //! file of checksummed records, one per offence.
 //!
-//! Record: `length (u32 LE) ‖ payload ‖ BLAKE3(payload)[..8]`; payload: `kind (u8: 1
-//! double proposal, 2 double vote) ‖ offender (u32) ‖ round (u64) ‖ first ‖ second`,
-//! each of `first`/`second` as `length (u32) ‖ bytes`: the two KES-signed headers of a
-//! double proposal, or the two encoded votes of a double vote. The proofs stand on their
-//! own signatures, so anyone holding the validator set can check a record.
+//! Each record (in a [`RecordLog`]): `kind (u8: 1 double proposal, 2 double vote) ‖
+//! offender (u32) ‖ round (u64) ‖ first ‖ second`, each of `first`/`second` as
+//! `length (u32) ‖ bytes`: the two KES-signed headers of a double proposal, or the two
+//! encoded votes of a double vote. The proofs stand on their own signatures, so anyone
+//! holding the validator set can check a record.
 //!
-//! Invariants: an offence (kind, offender, round) is stored once; a record is fsynced
-//! before `append` returns, and a failed append is cut back off (the file never keeps a
-//! partial record behind later ones); at open, a torn last record (a crash mid-append:
-//! short, or full-length but not matching its checksum) is cut off and reported, while
-//! a damaged record followed by others is an error, never silently skipped; the file
-//! holds at most [`EVIDENCE_RECORDS_MAX`] records (later offences are counted, not
-//! stored).
+//! Invariants: an offence (kind, offender, round) is stored once; a record is synced
+//! before `append` returns; the file's framing, torn-tail and damage rules are
+//! [`RecordLog`]'s; the file holds at most [`EVIDENCE_RECORDS_MAX`] records (later
+//! offences are counted, not stored).
 
 use std::collections::HashSet;
-use std::fs::{File, OpenOptions};
-use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use aether_consensus::Evidence;
 use aether_types::ValidatorIndex;
 use aether_types::codec::encode;
 
+use crate::record_log::{RecordLog, RecordLogError};
+
 /// Most records kept in one evidence file.
 pub const EVIDENCE_RECORDS_MAX: usize = 65_536;
-/// Largest payload of one record (two signed headers or votes fit many times over).
-const PAYLOAD_BYTES_MAX: usize = 64 * 1024;
-const CHECKSUM_BYTES: usize = 8;
 
 /// What was equivocated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -136,26 +130,8 @@ impl EvidenceRecord {
     }
 }
 
-/// The evidence file could not be read or written.
-#[derive(Debug, thiserror::Error)]
-pub enum EvidenceStoreError {
-    /// Reading or writing failed.
-    #[error("evidence file {path}: {source}")]
-    Io {
-        /// The file.
-        path: PathBuf,
-        /// The cause.
-        source: std::io::Error,
-    },
-    /// A record before the last one is damaged.
-    #[error("evidence file {path}: record at byte {offset} is damaged")]
-    Damaged {
-        /// The file.
-        path: PathBuf,
-        /// Where the damaged record starts.
-        offset: u64,
-    },
-}
+/// The evidence file could not be read or written, or holds damage.
+pub type EvidenceStoreError = RecordLogError;
 
 /// What [`EvidenceStore::append`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -171,13 +147,26 @@ pub enum Appended {
 /// The evidence file. See the module docs.
 #[derive(Debug)]
 pub struct EvidenceStore {
-    path: PathBuf,
-    file: File,
-    /// Bytes of whole, synced records (where the next append starts).
-    length: u64,
+    log: RecordLog,
     stored: HashSet<(EvidenceKind, ValidatorIndex, u64)>,
     /// Bytes cut off at open (a torn last record), for the operator's log.
     pub torn_bytes: u64,
+}
+
+/// The records of `payloads`; a payload that is not a record is damage at `path`.
+fn decode_all(
+    path: &Path,
+    payloads: &[Vec<u8>],
+) -> Result<Vec<EvidenceRecord>, EvidenceStoreError> {
+    payloads
+        .iter()
+        .map(|payload| {
+            EvidenceRecord::from_payload(payload).ok_or_else(|| RecordLogError::Damaged {
+                path: path.to_path_buf(),
+                offset: 0,
+            })
+        })
+        .collect()
 }
 
 impl EvidenceStore {
@@ -185,38 +174,14 @@ impl EvidenceStore {
     pub fn open(
         path: impl Into<PathBuf>,
     ) -> Result<(EvidenceStore, Vec<EvidenceRecord>), EvidenceStoreError> {
-        let path = path.into();
-        let io = |source| EvidenceStoreError::Io {
-            path: path.clone(),
-            source,
-        };
-        let mut file = OpenOptions::new()
-            .read(true)
-            .append(true)
-            .create(true)
-            .open(&path)
-            .map_err(io)?;
-        let mut bytes = Vec::new();
-        file.read_to_end(&mut bytes).map_err(io)?;
-        let (records, valid_length) =
-            parse(&bytes).map_err(|offset| EvidenceStoreError::Damaged {
-                path: path.clone(),
-                offset,
-            })?;
-        let torn_bytes = bytes.len() as u64 - valid_length;
-        if torn_bytes > 0 {
-            file.set_len(valid_length).map_err(io)?;
-            file.sync_all().map_err(io)?;
-        }
-        file.seek(SeekFrom::End(0)).map_err(io)?;
+        let opened = RecordLog::open(path)?;
+        let records = decode_all(opened.log.path(), &opened.payloads)?;
         let stored = records.iter().map(EvidenceRecord::key).collect();
         Ok((
             EvidenceStore {
-                path,
-                file,
-                length: valid_length,
+                log: opened.log,
                 stored,
-                torn_bytes,
+                torn_bytes: opened.torn_bytes,
             },
             records,
         ))
@@ -225,16 +190,7 @@ impl EvidenceStore {
     /// Reads every record of the file at `path` without changing it (for tools and the
     /// staking work).
     pub fn read(path: &Path) -> Result<Vec<EvidenceRecord>, EvidenceStoreError> {
-        let bytes = std::fs::read(path).map_err(|source| EvidenceStoreError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        parse(&bytes)
-            .map(|(records, _)| records)
-            .map_err(|offset| EvidenceStoreError::Damaged {
-                path: path.to_path_buf(),
-                offset,
-            })
+        decode_all(path, &RecordLog::read(path)?)
     }
 
     /// Offences stored.
@@ -255,77 +211,9 @@ impl EvidenceStore {
         if self.stored.len() >= EVIDENCE_RECORDS_MAX {
             return Ok(Appended::Full);
         }
-        let payload = record.payload();
-        assert!(
-            payload.len() <= PAYLOAD_BYTES_MAX,
-            "evidence proofs are small"
-        );
-        let mut bytes = Vec::with_capacity(4 + payload.len() + CHECKSUM_BYTES);
-        bytes.extend_from_slice(&(payload.len() as u32).to_le_bytes());
-        bytes.extend_from_slice(&payload);
-        bytes.extend_from_slice(&blake3::hash(&payload).as_bytes()[..CHECKSUM_BYTES]);
-        let io = |source| EvidenceStoreError::Io {
-            path: self.path.clone(),
-            source,
-        };
-        let written = self
-            .file
-            .write_all(&bytes)
-            .and_then(|()| self.file.sync_data());
-        if let Err(error) = written {
-            // No partial record may stay in front of later ones: cut back to the last
-            // whole record (best effort; an open cuts a torn tail anyway).
-            let _ = self.file.set_len(self.length);
-            return Err(io(error));
-        }
-        self.length += bytes.len() as u64;
+        self.log.append([record.payload().as_slice()])?;
         self.stored.insert(record.key());
         Ok(Appended::Stored)
-    }
-}
-
-/// The records of `bytes` and the length of the valid prefix; `Err(offset)` when a
-/// damaged record is followed by more bytes than a torn tail could leave.
-fn parse(bytes: &[u8]) -> Result<(Vec<EvidenceRecord>, u64), u64> {
-    let mut records = Vec::new();
-    let mut offset = 0usize;
-    while offset < bytes.len() {
-        let rest = &bytes[offset..];
-        let record = rest.split_first_chunk::<4>().and_then(|(length, after)| {
-            let length = u32::from_le_bytes(*length) as usize;
-            if length > PAYLOAD_BYTES_MAX || after.len() < length + CHECKSUM_BYTES {
-                return None;
-            }
-            let (payload, after) = after.split_at(length);
-            let checksum_ok =
-                after[..CHECKSUM_BYTES] == blake3::hash(payload).as_bytes()[..CHECKSUM_BYTES];
-            let record = checksum_ok.then(|| EvidenceRecord::from_payload(payload))??;
-            Some((record, 4 + length + CHECKSUM_BYTES))
-        });
-        match record {
-            Some((record, used)) => {
-                records.push(record);
-                offset += used;
-            }
-            // A torn append can only be the last thing in the file: it is shorter than
-            // its declared record. Anything else is damage.
-            None if is_torn_tail(rest) => break,
-            None => return Err(offset as u64),
-        }
-    }
-    Ok((records, offset as u64))
-}
-
-/// True when `rest` (a record that did not check) is a record that was never
-/// completely written: shorter than it declares, or exactly as long (the last thing in
-/// the file) with content that does not match its checksum.
-fn is_torn_tail(rest: &[u8]) -> bool {
-    match rest.split_first_chunk::<4>() {
-        None => true,
-        Some((length, after)) => {
-            let length = u32::from_le_bytes(*length) as usize;
-            length <= PAYLOAD_BYTES_MAX && after.len() <= length + CHECKSUM_BYTES
-        }
     }
 }
 
@@ -363,54 +251,22 @@ mod tests {
     }
 
     #[test]
-    fn a_torn_tail_is_cut_and_damage_before_the_end_is_an_error() {
+    fn a_record_that_is_not_evidence_is_damage() {
         let directory = tempfile::tempdir().unwrap();
         let path = directory.path().join("evidence.log");
         let (mut store, _) = EvidenceStore::open(&path).unwrap();
         store
             .append(&record(EvidenceKind::DoubleVote, 0, 1))
             .unwrap();
-        store
-            .append(&record(EvidenceKind::DoubleVote, 0, 2))
-            .unwrap();
         drop(store);
-        let full = std::fs::read(&path).unwrap();
-
-        // A crash in the middle of the third append.
-        let mut torn = full.clone();
-        let third = {
-            let mut bytes = Vec::new();
-            let payload = record(EvidenceKind::DoubleVote, 0, 3).payload();
-            bytes.extend_from_slice(&(payload.len() as u32).to_le_bytes());
-            bytes.extend_from_slice(&payload);
-            bytes
-        };
-        torn.extend_from_slice(&third[..third.len() - 5]);
-        std::fs::write(&path, &torn).unwrap();
-        let (store, records) = EvidenceStore::open(&path).unwrap();
-        assert_eq!(records.len(), 2);
-        assert_eq!(store.torn_bytes, (third.len() - 5) as u64);
-        drop(store);
-        assert_eq!(std::fs::read(&path).unwrap(), full, "the tail is cut off");
-
-        // A crash that left a full-length last record whose pages never reached the
-        // disk (zeros): torn as well.
-        let mut zeroed = full.clone();
-        zeroed.extend_from_slice(&(third.len() as u32 - 4).to_le_bytes());
-        zeroed.extend_from_slice(&vec![0; third.len() - 4 + CHECKSUM_BYTES]);
-        std::fs::write(&path, &zeroed).unwrap();
-        let (store, records) = EvidenceStore::open(&path).unwrap();
-        assert_eq!(records.len(), 2);
-        assert_eq!(store.torn_bytes, (zeroed.len() - full.len()) as u64);
-        drop(store);
-
-        // A flipped byte in the first record, with the second after it.
-        let mut damaged = full.clone();
-        damaged[10] ^= 1;
-        std::fs::write(&path, &damaged).unwrap();
+        // Well framed and checksummed, but not an evidence record.
+        let opened = RecordLog::open(&path).unwrap();
+        let mut log = opened.log;
+        log.append([&[9u8, 9, 9][..]]).unwrap();
+        drop(log);
         assert!(matches!(
             EvidenceStore::open(&path),
-            Err(EvidenceStoreError::Damaged { offset: 0, .. })
+            Err(EvidenceStoreError::Damaged { .. })
         ));
         assert!(EvidenceStore::read(&path).is_err());
     }

@@ -29,6 +29,8 @@
 //!   peers over RPC's HTTP (`/snapshot/latest`, `/snapshot/<slot>/<file>`).
 //! - [`vrf_log`]: the VRF outputs of final blocks (the epoch nonces' inputs), synced
 //!   before the blocks are finalized, so every restart derives the cluster's nonces.
+//! - [`record_log`]: the append-only, checksummed record file under the evidence and
+//!   VRF logs (torn tails cut, earlier damage an error).
 //! - [`safety_store`]: the safety state on disk (atomic replace, fsync, checksum);
 //!   [`root_store`]: the last committed block and its QC, where a restart resumes.
 //!
@@ -48,6 +50,7 @@ pub mod evidence_store;
 pub mod finality_proof;
 pub mod forwarding;
 pub mod rate_limit;
+pub mod record_log;
 pub mod root_store;
 pub mod safety_store;
 pub mod service;
@@ -59,7 +62,8 @@ pub mod wire;
 
 pub use block_broadcast::{BlockBroadcast, BroadcastCounts, TURBINE_FANOUT_DEFAULT, TurbineNode};
 pub use driver::{
-    ClusterView, Driver, DriverError, DriverParts, KesKeySaver, Outbound, ValidatorStats,
+    ClusterView, CommittedBlock, Driver, DriverError, DriverParts, KesKeySaver, Outbound,
+    ValidatorStats,
 };
 pub use evidence_store::{EvidenceRecord, EvidenceStore, EvidenceStoreError};
 pub use finality_proof::{FinalityProof, FinalityProofError};

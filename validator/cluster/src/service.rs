@@ -14,9 +14,8 @@
 //! not be made durable, the accounts-db could not finalize) stops the thread with the
 //! error, and the node stops with it.
 
-use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -29,391 +28,28 @@ use aether_pipeline::link::Link;
 use aether_pipeline::packet::{BATCH_PACKETS_MAX, Packet, PacketBatch};
 use aether_pipeline::sigverify::VerifiedBatch;
 use aether_types::codec::encode;
-use aether_types::{Block, Hash, Transaction, ValidatorIndex};
+use aether_types::{Hash, ValidatorIndex};
 use tokio::sync::mpsc::Receiver;
 
-use crate::block_broadcast::{BlockBroadcast, BroadcastCounts};
+use crate::block_broadcast::BlockBroadcast;
 use crate::block_source;
-use crate::driver::{Driver, DriverError, Outbound, ValidatorStats};
+use crate::driver::{CommittedBlock, Driver, DriverError, Outbound};
 use crate::forwarding;
-use crate::rate_limit::PeerRateLimiter;
 use crate::snapshot_writer::SnapshotWriter;
 use crate::wire::ClusterMessage;
+
+mod counters;
+mod peer_limits;
+
+pub use counters::{FINALITY_BUCKETS_SECONDS, LatencyHistogram, ReasonCounts, ServiceCounters};
+use peer_limits::PeerLimits;
 
 /// How often the refusal and drop counters are copied for `/metrics` (not every loop:
 /// the copy allocates).
 const SNAPSHOT_INTERVAL: Duration = Duration::from_millis(250);
 
-/// Transactions one peer may forward here per second (also the burst).
-const FORWARDED_PER_PEER_PER_SECOND: u64 = 50_000;
-/// Kibibytes of whole blocks one peer may be sent per second in answer to fetches
-/// (64 MiB/s)...
-const FETCH_ANSWER_KIB_PER_PEER_PER_SECOND: u64 = 64 * 1024;
-/// ... and at once (a validator catching up asks for a chain of them: 256 MiB).
-const FETCH_ANSWER_KIB_PER_PEER_BURST: u64 = 256 * 1024;
-/// Block fetches remembered (answers to others are refused).
-const SOLICITED_BLOCKS_MAX: usize = 4_096;
-/// How long an answer to a block fetch is taken.
-const FETCH_ANSWER_WINDOW_MS: u64 = 10_000;
-
 /// Most verified batches and network messages taken per loop.
 const INPUTS_PER_LOOP: usize = 256;
-
-/// Counters of the service, rendered at `/metrics`.
-#[derive(Debug, Default)]
-pub struct ServiceCounters {
-    /// Messages that did not decode or had an unexpected kind.
-    pub malformed_messages_total: AtomicU64,
-    /// Messages from an identity that is not a validator.
-    pub unknown_sender_total: AtomicU64,
-    /// Outbound messages the network refused (queue full, unknown address).
-    pub send_failures_total: AtomicU64,
-    /// Last round this validator voted in.
-    pub last_vote_round: AtomicU64,
-    /// Current consensus round.
-    pub round: AtomicU64,
-    /// Leader of the next round (`u64::MAX` when its epoch nonce is not known yet).
-    pub next_leader: AtomicU64,
-    /// Blocks committed.
-    pub committed_blocks_total: AtomicU64,
-    /// QCs aggregated here.
-    pub qcs_formed_total: AtomicU64,
-    /// TCs aggregated here.
-    pub tcs_formed_total: AtomicU64,
-    /// Rounds this validator timed out.
-    pub rounds_timed_out_total: AtomicU64,
-    /// Snapshots written for peers.
-    pub snapshots_written_total: AtomicU64,
-    /// Slot of the newest snapshot written.
-    pub snapshot_slot: AtomicU64,
-    /// Equivocations recorded as evidence.
-    pub equivocations_total: AtomicU64,
-    /// Block fetches (repair requests) sent to peers.
-    pub block_fetches_total: AtomicU64,
-    /// Peers' block fetches answered.
-    pub block_fetch_answers_total: AtomicU64,
-    /// Transactions forwarded to upcoming leaders (one per leader sent to).
-    pub forwarded_transactions_total: AtomicU64,
-    /// Transactions peers forwarded here, queued for sigverify.
-    pub forwarded_received_total: AtomicU64,
-    /// Transactions peers forwarded here, dropped because sigverify's queue was full.
-    pub forwarded_dropped_total: AtomicU64,
-    /// Transactions peers forwarded here, dropped by the per-peer rate limit.
-    pub forwarded_rate_limited_total: AtomicU64,
-    /// Block fetches not answered: the asking peer's rate limit.
-    pub block_fetch_rate_limited_total: AtomicU64,
-    /// Whole blocks received that this validator did not ask for (dropped).
-    pub unsolicited_blocks_total: AtomicU64,
-    /// Own blocks sent whole because they could not be shredded.
-    pub unshredded_proposals_total: AtomicU64,
-    /// Turbine's counters, copied with the refusals.
-    pub turbine: std::sync::Mutex<BroadcastCounts>,
-    /// From built or accepted here to final, per block.
-    pub finality_latency: LatencyHistogram,
-    /// Per validator index: last vote and skipped slots seen in the final chain.
-    pub validators: std::sync::Mutex<Vec<ValidatorStats>>,
-    /// Blocks refused by replay (or held back), by reason, and messages the core
-    /// dropped, by reason: snapshots refreshed every 250 ms.
-    pub refusals: std::sync::Mutex<(ReasonCounts, ReasonCounts)>,
-}
-
-/// Counts by stable reason label.
-pub type ReasonCounts = Vec<(&'static str, u64)>;
-
-/// Upper bounds (seconds) of the finality latency histogram's buckets.
-pub const FINALITY_BUCKETS_SECONDS: [f64; 10] =
-    [0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0, 30.0];
-
-/// A fixed-bucket latency histogram (Prometheus semantics: cumulative on render).
-#[derive(Debug, Default)]
-pub struct LatencyHistogram {
-    buckets: [AtomicU64; FINALITY_BUCKETS_SECONDS.len()],
-    count: AtomicU64,
-    sum_milliseconds: AtomicU64,
-}
-
-impl LatencyHistogram {
-    /// Records one observation.
-    pub fn observe_ms(&self, milliseconds: u64) {
-        let seconds = milliseconds as f64 / 1e3;
-        if let Some(bucket) = FINALITY_BUCKETS_SECONDS
-            .iter()
-            .position(|bound| seconds <= *bound)
-        {
-            self.buckets[bucket].fetch_add(1, Ordering::Relaxed);
-        }
-        self.count.fetch_add(1, Ordering::Relaxed);
-        self.sum_milliseconds
-            .fetch_add(milliseconds, Ordering::Relaxed);
-    }
-
-    /// Appends the histogram as Prometheus text under `name`.
-    pub fn render(&self, name: &str, help: &str, out: &mut String) {
-        use std::fmt::Write;
-        let _ = writeln!(out, "# HELP {name} {help}");
-        let _ = writeln!(out, "# TYPE {name} histogram");
-        let mut cumulative = 0;
-        for (bound, bucket) in FINALITY_BUCKETS_SECONDS.iter().zip(&self.buckets) {
-            cumulative += bucket.load(Ordering::Relaxed);
-            let _ = writeln!(out, "{name}_bucket{{le=\"{bound}\"}} {cumulative}");
-        }
-        let count = self.count.load(Ordering::Relaxed);
-        let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {count}");
-        let sum = self.sum_milliseconds.load(Ordering::Relaxed) as f64 / 1e3;
-        let _ = writeln!(out, "{name}_sum {sum}");
-        let _ = writeln!(out, "{name}_count {count}");
-    }
-}
-
-impl ServiceCounters {
-    /// Appends every counter as Prometheus text (`aether_consensus_*`).
-    pub fn render(&self, out: &mut String) {
-        use std::fmt::Write;
-        let mut sample = |name: &str, kind: &str, help: &str, value: u64| {
-            let _ = writeln!(out, "# HELP aether_consensus_{name} {help}");
-            let _ = writeln!(out, "# TYPE aether_consensus_{name} {kind}");
-            let _ = writeln!(out, "aether_consensus_{name} {value}");
-        };
-        let load = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
-        sample(
-            "round",
-            "gauge",
-            "Current consensus round.",
-            load(&self.round),
-        );
-        sample(
-            "last_vote_round",
-            "gauge",
-            "Last round this validator voted in.",
-            load(&self.last_vote_round),
-        );
-        sample(
-            "committed_blocks_total",
-            "counter",
-            "Blocks committed by the 2-chain rule.",
-            load(&self.committed_blocks_total),
-        );
-        sample(
-            "qcs_formed_total",
-            "counter",
-            "Quorum certificates aggregated here from votes.",
-            load(&self.qcs_formed_total),
-        );
-        sample(
-            "tcs_formed_total",
-            "counter",
-            "Timeout certificates aggregated here from timeouts.",
-            load(&self.tcs_formed_total),
-        );
-        sample(
-            "rounds_timed_out_total",
-            "counter",
-            "Rounds this validator timed out (signed a timeout for).",
-            load(&self.rounds_timed_out_total),
-        );
-        sample(
-            "snapshots_written_total",
-            "counter",
-            "Snapshots (state and bundle) written for peers booting far behind.",
-            load(&self.snapshots_written_total),
-        );
-        sample(
-            "snapshot_slot",
-            "gauge",
-            "Slot of the newest snapshot written.",
-            load(&self.snapshot_slot),
-        );
-        sample(
-            "equivocations_total",
-            "counter",
-            "Equivocations seen (two proposals or two votes for one round by one key).",
-            load(&self.equivocations_total),
-        );
-        sample(
-            "block_fetches_total",
-            "counter",
-            "Block fetches (repair requests) sent to peers.",
-            load(&self.block_fetches_total),
-        );
-        sample(
-            "block_fetch_answers_total",
-            "counter",
-            "Peers' block fetches answered.",
-            load(&self.block_fetch_answers_total),
-        );
-        sample(
-            "forwarded_transactions_total",
-            "counter",
-            "Transactions forwarded to upcoming leaders (one per leader).",
-            load(&self.forwarded_transactions_total),
-        );
-        sample(
-            "forwarded_received_total",
-            "counter",
-            "Transactions peers forwarded here, queued for sigverify.",
-            load(&self.forwarded_received_total),
-        );
-        sample(
-            "forwarded_dropped_total",
-            "counter",
-            "Forwarded transactions dropped: sigverify's queue was full.",
-            load(&self.forwarded_dropped_total),
-        );
-        sample(
-            "forwarded_rate_limited_total",
-            "counter",
-            "Forwarded transactions dropped by the per-peer rate limit.",
-            load(&self.forwarded_rate_limited_total),
-        );
-        sample(
-            "block_fetch_rate_limited_total",
-            "counter",
-            "Block fetches not answered because of the asking peer's rate limit.",
-            load(&self.block_fetch_rate_limited_total),
-        );
-        sample(
-            "unsolicited_blocks_total",
-            "counter",
-            "Whole blocks received without a fetch asking for them (dropped).",
-            load(&self.unsolicited_blocks_total),
-        );
-        sample(
-            "unshredded_proposals_total",
-            "counter",
-            "Own proposals sent whole because they could not be shredded.",
-            load(&self.unshredded_proposals_total),
-        );
-        sample(
-            "malformed_messages_total",
-            "counter",
-            "Validator messages that did not decode.",
-            load(&self.malformed_messages_total),
-        );
-        sample(
-            "unknown_sender_total",
-            "counter",
-            "Validator messages from identities outside the validator set.",
-            load(&self.unknown_sender_total),
-        );
-        sample(
-            "send_failures_total",
-            "counter",
-            "Messages the network refused to queue.",
-            load(&self.send_failures_total),
-        );
-        {
-            let refusals = self.refusals.lock().expect("refusals lock");
-            let _ = writeln!(
-                out,
-                "# HELP aether_consensus_rejected_blocks_total Blocks refused before a vote, by reason."
-            );
-            let _ = writeln!(out, "# TYPE aether_consensus_rejected_blocks_total counter");
-            for (reason, count) in &refusals.0 {
-                let _ = writeln!(
-                    out,
-                    "aether_consensus_rejected_blocks_total{{reason=\"{reason}\"}} {count}"
-                );
-            }
-            let _ = writeln!(
-                out,
-                "# HELP aether_consensus_dropped_messages_total Consensus messages the core dropped, by reason."
-            );
-            let _ = writeln!(
-                out,
-                "# TYPE aether_consensus_dropped_messages_total counter"
-            );
-            for (reason, count) in &refusals.1 {
-                let _ = writeln!(
-                    out,
-                    "aether_consensus_dropped_messages_total{{reason=\"{reason}\"}} {count}"
-                );
-            }
-        }
-        self.finality_latency.render(
-            "aether_consensus_finality_latency_seconds",
-            "Seconds from a block built or accepted here to its commit.",
-            out,
-        );
-        render_turbine(&self.turbine.lock().expect("turbine lock"), out);
-    }
-}
-
-/// Appends Turbine's counters as Prometheus text (`aether_turbine_*`).
-fn render_turbine(counts: &BroadcastCounts, out: &mut String) {
-    use std::fmt::Write;
-    for (name, help, value) in [
-        (
-            "shreds_sent_total",
-            "Shreds this validator made as leader.",
-            counts.shreds_sent,
-        ),
-        (
-            "shreds_received_total",
-            "Shreds received from peers.",
-            counts.shreds_received,
-        ),
-        (
-            "retransmitted_shreds_total",
-            "Shred sends to children in Turbine trees.",
-            counts.retransmitted,
-        ),
-        (
-            "blocks_assembled_total",
-            "Blocks reassembled from shreds.",
-            counts.blocks_assembled,
-        ),
-        (
-            "repair_requests_sent_total",
-            "Shred repair requests sent to peers.",
-            counts.repair_requests_sent,
-        ),
-        (
-            "repaired_shreds_total",
-            "Shreds received in answer to repair requests.",
-            counts.repaired_shreds,
-        ),
-        (
-            "repair_requests_served_total",
-            "Peers' shred repair requests answered.",
-            counts.repair_requests_served,
-        ),
-        (
-            "repair_shreds_served_total",
-            "Shreds sent in answer to peers' repair requests.",
-            counts.repair_shreds_served,
-        ),
-    ] {
-        let _ = writeln!(out, "# HELP aether_turbine_{name} {help}");
-        let _ = writeln!(out, "# TYPE aether_turbine_{name} counter");
-        let _ = writeln!(out, "aether_turbine_{name} {value}");
-    }
-    let _ = writeln!(
-        out,
-        "# HELP aether_turbine_dropped_shreds_total Shreds refused, by reason."
-    );
-    let _ = writeln!(out, "# TYPE aether_turbine_dropped_shreds_total counter");
-    let mut dropped: Vec<_> = counts.dropped.iter().collect();
-    dropped.sort_unstable();
-    for (reason, count) in dropped {
-        let _ = writeln!(
-            out,
-            "aether_turbine_dropped_shreds_total{{reason=\"{reason}\"}} {count}"
-        );
-    }
-    let _ = writeln!(
-        out,
-        "# HELP aether_turbine_repair_dropped_total Peers' repair requests refused, by reason."
-    );
-    let _ = writeln!(out, "# TYPE aether_turbine_repair_dropped_total counter");
-    let mut refused: Vec<_> = counts.repair_dropped.iter().collect();
-    refused.sort_unstable();
-    for (reason, count) in refused {
-        let _ = writeln!(
-            out,
-            "aether_turbine_repair_dropped_total{{reason=\"{reason}\"}} {count}"
-        );
-    }
-}
 
 /// Everything the service runs with.
 pub struct ServiceParts {
@@ -591,55 +227,6 @@ fn take_forwarded(
             Err(_) => &parts.counters.forwarded_dropped_total,
         };
         counter.fetch_add(count, Ordering::Relaxed);
-    }
-}
-
-/// What peers may make this validator spend or accept (see [`PeerRateLimiter`]).
-struct PeerLimits {
-    /// Forwarded transactions into sigverify.
-    forwarded: PeerRateLimiter,
-    /// Kibibytes of whole blocks sent in answer to fetches.
-    fetch_answer_kib: PeerRateLimiter,
-    /// Blocks this validator asked for, and until when (ms) an answer is taken: whole
-    /// blocks are taken only as answers (a relayed copy could strip its TC).
-    solicited: HashMap<Hash, u64>,
-}
-
-impl PeerLimits {
-    fn new(peers: usize) -> Self {
-        Self {
-            forwarded: PeerRateLimiter::new(
-                peers,
-                FORWARDED_PER_PEER_PER_SECOND,
-                FORWARDED_PER_PEER_PER_SECOND,
-            ),
-            fetch_answer_kib: PeerRateLimiter::new(
-                peers,
-                FETCH_ANSWER_KIB_PER_PEER_PER_SECOND,
-                FETCH_ANSWER_KIB_PER_PEER_BURST,
-            ),
-            solicited: HashMap::new(),
-        }
-    }
-
-    /// Remembers a fetch of `hash` at `now_ms` (bounded: expired entries go first, then
-    /// the whole memory if it is still full).
-    fn solicit(&mut self, hash: Hash, now_ms: u64) {
-        if self.solicited.len() >= SOLICITED_BLOCKS_MAX {
-            self.solicited.retain(|_, until_ms| *until_ms >= now_ms);
-        }
-        if self.solicited.len() >= SOLICITED_BLOCKS_MAX {
-            self.solicited.clear();
-        }
-        self.solicited.insert(hash, now_ms + FETCH_ANSWER_WINDOW_MS);
-    }
-
-    /// True when `hash` was asked for and the answer is in time (every peer is asked:
-    /// the copies after the first are dropped by the driver as already held).
-    fn take_solicited(&mut self, hash: &Hash, now_ms: u64) -> bool {
-        self.solicited
-            .get(hash)
-            .is_some_and(|until_ms| *until_ms >= now_ms)
     }
 }
 
@@ -899,7 +486,7 @@ fn flush(
             parts.driver.validator_stats().to_vec();
     }
     let running = || !parts.shutdown.load(Ordering::Relaxed);
-    for (block, writes) in committed {
+    for committed in committed {
         parts
             .counters
             .committed_blocks_total
@@ -909,8 +496,8 @@ fn flush(
             .addresses
             .write()
             .expect("address index lock")
-            .apply(&writes);
-        let _ = parts.sealed.push(sealed_block(&block), running);
+            .apply(&committed.writes);
+        let _ = parts.sealed.push(sealed_block(committed), running);
     }
 }
 
@@ -956,18 +543,14 @@ fn write_snapshot_if_due(parts: &mut ServiceParts, final_slot: u64) {
     }
 }
 
-fn sealed_block(block: &Block) -> SealedBlock {
-    let transaction_ids: Vec<_> = block
-        .transactions
-        .iter()
-        .map(Transaction::transaction_id)
-        .collect();
+fn sealed_block(committed: CommittedBlock) -> SealedBlock {
+    let block = &committed.block;
     let now = Instant::now();
     SealedBlock {
-        block: block.clone(),
-        encoded: encode(block),
+        block: (**block).clone(),
+        encoded: encode(block.as_ref()),
         hash: block.hash(),
-        received_at: vec![now; transaction_ids.len()],
-        transaction_ids,
+        received_at: vec![now; committed.transaction_ids.len()],
+        transaction_ids: committed.transaction_ids,
     }
 }

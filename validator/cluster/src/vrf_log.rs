@@ -9,64 +9,34 @@
 //! them (a crash in between leaves outputs of blocks the cluster already committed,
 //! which is right).
 //!
-//! Record: `slot (u64 LE) ‖ output (64 bytes) ‖ BLAKE3(slot ‖ output)[..8]`, 80 bytes. At
-//! open, a torn last record is cut off; a damaged record elsewhere is an error. When the
-//! file holds far more records than the nonces still need, it is rewritten (temporary
-//! file, sync, rename) with only the needed ones.
+//! Each record (in a [`RecordLog`]): `slot (u64 LE) ‖ output (64 bytes)`. When the
+//! file holds far more records than the nonces still need, it is rewritten with only
+//! the needed ones.
 
 use std::collections::BTreeMap;
-use std::fs::{File, OpenOptions};
-use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use aether_crypto::vrf::VrfOutput;
 
-const OUTPUT_BYTES: usize = 64;
-const CHECKSUM_BYTES: usize = 8;
-const RECORD_BYTES: usize = 8 + OUTPUT_BYTES + CHECKSUM_BYTES;
+use crate::record_log::{RecordLog, RecordLogError};
 
-/// The log could not be read or written.
-#[derive(Debug, thiserror::Error)]
-pub enum VrfLogError {
-    /// Reading or writing failed.
-    #[error("VRF output log {path}: {source}")]
-    Io {
-        /// The file.
-        path: PathBuf,
-        /// The cause.
-        source: std::io::Error,
-    },
-    /// A record before the last one is damaged.
-    #[error("VRF output log {path}: record {index} is damaged")]
-    Damaged {
-        /// The file.
-        path: PathBuf,
-        /// Its position.
-        index: usize,
-    },
-}
+const OUTPUT_BYTES: usize = 64;
+const RECORD_BYTES: usize = 8 + OUTPUT_BYTES;
+
+/// The log could not be read or written, or holds damage.
+pub type VrfLogError = RecordLogError;
 
 /// The log. See the module docs.
 #[derive(Debug)]
 pub struct VrfLog {
-    path: PathBuf,
-    file: File,
-    records: usize,
+    log: RecordLog,
 }
 
-fn checksum(slot: u64, output: &VrfOutput) -> [u8; CHECKSUM_BYTES] {
-    let mut hasher = blake3::Hasher::new();
-    hasher.update(&slot.to_le_bytes());
-    hasher.update(&output.0);
-    let mut sum = [0; CHECKSUM_BYTES];
-    sum.copy_from_slice(&hasher.finalize().as_bytes()[..CHECKSUM_BYTES]);
-    sum
-}
-
-fn encode_record(slot: u64, output: &VrfOutput, out: &mut Vec<u8>) {
-    out.extend_from_slice(&slot.to_le_bytes());
-    out.extend_from_slice(&output.0);
-    out.extend_from_slice(&checksum(slot, output));
+fn encode_record(slot: u64, output: &VrfOutput) -> [u8; RECORD_BYTES] {
+    let mut record = [0; RECORD_BYTES];
+    record[..8].copy_from_slice(&slot.to_le_bytes());
+    record[8..].copy_from_slice(&output.0);
+    record
 }
 
 impl VrfLog {
@@ -74,96 +44,43 @@ impl VrfLog {
     pub fn open(
         path: impl Into<PathBuf>,
     ) -> Result<(VrfLog, BTreeMap<u64, VrfOutput>), VrfLogError> {
-        let path = path.into();
-        let io = |source| VrfLogError::Io {
-            path: path.clone(),
-            source,
-        };
-        let mut file = OpenOptions::new()
-            .read(true)
-            .append(true)
-            .create(true)
-            .open(&path)
-            .map_err(io)?;
-        let mut bytes = Vec::new();
-        file.read_to_end(&mut bytes).map_err(io)?;
+        let opened = RecordLog::open(path)?;
         let mut outputs = BTreeMap::new();
-        let mut valid = 0;
-        let whole = bytes.len() / RECORD_BYTES;
-        for (index, record) in bytes.chunks_exact(RECORD_BYTES).enumerate() {
+        for payload in &opened.payloads {
+            let record: &[u8; RECORD_BYTES] =
+                payload
+                    .as_slice()
+                    .try_into()
+                    .map_err(|_| RecordLogError::Damaged {
+                        path: opened.log.path().to_path_buf(),
+                        offset: 0,
+                    })?;
             let slot = u64::from_le_bytes(record[..8].try_into().expect("8 bytes"));
-            let output = VrfOutput(record[8..8 + OUTPUT_BYTES].try_into().expect("64 bytes"));
-            if record[8 + OUTPUT_BYTES..] != checksum(slot, &output) {
-                if index + 1 == whole && bytes.len() % RECORD_BYTES == 0 {
-                    // The last record, written as a whole but not its contents: torn.
-                    file.set_len((index * RECORD_BYTES) as u64).map_err(io)?;
-                    break;
-                }
-                return Err(VrfLogError::Damaged { path, index });
-            }
-            outputs.insert(slot, output);
-            valid += 1;
+            outputs.insert(slot, VrfOutput(record[8..].try_into().expect("64 bytes")));
         }
-        if bytes.len() % RECORD_BYTES != 0 {
-            file.set_len((valid * RECORD_BYTES) as u64).map_err(io)?;
-        }
-        let records = valid;
-        Ok((
-            VrfLog {
-                path,
-                file,
-                records,
-            },
-            outputs,
-        ))
+        Ok((VrfLog { log: opened.log }, outputs))
     }
 
     /// Appends `outputs` and syncs them.
     pub fn append(&mut self, outputs: &[(u64, VrfOutput)]) -> Result<(), VrfLogError> {
-        if outputs.is_empty() {
-            return Ok(());
-        }
-        let mut bytes = Vec::with_capacity(outputs.len() * RECORD_BYTES);
-        for (slot, output) in outputs {
-            encode_record(*slot, output, &mut bytes);
-        }
-        let io = |source| VrfLogError::Io {
-            path: self.path.clone(),
-            source,
-        };
-        self.file.write_all(&bytes).map_err(io)?;
-        self.file.sync_data().map_err(io)?;
-        self.records += outputs.len();
-        Ok(())
+        let records: Vec<[u8; RECORD_BYTES]> = outputs
+            .iter()
+            .map(|(slot, output)| encode_record(*slot, output))
+            .collect();
+        self.log.append(records.iter().map(|record| &record[..]))
     }
 
     /// Rewrites the log with only `keep` when it holds more than twice as many records
     /// (and at least 1,024): the outputs no nonce still needs go.
     pub fn compact(&mut self, keep: &BTreeMap<u64, VrfOutput>) -> Result<(), VrfLogError> {
-        if self.records <= (2 * keep.len()).max(1_024) {
+        if self.log.records() <= (2 * keep.len()).max(1_024) {
             return Ok(());
         }
-        let mut bytes = Vec::with_capacity(keep.len() * RECORD_BYTES);
-        for (slot, output) in keep {
-            encode_record(*slot, output, &mut bytes);
-        }
-        let temporary = self.path.with_extension("tmp");
-        let io = |path: &Path| {
-            let path = path.to_path_buf();
-            move |source| VrfLogError::Io { path, source }
-        };
-        {
-            let mut file = File::create(&temporary).map_err(io(&temporary))?;
-            file.write_all(&bytes).map_err(io(&temporary))?;
-            file.sync_all().map_err(io(&temporary))?;
-        }
-        std::fs::rename(&temporary, &self.path).map_err(io(&self.path))?;
-        self.file = OpenOptions::new()
-            .append(true)
-            .open(&self.path)
-            .map_err(io(&self.path))?;
-        self.records = keep.len();
-        Ok(())
+        let records: Vec<[u8; RECORD_BYTES]> = keep
+            .iter()
+            .map(|(slot, output)| encode_record(*slot, output))
+            .collect();
+        self.log.rewrite(records.iter().map(|record| &record[..]))
     }
 }
 
@@ -176,7 +93,7 @@ mod tests {
     }
 
     #[test]
-    fn outputs_survive_reopening_torn_tails_are_cut_and_compaction_keeps_what_is_asked() {
+    fn outputs_survive_reopening_and_compaction_keeps_what_is_asked() {
         let directory = tempfile::tempdir().unwrap();
         let path = directory.path().join("vrf.log");
         let (mut log, outputs) = VrfLog::open(&path).unwrap();
@@ -184,39 +101,11 @@ mod tests {
         log.append(&[(3, output(3)), (4, output(4))]).unwrap();
         log.append(&[(6, output(6))]).unwrap();
         drop(log);
-        let (log, outputs) = VrfLog::open(&path).unwrap();
+        let (mut log, outputs) = VrfLog::open(&path).unwrap();
         assert_eq!(outputs.keys().copied().collect::<Vec<_>>(), vec![3, 4, 6]);
         assert_eq!(outputs[&4], output(4));
-        drop(log);
-
-        // A crash in the middle of an append.
-        let mut bytes = std::fs::read(&path).unwrap();
-        let whole = bytes.clone();
-        bytes.extend_from_slice(&[7; RECORD_BYTES - 3]);
-        std::fs::write(&path, &bytes).unwrap();
-        let (_, outputs) = VrfLog::open(&path).unwrap();
-        assert_eq!(outputs.len(), 3);
-        assert_eq!(std::fs::read(&path).unwrap(), whole);
-        // A whole last record with garbage content is torn too.
-        let mut bytes = whole.clone();
-        bytes.extend_from_slice(&[9; RECORD_BYTES]);
-        std::fs::write(&path, &bytes).unwrap();
-        let (mut log, outputs) = VrfLog::open(&path).unwrap();
-        assert_eq!(outputs.len(), 3);
-        // Damage before the end is an error.
-        drop(log);
-        let mut damaged = whole.clone();
-        damaged[10] ^= 1;
-        std::fs::write(&path, &damaged).unwrap();
-        assert!(matches!(
-            VrfLog::open(&path),
-            Err(VrfLogError::Damaged { index: 0, .. })
-        ));
 
         // Compaction rewrites only when the log is much larger than what is kept.
-        std::fs::write(&path, &whole).unwrap();
-        let (reopened, _) = VrfLog::open(&path).unwrap();
-        log = reopened;
         let many: Vec<(u64, VrfOutput)> = (10..2_100).map(|slot| (slot, output(1))).collect();
         log.append(&many).unwrap();
         let keep: BTreeMap<u64, VrfOutput> = (2_000..2_100).map(|slot| (slot, output(1))).collect();
@@ -226,5 +115,6 @@ mod tests {
         let (_, outputs) = VrfLog::open(&path).unwrap();
         assert_eq!(outputs.len(), 101);
         assert_eq!(outputs.keys().next(), Some(&2_000));
+        assert_eq!(outputs[&2_100], output(2));
     }
 }

@@ -2,7 +2,10 @@
 //! the validator set and the leaders' public keys. The encodings are specified in the
 //! crate docs.
 
-use aether_consensus::{ValidatorInfo, ValidatorSet};
+use std::sync::Arc;
+
+use aether_consensus::certificate_verifier::{CertificateVerifier, genesis_qc};
+use aether_consensus::{EpochSchedule, LeaderSchedule, ValidatorInfo, ValidatorSet};
 use aether_crypto::bls::{BlsPublicKey, BlsSignature};
 use aether_crypto::leader_keys::LeaderPublicKeys;
 use aether_ledger::rules::output_state_value;
@@ -141,6 +144,32 @@ impl ClusterGenesis {
             vrf: validator.vrf_public_key,
             kes_depth: self.kes_depth,
         })
+    }
+
+    /// Every validator's replay keys, by index.
+    pub fn all_leader_public_keys(&self) -> Vec<LeaderPublicKeys> {
+        (0..self.validators.len())
+            .filter_map(|index| self.leader_public_keys(ValidatorIndex(index as u32)))
+            .collect()
+    }
+
+    /// The leader schedule at genesis over `validators` (this genesis's set): its
+    /// epochs, with the genesis nonce for epochs 0 and 1.
+    pub fn leader_schedule(&self, validators: Arc<ValidatorSet>) -> LeaderSchedule {
+        LeaderSchedule::new(
+            validators,
+            EpochSchedule::new(self.epoch_slots, 1),
+            self.genesis_nonce,
+        )
+    }
+
+    /// A certificate verifier over `validators` (this genesis's set) that trusts the
+    /// genesis block's QC (round 0).
+    pub fn certificate_verifier(&self, validators: Arc<ValidatorSet>) -> CertificateVerifier {
+        CertificateVerifier::new(
+            validators,
+            genesis_qc(self.genesis_hash(), 0, self.validators.len()),
+        )
     }
 
     /// Sum of the stakes (validated to fit a `u64`; saturates on an unvalidated value).

@@ -20,10 +20,7 @@ use aether_cluster::{
     EvidenceStoreError, RootStore, SafetyStore, ServiceCounters, ServiceParts, SnapshotBundle,
     SnapshotWriter, TurbineNode, VerifiedBundle, VrfLog,
 };
-use aether_consensus::certificate_verifier::{CertificateVerifier, genesis_qc};
-use aether_consensus::{
-    BlockMeta, ConsensusConfig, Core, EpochSchedule, LeaderSchedule, TimeoutConfig,
-};
+use aether_consensus::{BlockMeta, ConsensusConfig, Core, EpochSchedule, TimeoutConfig};
 use aether_crypto::bls::BlsSecretKey;
 use aether_crypto::ed25519::Ed25519SecretKey;
 use aether_genesis::ClusterGenesis;
@@ -54,23 +51,12 @@ pub const BOOT_FILE: &str = "consensus-boot.bin";
 /// genesis nonce and hash).
 pub fn verify_bundle(genesis: &ClusterGenesis, bundle: &SnapshotBundle) -> Result<VerifiedBundle> {
     let validators = Arc::new(genesis.validator_set()?);
-    let leaders: Vec<_> = (0..genesis.validators.len())
-        .map(|index| {
-            genesis
-                .leader_public_keys(ValidatorIndex(index as u32))
-                .expect("every genesis validator has leader keys")
-        })
-        .collect();
-    let schedule = LeaderSchedule::new(
-        validators.clone(),
-        EpochSchedule::new(genesis.epoch_slots, 1),
-        genesis.genesis_nonce,
-    );
-    let mut verifier = CertificateVerifier::new(
-        validators,
-        genesis_qc(genesis.genesis_hash(), 0, genesis.validators.len()),
-    );
-    Ok(bundle.verify(&mut verifier, &schedule, &leaders, &genesis.genesis_hash())?)
+    Ok(bundle.verify(
+        &mut genesis.certificate_verifier(validators.clone()),
+        &genesis.leader_schedule(validators),
+        &genesis.all_leader_public_keys(),
+        &genesis.genesis_hash(),
+    )?)
 }
 
 /// The bundle this validator booted from, checked again (`None`: it started from the
@@ -195,18 +181,8 @@ impl ClusterNode {
             })?;
         let me = ValidatorIndex(me as u32);
         let validators = Arc::new(genesis.validator_set()?);
-        let leaders = (0..genesis.validators.len())
-            .map(|index| {
-                genesis
-                    .leader_public_keys(ValidatorIndex(index as u32))
-                    .expect("every genesis validator has leader keys")
-            })
-            .collect();
-        let mut schedule = LeaderSchedule::new(
-            validators,
-            EpochSchedule::new(genesis.epoch_slots, 1),
-            genesis.genesis_nonce,
-        );
+        let leaders = genesis.all_leader_public_keys();
+        let mut schedule = genesis.leader_schedule(validators);
         let boot = load_boot_bundle(&config.node.ledger, genesis)?;
         if let Some(boot) = &boot {
             schedule.add_epoch_nonce(boot.epoch, boot.epoch_nonce);

@@ -500,9 +500,6 @@ fn http_get(address: SocketAddr, path: &str) -> (u16, Vec<u8>) {
 
 fn check_served_snapshot(validator: &Validator, genesis: &ClusterGenesis) {
     use aether_cluster::SnapshotBundle;
-    use aether_consensus::certificate_verifier::{CertificateVerifier, genesis_qc};
-    use aether_consensus::{EpochSchedule, LeaderSchedule};
-    use aether_types::ValidatorIndex;
     use aether_types::codec::decode_exact;
 
     let (status, latest) = http_get(validator.rpc_address, "/snapshot/latest");
@@ -518,22 +515,9 @@ fn check_served_snapshot(validator: &Validator, genesis: &ClusterGenesis) {
     assert_eq!(status, 200);
     let bundle: SnapshotBundle = decode_exact(&bundle).expect("a bundle");
     let validators = std::sync::Arc::new(genesis.validator_set().expect("validator set"));
-    let leaders: Vec<_> = (0..genesis.validators.len())
-        .map(|index| {
-            genesis
-                .leader_public_keys(ValidatorIndex(index as u32))
-                .expect("keys")
-        })
-        .collect();
-    let schedule = LeaderSchedule::new(
-        validators.clone(),
-        EpochSchedule::new(genesis.epoch_slots, 1),
-        genesis.genesis_nonce,
-    );
-    let mut verifier = CertificateVerifier::new(
-        validators,
-        genesis_qc(genesis.genesis_hash(), 0, genesis.validators.len()),
-    );
+    let mut verifier = genesis.certificate_verifier(validators.clone());
+    let schedule = genesis.leader_schedule(validators);
+    let leaders = genesis.all_leader_public_keys();
     let verified = bundle
         .verify(&mut verifier, &schedule, &leaders, &genesis.genesis_hash())
         .expect("the served bundle proves its block final");
