@@ -42,8 +42,10 @@ use build::ProposeRequest;
 
 pub use validator_stats::ValidatorStats;
 
+use crate::certificate_store::{CertificateStore, HighCertificates};
 use crate::evidence_store::{EvidenceRecord, EvidenceStore};
 use crate::finality_proof::FinalityProof;
+use crate::pending_blocks::PendingBlocks;
 use crate::root_store::RootStore;
 use crate::safety_store::{SafetyStore, SafetyStoreError};
 use crate::vrf_log::{VrfLog, VrfLogError};
@@ -97,6 +99,9 @@ pub enum DriverError {
     /// The safety state could not be made durable: nothing after it may be sent.
     #[error(transparent)]
     Safety(#[from] SafetyStoreError),
+    /// A block could not be kept on disk before voting for or proposing it.
+    #[error("keeping a pending block: {0}")]
+    PendingBlock(#[from] std::io::Error),
     /// The VRF outputs of committed blocks could not be made durable (the epoch nonces
     /// would not survive a restart).
     #[error(transparent)]
@@ -150,6 +155,10 @@ pub struct Driver {
     kes_saver: Option<KesKeySaver>,
     /// Where the VRF outputs of final blocks are kept (the nonces' inputs).
     vrf_log: Option<VrfLog>,
+    /// Where un-final blocks are kept until the root passes them.
+    pending_blocks: Option<PendingBlocks>,
+    /// Where the high QC and the current round's TC are kept, and the rounds saved.
+    certificates: Option<(CertificateStore, u64, u64)>,
     /// The proof that the last committed block is final (when both it and the child
     /// that committed it are held).
     finality_proof: Option<FinalityProof>,
@@ -254,6 +263,8 @@ impl Driver {
             evidence_store: None,
             kes_saver: None,
             vrf_log: None,
+            certificates: None,
+            pending_blocks: None,
             finality_proof: None,
             block_interval_ms: 0,
             now_ms: 0,
@@ -269,6 +280,21 @@ impl Driver {
             awaiting_nonce: Vec::new(),
             nonce_epoch_floor: 2,
         }
+    }
+
+    /// Keeps every block accepted or built here in `store` until the root passes it, and
+    /// at [`Driver::start`] replays what it holds (see [`crate::pending_blocks`]).
+    pub fn with_pending_blocks(mut self, store: PendingBlocks) -> Self {
+        self.pending_blocks = Some(store);
+        self
+    }
+
+    /// Keeps the high QC and the current round's TC in `store` whenever they rise, and
+    /// at [`Driver::start`] resumes from what it holds (see
+    /// [`crate::certificate_store`]).
+    pub fn with_certificate_store(mut self, store: CertificateStore) -> Self {
+        self.certificates = Some((store, 0, 0));
+        self
     }
 
     /// Keeps the VRF outputs of committed blocks in `log`, synced before the blocks
@@ -326,10 +352,53 @@ impl Driver {
             .is_none_or(|newest| self.now_ms >= newest + self.block_interval_ms)
     }
 
-    /// Starts the core (first timer, a proposal when this validator leads).
+    /// Starts the core (first timer, a proposal when this validator leads), after
+    /// restoring the saved high certificates if there are any.
     pub fn start(&mut self) -> Result<(), DriverError> {
+        // Blocks above the root that were held before the restart, oldest first: the
+        // high QC's block among them.
+        let root_slot = self.accounts_read().last_finalized().slot;
+        let pending = self
+            .pending_blocks
+            .as_ref()
+            .map(|store| store.load_above(root_slot))
+            .unwrap_or_default();
+        for block in pending {
+            self.on_block(block, None)?;
+        }
+        let saved = match &self.certificates {
+            Some((store, _, _)) => store.load()?,
+            None => None,
+        };
+        if let Some(saved) = saved {
+            let actions = self
+                .core
+                .restore(&saved.high_qc, saved.last_round_tc.as_ref());
+            self.carry_out(actions)?;
+        }
         let actions = self.core.start();
         self.carry_out(actions)
+    }
+
+    /// Saves the high QC and the current round's TC when either rose since the last
+    /// save (before the messages that follow from them leave: the caller sends the
+    /// outbox after this returns).
+    fn save_certificates(&mut self) -> Result<(), DriverError> {
+        let Some((store, saved_qc_round, saved_tc_round)) = &mut self.certificates else {
+            return Ok(());
+        };
+        let qc_round = self.core.high_qc().round;
+        let tc_round = self.core.last_round_tc().map_or(0, |tc| tc.round);
+        if qc_round <= *saved_qc_round && tc_round <= *saved_tc_round {
+            return Ok(());
+        }
+        store.save(&HighCertificates {
+            high_qc: self.core.high_qc().clone(),
+            last_round_tc: self.core.last_round_tc().cloned(),
+        })?;
+        *saved_qc_round = qc_round;
+        *saved_tc_round = tc_round;
+        Ok(())
     }
 
     /// Queues a verified transaction (with its id) for this validator's next block;
@@ -399,6 +468,9 @@ impl Driver {
         };
         let proposal = proposal_of(&block, justify, tc, content_valid);
         if content_valid {
+            if let Some(store) = &self.pending_blocks {
+                store.save(&block)?;
+            }
             self.blocks.insert(hash, Arc::new(block));
             self.seen_ms.insert(hash, self.now_ms);
             self.last_block_ms = Some(self.now_ms);
@@ -662,7 +734,7 @@ impl Driver {
                 queue.extend(self.core.handle(event));
             }
         }
-        Ok(())
+        self.save_certificates()
     }
 }
 

@@ -31,6 +31,10 @@
 //!   before the blocks are finalized, so every restart derives the cluster's nonces.
 //! - [`record_log`]: the append-only, checksummed record file under the evidence and
 //!   VRF logs (torn tails cut, earlier damage an error).
+//! - [`certificate_store`]: the high QC and the current round's TC, so a restart
+//!   resumes in the round it left (where the timeout rule lets it speak).
+//! - [`pending_blocks`]: blocks above the root accepted or built here, on disk until
+//!   final (the high QC's block must survive a restart of the whole cluster).
 //! - [`safety_store`]: the safety state on disk (atomic replace, fsync, checksum);
 //!   [`root_store`]: the last committed block and its QC, where a restart resumes.
 //!
@@ -45,10 +49,12 @@
 
 pub mod block_broadcast;
 pub mod block_source;
+pub mod certificate_store;
 pub mod driver;
 pub mod evidence_store;
 pub mod finality_proof;
 pub mod forwarding;
+pub mod pending_blocks;
 pub mod rate_limit;
 pub mod record_log;
 pub mod root_store;
@@ -61,12 +67,14 @@ pub mod vrf_log;
 pub mod wire;
 
 pub use block_broadcast::{BlockBroadcast, BroadcastCounts, TURBINE_FANOUT_DEFAULT, TurbineNode};
+pub use certificate_store::{CertificateStore, HighCertificates};
 pub use driver::{
     ClusterView, CommittedBlock, Driver, DriverError, DriverParts, KesKeySaver, Outbound,
     ValidatorStats,
 };
 pub use evidence_store::{EvidenceRecord, EvidenceStore, EvidenceStoreError};
 pub use finality_proof::{FinalityProof, FinalityProofError};
+pub use pending_blocks::PendingBlocks;
 pub use root_store::RootStore;
 pub use safety_store::{SafetyStore, SafetyStoreError};
 pub use service::{ServiceCounters, ServiceParts, spawn};

@@ -393,3 +393,85 @@ fn a_snapshot_bundle_lets_a_stranger_resume_with_the_right_epoch_nonces() {
         Err(BundleError::BrokenChain)
     );
 }
+
+#[test]
+fn the_whole_cluster_restarts_in_the_rounds_it_left_and_goes_on() {
+    let directory = tempfile::tempdir().unwrap();
+    let mut cluster = Cluster::new(directory.path(), &[]);
+    cluster.run_until_committed(8, 100_000);
+    // Every validator stops at once, mid-round; messages in flight are lost.
+    let rounds_before: Vec<u64> = cluster.live().map(|driver| driver.core().round()).collect();
+    let voted_before: Vec<u64> = cluster
+        .live()
+        .map(|driver| driver.core().safety().last_voted_round)
+        .collect();
+    let finals_before = cluster
+        .live()
+        .map(|driver| driver.committed().len())
+        .max()
+        .unwrap();
+    let final_slot_before = cluster
+        .live()
+        .map(|driver| driver.last_finalized().slot)
+        .max()
+        .unwrap();
+    for index in 0..VALIDATORS {
+        cluster.drivers[index] = None;
+        cluster.deadlines.remove(&index);
+    }
+    cluster.queue.clear();
+    for index in 0..VALIDATORS {
+        let root = RootStore::new(directory.path().join(format!("root-{index}.bin")))
+            .load()
+            .unwrap();
+        let mut restarted = driver(directory.path(), index, root, LONG_EPOCH);
+        restarted.start().unwrap();
+        // It resumes past its last vote's round, not at its last commit's.
+        assert!(
+            restarted.core().round() >= voted_before[index],
+            "validator {index} resumed in round {} below its last vote {}",
+            restarted.core().round(),
+            voted_before[index]
+        );
+        assert!(restarted.core().round() + 1 >= rounds_before[index]);
+        cluster.drivers[index] = Some(restarted);
+        cluster.collect(index);
+    }
+    let mut steps = 0;
+    while cluster
+        .live()
+        .map(|driver| driver.last_finalized().slot)
+        .min()
+        .unwrap()
+        <= final_slot_before + 3
+    {
+        assert!(
+            cluster.step(),
+            "nothing left to do: the restarted cluster is silent"
+        );
+        steps += 1;
+        if steps >= 20_000 {
+            let states: Vec<String> = cluster
+                .live()
+                .map(|driver| {
+                    let core = driver.core();
+                    format!(
+                        "round {} high_qc {} tc {:?} safety {:?} final {} drops {:?}",
+                        core.round(),
+                        core.high_qc().round,
+                        core.last_round_tc().map(|tc| tc.round),
+                        core.safety(),
+                        driver.last_finalized().slot,
+                        core.drops().iter().collect::<Vec<_>>()
+                    )
+                })
+                .collect();
+            panic!(
+                "the restarted cluster made no progress:\n{}",
+                states.join("\n")
+            );
+        }
+    }
+    assert_agreement(&cluster);
+    assert!(finals_before > 0);
+}

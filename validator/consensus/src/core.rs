@@ -161,6 +161,35 @@ impl Core {
         out
     }
 
+    /// Before [`Core::start`] on a restart: takes back the highest QC and the TC of the
+    /// last round this validator was in (as saved by the driver), so it resumes in the
+    /// round after them, where the timeout rule lets it speak, instead of the round
+    /// after its last committed block, where its safety state may forbid it to.
+    /// Certificates that do not verify are ignored.
+    pub fn restore(
+        &mut self,
+        high_qc: &QuorumCertificate,
+        last_round_tc: Option<&TimeoutCertificate>,
+    ) -> Vec<Action> {
+        let mut out = Vec::new();
+        if high_qc.round > self.high_qc.round && self.verifier.verify_qc(high_qc).is_ok() {
+            self.process_qc(high_qc, None, &mut out);
+        }
+        if let Some(tc) = last_round_tc
+            && tc.round >= self.round
+            && self.verifier.verify_tc(tc).is_ok()
+        {
+            self.process_tc(tc, &mut out);
+        }
+        self.check_actions(&out);
+        out
+    }
+
+    /// The TC that opened the current round, if it was entered through one.
+    pub fn last_round_tc(&self) -> Option<&TimeoutCertificate> {
+        self.last_round_tc.as_ref()
+    }
+
     /// Handles one event; the returned actions must be carried out in order.
     pub fn handle(&mut self, event: Event) -> Vec<Action> {
         let mut out = Vec::new();

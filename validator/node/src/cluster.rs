@@ -16,9 +16,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use aether_accounts_db::{AccountsDb, GENESIS_PARENT};
 use aether_blockstore::Blockstore;
 use aether_cluster::{
-    BlockBroadcast, ClusterView, Driver, DriverError, DriverParts, EvidenceStore,
-    EvidenceStoreError, RootStore, SafetyStore, ServiceCounters, ServiceParts, SnapshotBundle,
-    SnapshotWriter, TurbineNode, VerifiedBundle, VrfLog,
+    BlockBroadcast, CertificateStore, ClusterView, Driver, DriverError, DriverParts, EvidenceStore,
+    EvidenceStoreError, PendingBlocks, RootStore, SafetyStore, ServiceCounters, ServiceParts,
+    SnapshotBundle, SnapshotWriter, TurbineNode, VerifiedBundle, VrfLog,
 };
 use aether_consensus::{BlockMeta, ConsensusConfig, Core, EpochSchedule, TimeoutConfig};
 use aether_crypto::bls::BlsSecretKey;
@@ -74,6 +74,13 @@ fn load_boot_bundle(ledger: &Path, genesis: &ClusterGenesis) -> Result<Option<Ve
         .map(Some)
         .with_context(|| format!("{} does not verify", path.display()))
 }
+
+/// The high QC and the current round's TC (in the ledger directory): where a restart
+/// resumes.
+pub const CERTIFICATES_FILE: &str = "consensus-certificates.bin";
+
+/// Blocks above the root accepted or built here (in the ledger directory).
+pub const PENDING_BLOCKS_DIRECTORY: &str = "consensus-blocks";
 
 /// The VRF outputs of final blocks (in the ledger directory): the epoch nonces' inputs.
 pub const VRF_LOG_FILE: &str = "consensus-vrf.log";
@@ -295,6 +302,13 @@ impl ClusterNode {
         .with_root_store(roots)
         .with_evidence_store(evidence)
         .with_vrf_log(vrf_log)
+        .with_certificate_store(CertificateStore::new(
+            config.node.ledger.join(CERTIFICATES_FILE),
+        ))
+        .with_pending_blocks(
+            PendingBlocks::open(config.node.ledger.join(PENDING_BLOCKS_DIRECTORY))
+                .context("opening the pending-block directory")?,
+        )
         .with_kes_key_saver({
             let keys_directory = config.node.keys.clone();
             Box::new(move |kes| {

@@ -198,7 +198,12 @@ impl Cluster {
 }
 
 fn start_cluster() -> (tempfile::TempDir, Cluster) {
-    let directory = tempfile::tempdir().expect("temporary directory");
+    let mut directory = tempfile::tempdir().expect("temporary directory");
+    // Set to keep the validators' ledgers and logs for a post-mortem.
+    if std::env::var_os("AETHER_TEST_KEEP_DIRECTORY").is_some() {
+        directory.disable_cleanup(true);
+        eprintln!("keeping {}", directory.path().display());
+    }
     let init = Command::new(aetherctl())
         // Epochs of 10 slots: the test crosses many epoch boundaries, so nonces are
         // derived from final blocks, also after restarts (from the blockstore). KES

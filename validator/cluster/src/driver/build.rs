@@ -103,6 +103,14 @@ impl Driver {
             self.block_vrf.insert(block.hash(), (round, output));
         }
         self.seen_ms.insert(block.hash(), self.now_ms);
+        if let Some(store) = &self.pending_blocks
+            && let Err(error) = store.save(&block)
+        {
+            // Not proposed: a block that a restart could lose is not offered.
+            tracing::error!(%error, round, "could not keep the built block; not proposing it");
+            self.count_rejection("pending_block_not_saved");
+            return None;
+        }
         self.blocks.insert(block.hash(), Arc::new(block));
         Some(proposal)
     }

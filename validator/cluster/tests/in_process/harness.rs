@@ -9,7 +9,8 @@ pub(crate) use std::sync::{Arc, RwLock};
 pub(crate) use aether_accounts_db::{AccountsDb, AccountsDbOptions, GENESIS_PARENT};
 pub(crate) use aether_cluster::evidence_store::EvidenceKind;
 pub(crate) use aether_cluster::{
-    ClusterView, Driver, DriverParts, EvidenceStore, Outbound, RootStore, SafetyStore,
+    CertificateStore, ClusterView, Driver, DriverParts, EvidenceStore, Outbound, PendingBlocks,
+    RootStore, SafetyStore,
 };
 pub(crate) use aether_consensus::testing::{validator_keys, validator_set};
 pub(crate) use aether_consensus::{
@@ -190,6 +191,10 @@ pub(crate) fn driver(
             .unwrap()
             .0,
     )
+    .with_certificate_store(CertificateStore::new(
+        directory.join(format!("certificates-{index}.bin")),
+    ))
+    .with_pending_blocks(PendingBlocks::open(directory.join(format!("pending-{index}"))).unwrap())
 }
 
 #[derive(Debug, Clone)]

@@ -242,3 +242,33 @@ fn votes_are_broadcast_on_timeout_so_a_dead_next_leader_costs_no_qc() {
     assert_eq!(late.high_qc().block_hash, block);
     assert_eq!(late.round(), 2);
 }
+
+#[test]
+fn a_restart_resumes_after_its_saved_certificates_and_ignores_forged_ones() {
+    // Next leader of round 1 forms the QC of block 2 from three votes.
+    let next_leader = schedule().leader(2).unwrap().0;
+    let mut leader = core(next_leader);
+    leader.start();
+    leader.handle(Event::Proposal(round_one_proposal(true, 2)));
+    for voter in 0..3 {
+        leader.handle(Event::Vote(signed_vote(voter, 1, Hash([2; 32]))));
+    }
+    let qc = leader.high_qc().clone();
+    assert_eq!((qc.round, leader.round()), (1, 2));
+
+    // A restarted validator that knows only the genesis resumes in round 2 from it.
+    let other = (next_leader + 1) % 4;
+    let mut restarted = core(other);
+    restarted.restore(&qc, None);
+    assert_eq!(restarted.round(), 2);
+    assert_eq!(restarted.high_qc(), &qc);
+
+    // A certificate whose aggregate does not verify is ignored.
+    let mut forged = qc.clone();
+    forged.block_hash = Hash([9; 32]);
+    let mut fooled = core(other);
+    let round_before = fooled.round();
+    assert!(fooled.restore(&forged, None).is_empty());
+    assert_eq!(fooled.round(), round_before);
+    assert_eq!(fooled.high_qc().round, 0);
+}

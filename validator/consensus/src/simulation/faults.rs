@@ -5,6 +5,9 @@ use super::rng::SimRng;
 /// Message delays after GST are at most this (the synchrony bound Δ).
 pub const DELAY_AFTER_GST_MAX_MS: u64 = 100;
 
+/// Chance, in permille, that a run stops every honest node at once and restarts them.
+pub const CLUSTER_RESTART_PERMILLE: u64 = 200;
+
 /// A node that goes down at `at_ms` and restarts at `restart_ms` (before GST).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Crash {
@@ -41,6 +44,10 @@ pub struct FaultPlan {
     pub partition: Option<Partition>,
     /// Crashes and restarts of honest nodes (all back up by GST).
     pub crashes: Vec<Crash>,
+    /// When every honest node goes down at once (its crashes are in `crashes`), if
+    /// this run restarts the whole cluster: blocks certified but not final then live
+    /// only in what the nodes persisted.
+    pub cluster_restart_ms: Option<u64>,
     /// The byzantine node, if any (holding less than a third of the stake).
     pub byzantine: Option<usize>,
 }
@@ -76,8 +83,25 @@ impl FaultPlan {
                 restart_ms,
             });
         }
+        // Drawn from a stream of its own, so the rest of every seed's plan is what it
+        // was before whole-cluster restarts existed.
+        let mut restart_rng = SimRng::new(seed, 4);
+        let cluster_restart_ms = (restart_rng.chance(CLUSTER_RESTART_PERMILLE) && gst_ms > 600)
+            .then(|| restart_rng.range(200, gst_ms - 400));
+        if let Some(at_ms) = cluster_restart_ms {
+            for node in (0..nodes).filter(|&node| Some(node) != byzantine) {
+                // Back one by one, the last before GST.
+                let restart_ms = restart_rng.range(at_ms + 50, gst_ms - 1);
+                crashes.push(Crash {
+                    node,
+                    at_ms,
+                    restart_ms,
+                });
+            }
+        }
         FaultPlan {
             gst_ms,
+            cluster_restart_ms,
             drop_permille,
             duplicate_permille,
             delay_max_ms,

@@ -2,8 +2,9 @@
 //!
 //! One seed fixes everything: keys, the leader schedule's nonce, and the fault plan
 //! ([`faults`]): random delays, drops and duplicates, a partition that heals at GST,
-//! crashes and restarts (a restarted node keeps only its persisted safety state and its
-//! committed chain), and one byzantine node ([`byzantine`]) that equivocates, proposes
+//! crashes and restarts (a restarted node keeps only its persisted safety state, its
+//! highest certificates and its committed chain), in a fifth of runs a restart of every
+//! honest node at once, and one byzantine node ([`byzantine`]) that equivocates, proposes
 //! invalid blocks, proposes forks of stale QCs and double-votes. Blocks are synthetic (a
 //! payload id); the simulated driver marks the byzantine node's invalid blocks invalid.
 //! Time is simulated: the run is a loop over a queue of timed deliveries, so it takes

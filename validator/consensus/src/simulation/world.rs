@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet, BinaryHeap, VecDeque};
 use std::sync::Arc;
 
 use aether_crypto::bls::BlsSecretKey;
-use aether_types::{Hash, Timeout, TimeoutCertificate, ValidatorIndex, Vote};
+use aether_types::{Hash, QuorumCertificate, Timeout, TimeoutCertificate, ValidatorIndex, Vote};
 
 use super::byzantine::{DOUBLE_VOTE_PERMILLE, ProposalBehaviour, Recipient};
 use super::faults::{DELAY_AFTER_GST_MAX_MS, FaultPlan};
@@ -63,8 +63,10 @@ struct SimBlock {
 struct Node {
     core: Option<Core>,
     incarnation: u32,
-    /// What survives a crash: the last persisted safety state and the committed chain.
+    /// What survives a crash: the last persisted safety state, the highest
+    /// certificates (as the node's driver keeps them) and the committed chain.
     persisted: SafetyState,
+    certificates: Option<(QuorumCertificate, Option<TimeoutCertificate>)>,
     committed: Vec<BlockMeta>,
     committed_root: Option<Root>,
     /// Blocks built after GST that this node finalised.
@@ -122,6 +124,7 @@ impl World {
                 core: None,
                 incarnation: 0,
                 persisted: SafetyState::default(),
+                certificates: None,
                 committed: Vec::new(),
                 committed_root: None,
                 new_final_blocks: 0,
@@ -255,9 +258,38 @@ impl World {
         if self.config.unsafe_voting && self.plan.byzantine != Some(node) {
             core.disable_vote_safety();
         }
-        let actions = core.start();
+        let restored = match &state.certificates {
+            Some((high_qc, last_round_tc)) => core.restore(high_qc, last_round_tc.as_ref()),
+            None => Vec::new(),
+        };
         self.nodes[node].core = Some(core);
+        self.carry_out(node, restored);
+        let actions = self.nodes[node]
+            .core
+            .as_mut()
+            .expect("booted above")
+            .start();
         self.carry_out(node, actions);
+    }
+
+    /// Keeps the node's high QC and current round's TC when either rose (what the
+    /// driver's certificate store does before the messages that follow leave).
+    fn persist_certificates(&mut self, node: usize) {
+        let state = &mut self.nodes[node];
+        let Some(core) = &state.core else {
+            return;
+        };
+        let rounds = |qc: &QuorumCertificate, tc: Option<&TimeoutCertificate>| {
+            (qc.round, tc.map_or(0, |tc| tc.round))
+        };
+        let now = rounds(core.high_qc(), core.last_round_tc());
+        let saved = state
+            .certificates
+            .as_ref()
+            .map_or((0, 0), |(qc, tc)| rounds(qc, tc.as_ref()));
+        if now.0 > saved.0 || now.1 > saved.1 {
+            state.certificates = Some((core.high_qc().clone(), core.last_round_tc().cloned()));
+        }
     }
 
     fn step(&mut self, item: Item) {
@@ -314,6 +346,7 @@ impl World {
     }
 
     fn carry_out(&mut self, node: usize, actions: Vec<Action>) {
+        self.persist_certificates(node);
         let mut work: VecDeque<Action> = actions.into();
         while let Some(action) = work.pop_front() {
             match action {

@@ -1,0 +1,123 @@
+//! Blocks above the committed root that this validator accepted or built, kept on disk
+//! until they are final or pruned: after a restart of the whole cluster the block of
+//! the highest QC is certified but not final, so no blockstore holds it, and without it
+//! no leader can propose (a proposal extends the high QC's block).
+//!
+//! One file per block (`<slot>-<hash>.block`: the encoded block), written to a temporary name,
+//! synced and renamed before the block is voted for or proposed; files of blocks at or
+//! below the root are deleted when it moves. At start every file that decodes is read
+//! back (a damaged one is deleted and reported: a peer can resend it), oldest slot
+//! first, for the driver to replay on the root.
+
+use std::path::{Path, PathBuf};
+
+use aether_types::Block;
+use aether_types::codec::{decode_exact, encode};
+
+/// Most blocks kept (the bound on un-final blocks a validator holds).
+pub const PENDING_BLOCKS_MAX: usize = 1_024;
+
+/// The pending-block directory. See the module docs.
+#[derive(Debug, Clone)]
+pub struct PendingBlocks {
+    directory: PathBuf,
+}
+
+impl PendingBlocks {
+    /// The store in `directory` (created if missing).
+    pub fn open(directory: impl Into<PathBuf>) -> std::io::Result<Self> {
+        let directory = directory.into();
+        std::fs::create_dir_all(&directory)?;
+        Ok(Self { directory })
+    }
+
+    fn path_of(&self, block: &Block) -> PathBuf {
+        self.directory.join(format!(
+            "{}-{}.block",
+            block.header.header.slot,
+            block.hash()
+        ))
+    }
+
+    /// Keeps `block` durably (no-op when it is kept already).
+    pub fn save(&self, block: &Block) -> std::io::Result<()> {
+        use std::io::Write;
+        let path = self.path_of(block);
+        if path.exists() {
+            return Ok(());
+        }
+        let temporary = path.with_extension("tmp");
+        let mut file = std::fs::File::create(&temporary)?;
+        file.write_all(&encode(block))?;
+        file.sync_all()?;
+        std::fs::rename(&temporary, &path)?;
+        std::fs::File::open(&self.directory)?.sync_all()
+    }
+
+    /// Deletes the blocks at or below `slot` (final, or on forks the root left behind),
+    /// by file name (nothing is read).
+    pub fn prune_through(&self, slot: u64) {
+        let Ok(entries) = std::fs::read_dir(&self.directory) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let old = name
+                .to_str()
+                .and_then(|name| name.split_once('-'))
+                .and_then(|(block_slot, _)| block_slot.parse::<u64>().ok())
+                .is_some_and(|block_slot| block_slot <= slot);
+            if old {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
+    }
+
+    /// Every kept block above `root_slot`, oldest slot first (at most
+    /// [`PENDING_BLOCKS_MAX`], the newest kept).
+    pub fn load_above(&self, root_slot: u64) -> Vec<Block> {
+        let mut blocks: Vec<Block> = self
+            .read_all()
+            .into_iter()
+            .map(|(_, block)| block)
+            .filter(|block| block.header.header.slot > root_slot)
+            .collect();
+        blocks.sort_by_key(|block| block.header.header.slot);
+        let excess = blocks.len().saturating_sub(PENDING_BLOCKS_MAX);
+        blocks.drain(..excess);
+        blocks
+    }
+
+    fn read_all(&self) -> Vec<(PathBuf, Block)> {
+        let Ok(entries) = std::fs::read_dir(&self.directory) else {
+            return Vec::new();
+        };
+        entries
+            .filter_map(|entry| {
+                let path = entry.ok()?.path();
+                if path
+                    .extension()
+                    .is_none_or(|extension| extension != "block")
+                {
+                    return None;
+                }
+                match std::fs::read(&path)
+                    .ok()
+                    .and_then(|bytes| decode_exact::<Block>(&bytes).ok())
+                {
+                    Some(block) => Some((path, block)),
+                    None => {
+                        tracing::warn!(file = %path.display(), "deleting a damaged pending block");
+                        let _ = std::fs::remove_file(&path);
+                        None
+                    }
+                }
+            })
+            .collect()
+    }
+
+    /// The directory.
+    pub fn directory(&self) -> &Path {
+        &self.directory
+    }
+}
