@@ -14,6 +14,12 @@
 //! The ledger must hold no state. A validator that voted before keeps its
 //! `consensus-safety.bin`: the safety state then still bars it from voting twice in a
 //! round; a fresh validator starts with an empty one.
+//!
+//! A validator whose ledger holds state boots from the peer's snapshot only when it is
+//! far behind ([`far_behind`]: the peer's newest snapshot is more than
+//! `cluster.snapshot_catch_up_slots` past its last final block). Its old ledger is then
+//! moved aside whole ([`set_aside_ledger`]: nothing is deleted), keeping in place only
+//! what must survive any restart: the safety state and the equivocation evidence.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
@@ -27,7 +33,110 @@ use aether_genesis::ClusterGenesis;
 use aether_types::codec::{decode_exact, encode};
 use anyhow::{Context, Result, anyhow, bail, ensure};
 
-use crate::cluster::{BOOT_FILE, ROOT_FILE, verify_bundle};
+use crate::cluster::{BOOT_FILE, EVIDENCE_FILE, ROOT_FILE, SAFETY_STATE_FILE, verify_bundle};
+
+/// Prefix of the directories old ledgers are moved into (`superseded-<unix seconds>`).
+pub const SUPERSEDED_PREFIX: &str = "superseded-";
+
+fn peer_address(peer: &str) -> Result<&str> {
+    Ok(peer
+        .strip_prefix("http://")
+        .ok_or_else(|| anyhow!("cluster.snapshot_from {peer:?} must be http://host:port"))?
+        .trim_end_matches('/'))
+}
+
+/// The slot of `peer`'s newest snapshot.
+fn latest_snapshot_slot(address: &str, peer: &str) -> Result<u64> {
+    let latest = http_get(address, "/snapshot/latest", SMALL_FILE_BYTES_MAX)?;
+    String::from_utf8_lossy(&latest)
+        .trim()
+        .parse()
+        .with_context(|| format!("{peer} has no snapshot to offer"))
+}
+
+/// The slot of `peer`'s newest snapshot when it is more than `threshold_slots` past
+/// `final_slot` (this node's last final block), else `None`. A peer that cannot be
+/// asked is not a reason to stop: the node then catches up by fetching blocks.
+pub fn far_behind(peer: &str, final_slot: u64, threshold_slots: u64) -> Option<u64> {
+    if threshold_slots == 0 {
+        return None;
+    }
+    let asked = peer_address(peer).and_then(|address| latest_snapshot_slot(address, peer));
+    match asked {
+        Ok(slot) if slot > final_slot.saturating_add(threshold_slots) => {
+            tracing::info!(
+                peer,
+                final_slot,
+                peer_snapshot_slot = slot,
+                threshold_slots,
+                "far behind the peer's newest snapshot"
+            );
+            Some(slot)
+        }
+        Ok(_) => None,
+        Err(error) => {
+            tracing::warn!(peer, error = %format!("{error:#}"), "cannot ask the peer for its newest snapshot; catching up by fetching blocks");
+            None
+        }
+    }
+}
+
+/// Undoes [`set_aside_ledger`] after a failed boot: removes what the boot left in
+/// `ledger` (kept files excepted) and moves the old ledger back from `aside`.
+pub fn put_back_ledger(ledger: &Path, aside: &Path) -> Result<()> {
+    for entry in std::fs::read_dir(ledger)? {
+        let entry = entry?;
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name == SAFETY_STATE_FILE || name == EVIDENCE_FILE || name.starts_with(SUPERSEDED_PREFIX)
+        {
+            continue;
+        }
+        let path = entry.path();
+        if path.is_dir() {
+            std::fs::remove_dir_all(&path)?;
+        } else {
+            std::fs::remove_file(&path)?;
+        }
+    }
+    for entry in std::fs::read_dir(aside)? {
+        let entry = entry?;
+        std::fs::rename(entry.path(), ledger.join(entry.file_name()))?;
+    }
+    std::fs::remove_dir(aside)?;
+    std::fs::File::open(ledger)?.sync_all()?;
+    Ok(())
+}
+
+/// Moves everything in `ledger` except the safety state, the evidence log and earlier
+/// superseded ledgers into a new `ledger/superseded-<unix seconds>/`, and returns it.
+pub fn set_aside_ledger(ledger: &Path) -> Result<std::path::PathBuf> {
+    let seconds = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_secs());
+    let aside = ledger.join(format!("{SUPERSEDED_PREFIX}{seconds}"));
+    std::fs::create_dir(&aside).with_context(|| format!("creating {}", aside.display()))?;
+    for entry in
+        std::fs::read_dir(ledger).with_context(|| format!("reading {}", ledger.display()))?
+    {
+        let entry = entry?;
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name == SAFETY_STATE_FILE || name == EVIDENCE_FILE || name.starts_with(SUPERSEDED_PREFIX)
+        {
+            continue;
+        }
+        std::fs::rename(entry.path(), aside.join(&*name)).with_context(|| {
+            format!("moving {} into {}", entry.path().display(), aside.display())
+        })?;
+    }
+    std::fs::File::open(ledger)?.sync_all()?;
+    tracing::warn!(
+        directory = %aside.display(),
+        "the old ledger was moved aside (delete it once the node runs from the snapshot)"
+    );
+    Ok(aside)
+}
 
 /// Largest `latest` answer and bundle taken from a peer.
 const SMALL_FILE_BYTES_MAX: u64 = 256 << 20;
@@ -45,15 +154,8 @@ pub fn boot_from_peer(
     ledger: &Path,
     accounts_dir: &Path,
 ) -> Result<VerifiedBundle> {
-    let address = peer
-        .strip_prefix("http://")
-        .ok_or_else(|| anyhow!("cluster.snapshot_from {peer:?} must be http://host:port"))?
-        .trim_end_matches('/');
-    let latest = http_get(address, "/snapshot/latest", SMALL_FILE_BYTES_MAX)?;
-    let slot: u64 = String::from_utf8_lossy(&latest)
-        .trim()
-        .parse()
-        .with_context(|| format!("{peer} has no snapshot to offer"))?;
+    let address = peer_address(peer)?;
+    let slot = latest_snapshot_slot(address, peer)?;
     tracing::info!(peer, slot, "downloading a snapshot");
     let bundle_bytes = http_get(
         address,
@@ -172,4 +274,55 @@ fn http_get_body(
         "GET {path}: {length} bytes is more than {bytes_max}"
     );
     Ok((reader.take(length), length))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn touch(path: &Path) {
+        std::fs::write(path, path.to_string_lossy().as_bytes()).unwrap();
+    }
+
+    #[test]
+    fn an_old_ledger_is_set_aside_whole_and_can_be_put_back() {
+        let directory = tempfile::tempdir().unwrap();
+        let ledger = directory.path();
+        std::fs::create_dir(ledger.join("accounts")).unwrap();
+        touch(&ledger.join("accounts").join("data"));
+        for file in [
+            SAFETY_STATE_FILE,
+            EVIDENCE_FILE,
+            ROOT_FILE,
+            "consensus-vrf.log",
+        ] {
+            touch(&ledger.join(file));
+        }
+        let aside = set_aside_ledger(ledger).unwrap();
+        assert!(aside.join("accounts").join("data").exists());
+        assert!(aside.join(ROOT_FILE).exists() && aside.join("consensus-vrf.log").exists());
+        assert!(!ledger.join("accounts").exists() && !ledger.join(ROOT_FILE).exists());
+        // What must survive any restart stays in place.
+        assert!(ledger.join(SAFETY_STATE_FILE).exists() && ledger.join(EVIDENCE_FILE).exists());
+
+        // A failed boot left partial state: it is removed and the old ledger is back.
+        std::fs::create_dir(ledger.join("accounts")).unwrap();
+        touch(&ledger.join("accounts").join("partial"));
+        touch(&ledger.join("incoming.snapshot"));
+        put_back_ledger(ledger, &aside).unwrap();
+        assert!(!aside.exists());
+        assert!(ledger.join("accounts").join("data").exists());
+        assert!(!ledger.join("accounts").join("partial").exists());
+        assert!(!ledger.join("incoming.snapshot").exists());
+        assert!(ledger.join(ROOT_FILE).exists() && ledger.join(SAFETY_STATE_FILE).exists());
+    }
+
+    #[test]
+    fn far_behind_needs_an_answering_peer_and_a_threshold() {
+        // Nothing listens on port 1: not far behind (the node fetches blocks instead).
+        assert_eq!(far_behind("http://127.0.0.1:1", 0, 10), None);
+        assert_eq!(far_behind("not a url", 0, 10), None);
+        // 0 turns the check off without asking anyone.
+        assert_eq!(far_behind("http://127.0.0.1:1", 0, 0), None);
+    }
 }

@@ -36,6 +36,7 @@ pub struct ClusterSection {
     pub turbine_fanout: usize,
     pub snapshot_interval_slots: u64,
     pub snapshot_from: String,
+    pub snapshot_catch_up_slots: u64,
 }
 
 impl ClusterSection {
@@ -206,6 +207,7 @@ mod tests {
             aether_cluster::TURBINE_FANOUT_DEFAULT
         );
         assert_eq!(config.cluster.snapshot_interval_slots, 1_000);
+        assert_eq!(config.cluster.snapshot_catch_up_slots, 5_000);
     }
 
     #[test]

@@ -62,16 +62,67 @@ pub(crate) fn load_snapshot_into(file: &Path, accounts_dir: &Path) -> Result<()>
     Ok(())
 }
 
+/// Where a cluster validator may take a peer's snapshot (`cluster.snapshot_from`,
+/// `cluster.snapshot_catch_up_slots`).
+struct SnapshotSource<'a> {
+    peer: &'a str,
+    catch_up_slots: u64,
+}
+
+/// With a ledger that holds state: when `source`'s newest snapshot is far past this
+/// node's last final block, the old ledger is moved aside and the node boots from the
+/// snapshot; a boot that fails puts the old ledger back (the node then catches up by
+/// fetching blocks).
+fn catch_up_when_far_behind(
+    ledger: &Path,
+    accounts_dir: &Path,
+    cluster: &ClusterGenesis,
+    source: &SnapshotSource<'_>,
+) -> Result<()> {
+    let final_slot = aether_cluster::RootStore::new(ledger.join(crate::cluster::ROOT_FILE))
+        .load()
+        .context("reading the consensus root")?
+        .map_or(0, |root| root.block.round);
+    if crate::catch_up::far_behind(source.peer, final_slot, source.catch_up_slots).is_none() {
+        return Ok(());
+    }
+    let aside = crate::catch_up::set_aside_ledger(ledger)?;
+    if let Err(error) = crate::catch_up::boot_from_peer(source.peer, cluster, ledger, accounts_dir)
+    {
+        tracing::error!(
+            peer = source.peer,
+            error = %format!("{error:#}"),
+            "booting from the peer's snapshot failed; putting the old ledger back"
+        );
+        crate::catch_up::put_back_ledger(ledger, &aside).with_context(|| {
+            format!(
+                "putting the old ledger back from {} (move its contents back by hand)",
+                aside.display()
+            )
+        })?;
+    }
+    Ok(())
+}
+
 /// Opens the accounts-db, creating its state when empty: from a snapshot file, from a
 /// cluster peer's snapshot (`cluster.snapshot_from`), or from genesis (the cluster's,
-/// else the dev chain's).
+/// else the dev chain's). A cluster validator far behind its snapshot source boots
+/// from the source's snapshot too.
 fn open_accounts(
     ledger: &Path,
     snapshot: Option<&Path>,
     cluster_genesis: Option<&ClusterGenesis>,
-    snapshot_from: Option<&str>,
+    snapshot_source: Option<&SnapshotSource<'_>>,
 ) -> Result<AccountsDb> {
     let accounts_dir = ledger.join(ACCOUNTS_DIRECTORY);
+    let holds_state =
+        std::fs::read_dir(&accounts_dir).is_ok_and(|mut entries| entries.next().is_some());
+    if let (None, Some(cluster), Some(source), true) =
+        (snapshot, cluster_genesis, snapshot_source, holds_state)
+    {
+        catch_up_when_far_behind(ledger, &accounts_dir, cluster, source)?;
+    }
+    let snapshot_from = snapshot_source.map(|source| source.peer);
     match (snapshot, cluster_genesis) {
         (Some(file), _) => load_snapshot_into(file, &accounts_dir)?,
         (None, Some(cluster))
@@ -143,7 +194,12 @@ pub fn run(options: RunOptions) -> Result<()> {
         ledger,
         options.snapshot.as_deref(),
         cluster_genesis.as_ref(),
-        (!config.cluster.snapshot_from.is_empty()).then_some(config.cluster.snapshot_from.as_str()),
+        (!config.cluster.snapshot_from.is_empty())
+            .then_some(SnapshotSource {
+                peer: &config.cluster.snapshot_from,
+                catch_up_slots: config.cluster.snapshot_catch_up_slots,
+            })
+            .as_ref(),
     )?;
     let chain = Arc::new(ChainState::default());
     build_address_index(&accounts, &chain)?;

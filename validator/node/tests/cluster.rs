@@ -6,9 +6,12 @@
 //!    all four report the same state root at a common finalized slot;
 //! 2. one validator is killed: the other three keep finalizing;
 //! 3. it is restarted on its ledger and catches up within 30 s;
-//! 4. the leader of the next round is killed: a timeout certificate moves the cluster
+//! 4. another stays down until it is far behind, then restarts, moves its old ledger
+//!    aside and boots from a peer's snapshot;
+//! 5. the leader of the next round is killed: a timeout certificate moves the cluster
 //!    past its rounds and the other three keep finalizing;
-//! 5. all four stop and restart on their ledgers and go on finalizing.
+//! 6. all four stop and restart on their ledgers and go on finalizing;
+//! 7. the leaders' KES key files have evolved.
 
 mod common;
 use common::{free_tcp_port, free_udp_port};
@@ -411,8 +414,8 @@ fn four_validators_finalize_transfers_survive_a_crash_and_a_dead_leader() {
         |cluster| cluster.validators[3].finalized().unwrap_or(0) >= target,
     );
 
-    // 4. A validator that lost its ledger boots from a peer's snapshot (checked against
-    //    the genesis) and catches up from there, the three others running on.
+    // 4. A validator left far behind boots from a peer's snapshot (checked against the
+    //    genesis) and catches up from there, the three others running on.
     boot_from_a_peers_snapshot(&mut cluster, 2);
 
     // 5. The leader of the coming round dies; a TC moves the cluster past its rounds.
@@ -545,8 +548,14 @@ fn check_served_snapshot(validator: &Validator, genesis: &ClusterGenesis) {
     );
 }
 
-/// Step 4: validator `index` loses its ledger (all but its safety state) and boots
-/// from a peer's snapshot, then finalizes with the others.
+/// Slots past a validator's last final block that a peer's newest snapshot must be
+/// for the validator to boot from it (`cluster.snapshot_catch_up_slots`).
+const CATCH_UP_SLOTS: u64 = 20;
+
+/// Step 4: validator `index` stays down until a peer's newest snapshot is more than
+/// [`CATCH_UP_SLOTS`] past its last final block, restarts on its ledger with
+/// `snapshot_from` set, moves its old ledger aside (all but its safety state and
+/// evidence), boots from the snapshot and finalizes with the others.
 fn boot_from_a_peers_snapshot(cluster: &mut Cluster, index: usize) {
     // The most advanced other validator serves the snapshot.
     let peer = cluster
@@ -557,28 +566,31 @@ fn boot_from_a_peers_snapshot(cluster: &mut Cluster, index: usize) {
         .max_by_key(|(_, validator)| validator.finalized().unwrap_or(0))
         .map(|(_, validator)| validator.rpc_address)
         .expect("a live peer");
-    let validator = &mut cluster.validators[index];
-    validator.kill();
+    let final_slot = cluster.validators[index]
+        .finalized()
+        .expect("its final slot");
+    cluster.validators[index].kill();
+    cluster.wait(
+        "a peer's snapshot far past the stopped validator",
+        Duration::from_secs(90),
+        |_| {
+            let (status, body) = http_get(peer, "/snapshot/latest");
+            status == 200
+                && String::from_utf8_lossy(&body)
+                    .trim()
+                    .parse::<u64>()
+                    .is_ok_and(|slot| slot > final_slot + CATCH_UP_SLOTS + 5)
+        },
+    );
     let ledger = directory_of(cluster, index).join("ledger");
-    for entry in std::fs::read_dir(&ledger).expect("ledger") {
-        let path = entry.expect("entry").path();
-        if path
-            .file_name()
-            .is_some_and(|name| name == "consensus-safety.bin")
-        {
-            continue;
-        }
-        if path.is_dir() {
-            std::fs::remove_dir_all(&path).expect("wipe");
-        } else {
-            std::fs::remove_file(&path).expect("wipe");
-        }
-    }
     let validator = &mut cluster.validators[index];
     let config = std::fs::read_to_string(&validator.config).expect("config");
     let config = config.replace(
         "snapshot_interval_slots = 10\n",
-        &format!("snapshot_interval_slots = 10\nsnapshot_from = \"http://{peer}\"\n"),
+        &format!(
+            "snapshot_interval_slots = 10\nsnapshot_from = \"http://{peer}\"\n\
+             snapshot_catch_up_slots = {CATCH_UP_SLOTS}\n"
+        ),
     );
     std::fs::write(&validator.config, config).expect("config");
     let target = cluster
@@ -594,14 +606,29 @@ fn boot_from_a_peers_snapshot(cluster: &mut Cluster, index: usize) {
     );
     let log = std::fs::read_to_string(&cluster.validators[index].log).unwrap_or_default();
     assert!(
-        log.contains("booted from a peer's snapshot"),
-        "it booted from the genesis instead:\n{}",
+        log.contains("far behind the peer's newest snapshot")
+            && log.contains("booted from a peer's snapshot"),
+        "it did not boot from the peer's snapshot:\n{}",
         cluster.validators[index].log_tail()
     );
     assert!(
         ledger.join("consensus-boot.bin").exists(),
         "the boot bundle is kept"
     );
+    // The old ledger was moved aside whole; the safety state stayed in place.
+    let superseded: Vec<PathBuf> = std::fs::read_dir(&ledger)
+        .expect("ledger")
+        .map(|entry| entry.expect("entry").path())
+        .filter(|path| {
+            path.file_name()
+                .is_some_and(|name| name.to_string_lossy().starts_with("superseded-"))
+        })
+        .collect();
+    assert_eq!(superseded.len(), 1, "one superseded ledger");
+    assert!(superseded[0].join("accounts").is_dir());
+    assert!(superseded[0].join("consensus-root.bin").exists());
+    assert!(!superseded[0].join("consensus-safety.bin").exists());
+    assert!(ledger.join("consensus-safety.bin").exists());
 }
 
 fn directory_of(cluster: &Cluster, index: usize) -> PathBuf {
