@@ -617,10 +617,14 @@ pub fn run(arguments: &TpsArguments) -> Result<()> {
     let rate_per_lane = (arguments.rate as f64 / lanes.len() as f64).max(1.0);
     let metrics_before = metrics.map(scrape_metrics).unwrap_or_default();
     let started = Instant::now();
+    // When the last lane sent its last transfer (a sender slower than `--rate` shows
+    // here, not as a slow node).
+    let last_send_nanos = Arc::new(AtomicU64::new(0));
     runtime.block_on(async {
         let mut tasks = Vec::new();
         for lane in lanes {
             let (inclusions, sending_done) = (inclusions.clone(), sending_done.clone());
+            let last_send_nanos = last_send_nanos.clone();
             let window = arguments.window;
             tasks.push(tokio::spawn(async move {
                 let client = TpuClient::connect(tpu).await.map_err(anyhow::Error::msg)?;
@@ -640,6 +644,8 @@ pub fn run(arguments: &TpsArguments) -> Result<()> {
                     client.send(wire).await.map_err(anyhow::Error::msg)?;
                 }
                 sending_done.fetch_add(1, Ordering::Relaxed);
+                let sent = started.elapsed().as_nanos() as u64;
+                last_send_nanos.fetch_max(sent, Ordering::Relaxed);
                 // Keep the connection open until the node has read every stream.
                 tokio::time::sleep(Duration::from_millis(500)).await;
                 Ok::<(), anyhow::Error>(())
@@ -690,6 +696,7 @@ pub fn run(arguments: &TpsArguments) -> Result<()> {
         "committed": committed,
         "rejected": rejected,
         "duration_s": (elapsed.as_secs_f64() * 1000.0).round() / 1000.0,
+        "sending_s": (last_send_nanos.load(Ordering::Relaxed) as f64 / 1e6).round() / 1000.0,
         "accounts": arguments.accounts,
         "conflict_fraction": arguments.conflict_fraction,
         "connections": arguments.connections,

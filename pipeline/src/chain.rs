@@ -1,7 +1,9 @@
 //! What the rest of the node (RPC, metrics, tools) may read about the chain while the
 //! pipeline runs: slots, recent rejections, and an index of unspent outputs by owner.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
+
+use foldhash::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, RwLock};
 

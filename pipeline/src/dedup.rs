@@ -4,7 +4,9 @@
 //! that comes back passes the filter and is then stopped by the ledger (its inputs are
 //! spent), so the bound costs only CPU, never correctness.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::VecDeque;
+
+use foldhash::{HashSet, HashSetExt};
 
 use aether_types::Hash;
 

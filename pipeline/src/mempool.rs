@@ -4,7 +4,9 @@
 //! held evicts it; otherwise the new one is refused. Ties go to the earlier arrival.
 
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use foldhash::{HashMap, HashMapExt};
 
 use aether_types::Hash;
 

@@ -1,6 +1,12 @@
 //! The shred stage: a sealed block becomes signed Merkle shreds with Reed-Solomon
-//! coding (`aether-shred`), stored with the block's metadata and transaction statuses
-//! in one atomic blockstore write per slot. Once written, the slot is reported final.
+//! coding (`aether-shred`); its data shreds are stored with the block's metadata and
+//! transaction statuses in one atomic blockstore write per slot. Once written, the slot
+//! is reported final.
+//!
+//! Coding shreds are not stored: they exist to survive losses in transit, a stored
+//! block is whole without them, nothing reads them back, and they are a deterministic
+//! function of the data shreds (which carry the signed set root) should a repair
+//! server ever need them. Storing them cost a third of the stage's RocksDB writes.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -10,7 +16,7 @@ use aether_blockstore::{
 };
 use aether_crypto::ed25519::Ed25519SecretKey;
 use aether_shred::{ShredderConfig, SlotContext, shred_block};
-use aether_types::ShredFlags;
+use aether_types::{ShredFlags, ShredKind};
 
 use crate::banking::SealedBlock;
 use crate::chain::ChainState;
@@ -73,6 +79,7 @@ impl ShredStage {
         };
         let writes: Vec<ShredWrite<'_>> = shreds
             .iter()
+            .filter(|shred| shred.header().kind == ShredKind::Data)
             .map(|shred| ShredWrite {
                 kind: shred.header().kind,
                 index: shred.header().index,
@@ -114,7 +121,7 @@ impl ShredStage {
             metrics.add_drop("blockstore_error", 1);
             return None;
         }
-        Some(shreds.len())
+        Some(writes.len())
     }
 }
 

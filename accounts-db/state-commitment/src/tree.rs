@@ -1,6 +1,7 @@
 //! [`Tree`]: one immutable version of the state tree, and the bulk build from sorted entries.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use aether_types::Hash;
 
@@ -25,9 +26,36 @@ impl Default for Tree {
     }
 }
 
+/// Releases of dropped versions running on the rayon pool at once; a drop beyond this
+/// releases on its own thread (bounding the work queued behind block finalization).
+const BACKGROUND_RELEASES_MAX: usize = 4;
+
+/// Versions of fewer keys are released where they are dropped (not worth a task).
+const BACKGROUND_RELEASE_KEYS_MIN: u64 = 4_096;
+
+static BACKGROUND_RELEASES: AtomicUsize = AtomicUsize::new(0);
+
 impl Drop for Tree {
+    /// Frees the nodes no other version shares. Large versions are released as a rayon
+    /// task: the drop usually happens where a block is finalized, on the block
+    /// producer's thread and under the accounts-db lock, and freeing a block's worth of
+    /// nodes (one cache miss per node) is work nothing waits for.
     fn drop(&mut self) {
-        release(std::mem::replace(&mut self.root, Child::EMPTY));
+        let root = std::mem::replace(&mut self.root, Child::EMPTY);
+        let background = self.len >= BACKGROUND_RELEASE_KEYS_MIN
+            && BACKGROUND_RELEASES
+                .fetch_update(Ordering::AcqRel, Ordering::Acquire, |running| {
+                    (running < BACKGROUND_RELEASES_MAX).then_some(running + 1)
+                })
+                .is_ok();
+        if background {
+            rayon::spawn(move || {
+                release(root);
+                BACKGROUND_RELEASES.fetch_sub(1, Ordering::AcqRel);
+            });
+        } else {
+            release(root);
+        }
     }
 }
 

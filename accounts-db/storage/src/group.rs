@@ -47,6 +47,12 @@ impl<'s> GroupBuilder<'s> {
         }
     }
 
+    /// Makes room for `records_bytes` of records in `records` entries.
+    pub(crate) fn reserve(&mut self, records_bytes: usize, records: usize) {
+        self.records.reserve(records_bytes);
+        self.updates.reserve(records);
+    }
+
     /// Adds a put (the caller has checked the value size).
     pub(crate) fn put(&mut self, key: &Hash, value: &[u8]) {
         let relative_offset = self.records.len() as u64;
