@@ -14,6 +14,7 @@ use clap::{Parser, Subcommand};
 mod accounts;
 mod random;
 mod sigverify;
+mod thread_cpu;
 mod tps;
 
 #[global_allocator]

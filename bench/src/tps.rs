@@ -24,7 +24,11 @@
 //! `latency_ms_p99`, `submitted`, `committed`, `rejected`; plus, for the timed run
 //! only (the difference of two scrapes of the node's metrics), `stage_busy_seconds`,
 //! every non-zero drop counter (`drops`) and each stage's mean input batch size
-//! (`mean_batch_packets`).
+//! (`mean_batch_packets`); when the bench started the node, the CPU seconds of each of
+//! its threads by name (`node_cpu_seconds`, see [`crate::thread_cpu`]) and their sum
+//! per committed transaction (`node_cpu_us_per_transaction`); and `sending_s`, when the
+//! last transfer went out (longer than `--duration`: the sender, not the node, was
+//! short of `--rate`).
 
 use std::collections::HashMap;
 use std::net::{SocketAddr, TcpListener, UdpSocket};
@@ -616,6 +620,8 @@ pub fn run(arguments: &TpsArguments) -> Result<()> {
         .build()?;
     let rate_per_lane = (arguments.rate as f64 / lanes.len() as f64).max(1.0);
     let metrics_before = metrics.map(scrape_metrics).unwrap_or_default();
+    let node_pid = node.as_ref().map(|node| node.child.id());
+    let threads_before = node_pid.map(crate::thread_cpu::sample).unwrap_or_default();
     let started = Instant::now();
     // When the last lane sent its last transfer (a sender slower than `--rate` shows
     // here, not as a slow node).
@@ -681,6 +687,13 @@ pub fn run(arguments: &TpsArguments) -> Result<()> {
     let mut latencies = inclusions.latencies_ms.lock().expect("lock").clone();
     latencies.sort_by(f64::total_cmp);
     let tps = committed as f64 / elapsed.as_secs_f64().max(1e-9);
+    let node_cpu_seconds = node_pid.map(|pid| {
+        crate::thread_cpu::seconds_by_name(&threads_before, &crate::thread_cpu::sample(pid))
+    });
+    let node_cpu_us_per_transaction = node_cpu_seconds.as_ref().map(|seconds| {
+        let total: f64 = seconds.values().sum();
+        (total / committed.max(1) as f64 * 1e7).round() / 10.0
+    });
     let (busy, drops, mean_batch) = match metrics {
         Some(metrics) => stage_report(&metrics_before, &scrape_metrics(metrics)),
         None => (json!(null), json!(null), json!(null)),
@@ -704,6 +717,8 @@ pub fn run(arguments: &TpsArguments) -> Result<()> {
         "stage_busy_seconds": busy,
         "drops": drops,
         "mean_batch_packets": mean_batch,
+        "node_cpu_seconds": node_cpu_seconds,
+        "node_cpu_us_per_transaction": node_cpu_us_per_transaction,
     });
     if arguments.json {
         println!("{report}");

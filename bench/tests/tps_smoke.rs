@@ -51,4 +51,24 @@ fn tps_benchmark_commits_everything_it_submits() {
     assert!(submitted >= 300, "{text}");
     assert_eq!(report["committed"].as_u64(), Some(submitted), "{text}");
     assert_eq!(report["rejected"].as_u64(), Some(0), "{text}");
+    // The started node's threads are accounted for: the stages that did the work are
+    // there by name, and the total is a positive CPU cost per transfer.
+    let threads = report["node_cpu_seconds"]
+        .as_object()
+        .expect("node_cpu_seconds");
+    for stage in ["sigverify:0", "banking:0"] {
+        assert!(threads.contains_key(stage), "{stage}: {text}");
+    }
+    assert!(
+        report["node_cpu_us_per_transaction"]
+            .as_f64()
+            .is_some_and(|value| value > 0.0),
+        "{text}"
+    );
+    assert!(
+        report["sending_s"]
+            .as_f64()
+            .is_some_and(|value| value > 0.0),
+        "{text}"
+    );
 }
