@@ -547,4 +547,4 @@ fn shred_id(shred: &Shred) -> ShredId {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -36,12 +36,17 @@ pub struct HighCertificates {
 #[derive(Debug, Clone)]
 pub struct CertificateStore {
     path: PathBuf,
+    /// Rounds of the high QC and TC last saved by this process (0 before the first).
+    saved_rounds: (u64, u64),
 }
 
 impl CertificateStore {
     /// The store at `path`.
     pub fn new(path: impl Into<PathBuf>) -> Self {
-        Self { path: path.into() }
+        Self {
+            path: path.into(),
+            saved_rounds: (0, 0),
+        }
     }
 
     /// The file.
@@ -72,12 +77,23 @@ impl CertificateStore {
         }))
     }
 
-    /// Makes `certificates` durable.
-    pub fn save(&self, certificates: &HighCertificates) -> Result<(), SafetyStoreError> {
+    /// Makes the certificates durable when the high QC's round or the TC's round is
+    /// above what this store last saved; returns whether it wrote.
+    pub fn save_if_risen(
+        &mut self,
+        high_qc: &QuorumCertificate,
+        last_round_tc: Option<&TimeoutCertificate>,
+    ) -> Result<bool, SafetyStoreError> {
+        let rounds = (high_qc.round, last_round_tc.map_or(0, |tc| tc.round));
+        if rounds.0 <= self.saved_rounds.0 && rounds.1 <= self.saved_rounds.1 {
+            return Ok(false);
+        }
         let mut bytes = vec![CERTIFICATES_RECORD_VERSION];
-        bytes.extend_from_slice(&encode(&certificates.high_qc));
-        certificates.last_round_tc.encode_to(&mut bytes);
-        save_checked(&self.path, &bytes)
+        bytes.extend_from_slice(&encode(high_qc));
+        last_round_tc.cloned().encode_to(&mut bytes);
+        save_checked(&self.path, &bytes)?;
+        self.saved_rounds = rounds;
+        Ok(true)
     }
 }
 
@@ -89,7 +105,7 @@ mod tests {
     #[test]
     fn certificates_round_trip_and_damage_is_an_error() {
         let directory = tempfile::tempdir().unwrap();
-        let store = CertificateStore::new(directory.path().join("certificates.bin"));
+        let mut store = CertificateStore::new(directory.path().join("certificates.bin"));
         assert_eq!(store.load().unwrap(), None);
         let signers = SignerBitmap::from_signers(4, [0, 1, 2].map(ValidatorIndex)).unwrap();
         let certificates = HighCertificates {
@@ -106,7 +122,22 @@ mod tests {
                 aggregate_signature: [6; 96],
             }),
         };
-        store.save(&certificates).unwrap();
+        let save = |store: &mut CertificateStore, certificates: &HighCertificates| {
+            store
+                .save_if_risen(&certificates.high_qc, certificates.last_round_tc.as_ref())
+                .unwrap()
+        };
+        assert!(save(&mut store, &certificates));
+        assert_eq!(store.load().unwrap(), Some(certificates.clone()));
+        // Nothing rose: nothing is written, and the file keeps the higher certificates.
+        let lower = HighCertificates {
+            high_qc: QuorumCertificate {
+                round: 8,
+                ..certificates.high_qc.clone()
+            },
+            last_round_tc: None,
+        };
+        assert!(!save(&mut store, &lower));
         assert_eq!(store.load().unwrap(), Some(certificates));
         let mut bytes = std::fs::read(store.path()).unwrap();
         bytes[12] ^= 1;

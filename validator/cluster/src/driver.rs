@@ -42,7 +42,7 @@ use build::ProposeRequest;
 
 pub use validator_stats::ValidatorStats;
 
-use crate::certificate_store::{CertificateStore, HighCertificates};
+use crate::certificate_store::CertificateStore;
 use crate::evidence_store::{EvidenceRecord, EvidenceStore};
 use crate::finality_proof::FinalityProof;
 use crate::pending_blocks::PendingBlocks;
@@ -158,7 +158,7 @@ pub struct Driver {
     /// Where un-final blocks are kept until the root passes them.
     pending_blocks: Option<PendingBlocks>,
     /// Where the high QC and the current round's TC are kept, and the rounds saved.
-    certificates: Option<(CertificateStore, u64, u64)>,
+    certificates: Option<CertificateStore>,
     /// The proof that the last committed block is final (when both it and the child
     /// that committed it are held).
     finality_proof: Option<FinalityProof>,
@@ -293,7 +293,7 @@ impl Driver {
     /// at [`Driver::start`] resumes from what it holds (see
     /// [`crate::certificate_store`]).
     pub fn with_certificate_store(mut self, store: CertificateStore) -> Self {
-        self.certificates = Some((store, 0, 0));
+        self.certificates = Some(store);
         self
     }
 
@@ -367,7 +367,7 @@ impl Driver {
             self.on_block(block, None)?;
         }
         let saved = match &self.certificates {
-            Some((store, _, _)) => store.load()?,
+            Some(store) => store.load()?,
             None => None,
         };
         if let Some(saved) = saved {
@@ -384,20 +384,9 @@ impl Driver {
     /// save (before the messages that follow from them leave: the caller sends the
     /// outbox after this returns).
     fn save_certificates(&mut self) -> Result<(), DriverError> {
-        let Some((store, saved_qc_round, saved_tc_round)) = &mut self.certificates else {
-            return Ok(());
-        };
-        let qc_round = self.core.high_qc().round;
-        let tc_round = self.core.last_round_tc().map_or(0, |tc| tc.round);
-        if qc_round <= *saved_qc_round && tc_round <= *saved_tc_round {
-            return Ok(());
+        if let Some(store) = &mut self.certificates {
+            store.save_if_risen(self.core.high_qc(), self.core.last_round_tc())?;
         }
-        store.save(&HighCertificates {
-            high_qc: self.core.high_qc().clone(),
-            last_round_tc: self.core.last_round_tc().cloned(),
-        })?;
-        *saved_qc_round = qc_round;
-        *saved_tc_round = tc_round;
         Ok(())
     }
 

@@ -9,7 +9,7 @@
 //! back (a damaged one is deleted and reported: a peer can resend it), oldest slot
 //! first, for the driver to replay on the root.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use aether_types::Block;
 use aether_types::codec::{decode_exact, encode};
@@ -74,12 +74,29 @@ impl PendingBlocks {
     }
 
     /// Every kept block above `root_slot`, oldest slot first (at most
-    /// [`PENDING_BLOCKS_MAX`], the newest kept).
+    /// [`PENDING_BLOCKS_MAX`], the newest kept). A file that does not decode is deleted
+    /// (a peer can resend its block).
     pub fn load_above(&self, root_slot: u64) -> Vec<Block> {
-        let mut blocks: Vec<Block> = self
-            .read_all()
-            .into_iter()
-            .map(|(_, block)| block)
+        let Ok(entries) = std::fs::read_dir(&self.directory) else {
+            return Vec::new();
+        };
+        let mut blocks: Vec<Block> = entries
+            .flatten()
+            .map(|entry| entry.path())
+            .filter(|path| {
+                path.extension()
+                    .is_some_and(|extension| extension == "block")
+            })
+            .filter_map(|path| {
+                let block = std::fs::read(&path)
+                    .ok()
+                    .and_then(|bytes| decode_exact::<Block>(&bytes).ok());
+                if block.is_none() {
+                    tracing::warn!(file = %path.display(), "deleting a damaged pending block");
+                    let _ = std::fs::remove_file(&path);
+                }
+                block
+            })
             .filter(|block| block.header.header.slot > root_slot)
             .collect();
         blocks.sort_by_key(|block| block.header.header.slot);
@@ -87,37 +104,38 @@ impl PendingBlocks {
         blocks.drain(..excess);
         blocks
     }
+}
 
-    fn read_all(&self) -> Vec<(PathBuf, Block)> {
-        let Ok(entries) = std::fs::read_dir(&self.directory) else {
-            return Vec::new();
-        };
-        entries
-            .filter_map(|entry| {
-                let path = entry.ok()?.path();
-                if path
-                    .extension()
-                    .is_none_or(|extension| extension != "block")
-                {
-                    return None;
-                }
-                match std::fs::read(&path)
-                    .ok()
-                    .and_then(|bytes| decode_exact::<Block>(&bytes).ok())
-                {
-                    Some(block) => Some((path, block)),
-                    None => {
-                        tracing::warn!(file = %path.display(), "deleting a damaged pending block");
-                        let _ = std::fs::remove_file(&path);
-                        None
-                    }
-                }
-            })
-            .collect()
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A block of `slot` (the Turbine tests' block: contents need not be valid here).
+    fn block(slot: u64) -> Block {
+        crate::block_broadcast::tests::block(slot, 0)
     }
 
-    /// The directory.
-    pub fn directory(&self) -> &Path {
-        &self.directory
+    #[test]
+    fn blocks_come_back_above_the_root_in_slot_order_and_pruning_deletes_them() {
+        let directory = tempfile::tempdir().unwrap();
+        let store = PendingBlocks::open(directory.path().join("pending")).unwrap();
+        for slot in [7, 5, 9] {
+            store.save(&block(slot)).unwrap();
+        }
+        store.save(&block(7)).unwrap();
+        let slots = |blocks: Vec<Block>| -> Vec<u64> {
+            blocks
+                .iter()
+                .map(|block| block.header.header.slot)
+                .collect()
+        };
+        assert_eq!(slots(store.load_above(0)), vec![5, 7, 9]);
+        assert_eq!(slots(store.load_above(5)), vec![7, 9]);
+        // A damaged file is deleted, the rest still load.
+        std::fs::write(directory.path().join("pending/8-x.block"), b"garbage").unwrap();
+        assert_eq!(slots(store.load_above(0)), vec![5, 7, 9]);
+        assert!(!directory.path().join("pending/8-x.block").exists());
+        store.prune_through(7);
+        assert_eq!(slots(store.load_above(0)), vec![9]);
     }
 }

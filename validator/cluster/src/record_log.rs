@@ -71,6 +71,17 @@ fn frame(payload: &[u8], out: &mut Vec<u8>) {
     out.extend_from_slice(&blake3::hash(payload).as_bytes()[..CHECKSUM_BYTES]);
 }
 
+/// Frames every payload into one buffer; returns it and the number of records.
+fn frame_all<'a>(payloads: impl IntoIterator<Item = &'a [u8]>) -> (Vec<u8>, usize) {
+    let mut bytes = Vec::new();
+    let mut count = 0;
+    for payload in payloads {
+        frame(payload, &mut bytes);
+        count += 1;
+    }
+    (bytes, count)
+}
+
 impl RecordLog {
     /// Opens (or creates) the log at `path`, checking every record.
     pub fn open(path: impl Into<PathBuf>) -> Result<Opened, RecordLogError> {
@@ -139,12 +150,7 @@ impl RecordLog {
         &mut self,
         payloads: impl IntoIterator<Item = &'a [u8]>,
     ) -> Result<(), RecordLogError> {
-        let mut bytes = Vec::new();
-        let mut count = 0;
-        for payload in payloads {
-            frame(payload, &mut bytes);
-            count += 1;
-        }
+        let (bytes, count) = frame_all(payloads);
         if count == 0 {
             return Ok(());
         }
@@ -170,12 +176,7 @@ impl RecordLog {
         &mut self,
         payloads: impl IntoIterator<Item = &'a [u8]>,
     ) -> Result<(), RecordLogError> {
-        let mut bytes = Vec::new();
-        let mut count = 0;
-        for payload in payloads {
-            frame(payload, &mut bytes);
-            count += 1;
-        }
+        let (bytes, count) = frame_all(payloads);
         let temporary = self.path.with_extension("tmp");
         let io = |path: &Path| {
             let path = path.to_path_buf();

@@ -81,6 +81,12 @@ pub fn far_behind(peer: &str, final_slot: u64, threshold_slots: u64) -> Option<u
     }
 }
 
+/// What a ledger keeps in place when it is set aside: the safety state and the
+/// evidence (both must survive any restart) and earlier superseded ledgers.
+fn stays_in_place(name: &str) -> bool {
+    name == SAFETY_STATE_FILE || name == EVIDENCE_FILE || name.starts_with(SUPERSEDED_PREFIX)
+}
+
 /// Undoes [`set_aside_ledger`] after a failed boot: removes what the boot left in
 /// `ledger` (kept files excepted) and moves the old ledger back from `aside`.
 pub fn put_back_ledger(ledger: &Path, aside: &Path) -> Result<()> {
@@ -88,8 +94,7 @@ pub fn put_back_ledger(ledger: &Path, aside: &Path) -> Result<()> {
         let entry = entry?;
         let name = entry.file_name();
         let name = name.to_string_lossy();
-        if name == SAFETY_STATE_FILE || name == EVIDENCE_FILE || name.starts_with(SUPERSEDED_PREFIX)
-        {
+        if stays_in_place(&name) {
             continue;
         }
         let path = entry.path();
@@ -122,8 +127,7 @@ pub fn set_aside_ledger(ledger: &Path) -> Result<std::path::PathBuf> {
         let entry = entry?;
         let name = entry.file_name();
         let name = name.to_string_lossy();
-        if name == SAFETY_STATE_FILE || name == EVIDENCE_FILE || name.starts_with(SUPERSEDED_PREFIX)
-        {
+        if stays_in_place(&name) {
             continue;
         }
         std::fs::rename(entry.path(), aside.join(&*name)).with_context(|| {

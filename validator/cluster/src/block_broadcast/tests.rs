@@ -59,7 +59,7 @@ fn transfer(seed: u16) -> Transaction {
 
 /// A block of `slot` led by validator 0 (contents need not be valid: Turbine moves
 /// bytes; replay judges them).
-fn block(slot: u64, transactions: u16) -> Block {
+pub(crate) fn block(slot: u64, transactions: u16) -> Block {
     Block {
         header: SignedBlockHeader {
             header: BlockHeader {
