@@ -207,15 +207,17 @@ impl ClusterNode {
             .expect("accounts lock")
             .last_finalized();
         let roots = RootStore::new(config.node.ledger.join(ROOT_FILE));
-        let root = roots.load().context("loading the last committed root")?;
+        let root = roots
+            .load_matching(&last_finalized.hash)
+            .context("loading the last committed root")?;
         let root = match root {
             _ if last_finalized.hash == genesis_meta.hash => None,
-            Some(root) if root.block.hash == last_finalized.hash => Some(root),
-            _ => {
+            Some(root) => Some(root),
+            None => {
                 return Err(anyhow!(
                     "the ledger's last final block (slot {}) has no matching {ROOT_FILE} \
-                     record (a crash between finalizing and saving it); remove {} to catch \
-                     up from peers",
+                     record (the file was lost or replaced); remove {} to catch up from \
+                     peers",
                     last_finalized.slot,
                     config.node.ledger.display()
                 ));
@@ -232,11 +234,13 @@ impl ClusterNode {
             ConsensusConfig {
                 // 2 s rounds at 500 ms slots, backing off by half up to 8 s: with one
                 // of four validators down, a stretch of its rounds costs seconds,
-                // never minutes, while 8 s stays far above a block's replay time.
+                // never minutes, while 8 s stays far above a block's replay time. A
+                // leader that missed its last round gets half (1 s: two slots).
                 timeouts: TimeoutConfig {
                     base_ms: (4 * genesis.slot_ms).max(1_000),
                     multiplier_percent: 150,
                     max_ms: 4 * (4 * genesis.slot_ms).max(1_000),
+                    unresponsive_leader_percent: 50,
                 },
                 ..ConsensusConfig::default()
             },

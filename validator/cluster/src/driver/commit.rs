@@ -74,6 +74,15 @@ impl Driver {
                 .collect();
             log.append(&outputs)?;
         }
+        // The root is saved before the accounts-db finalizes its block: a crash in
+        // between resumes from the root before it, which the store still holds, and
+        // commits these blocks again (see `RootStore`).
+        if let Some(roots) = &self.roots {
+            roots.save(&Root {
+                block: *last,
+                certificate: certificate.clone(),
+            })?;
+        }
         let mut accounts = self.accounts.write().expect("accounts lock");
         let mut included = HashSet::new();
         for meta in &blocks {
@@ -122,12 +131,6 @@ impl Driver {
         }
         if let Some(log) = &mut self.vrf_log {
             log.compact(&self.final_vrf)?;
-        }
-        if let Some(roots) = &self.roots {
-            roots.save(&Root {
-                block: *last,
-                certificate,
-            })?;
         }
         for meta in &blocks {
             if let Some(seen) = self.seen_ms.remove(&meta.hash) {
