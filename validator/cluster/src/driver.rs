@@ -444,6 +444,7 @@ impl Driver {
             }
             return Ok(());
         }
+        let replay_started = std::time::Instant::now();
         let content_valid = match self.replay(&block) {
             Verdict::Valid => true,
             Verdict::Invalid => false,
@@ -455,6 +456,14 @@ impl Driver {
             self.count_rejection("no_justify");
             return Ok(());
         };
+        tracing::debug!(
+            slot,
+            leader = block.header.header.leader.0,
+            transactions = block.transactions.len(),
+            content_valid,
+            replay_ms = replay_started.elapsed().as_millis() as u64,
+            "block received"
+        );
         let proposal = proposal_of(&block, justify, tc, content_valid);
         if content_valid {
             if let Some(store) = &self.pending_blocks {
@@ -633,6 +642,7 @@ impl Driver {
     /// Carries out `actions` in order, and the actions they lead to (own votes, built
     /// blocks).
     fn carry_out(&mut self, actions: Vec<Action>) -> Result<(), DriverError> {
+        let round_before = self.core.round();
         let mut queue: VecDeque<Action> = actions.into();
         while let Some(action) = queue.pop_front() {
             let follow_up = match action {
@@ -642,6 +652,7 @@ impl Driver {
                 }
                 Action::SendVote { to, vote } if to == self.me => Some(Event::Vote(vote)),
                 Action::SendVote { to, vote } => {
+                    tracing::debug!(round = vote.round, to = to.0, "vote");
                     self.outbox.push(Outbound::Vote { to, vote });
                     None
                 }
@@ -722,6 +733,14 @@ impl Driver {
             if let Some(event) = follow_up {
                 queue.extend(self.core.handle(event));
             }
+        }
+        if self.core.round() != round_before {
+            tracing::debug!(
+                round = self.core.round(),
+                high_qc_round = self.core.high_qc().round,
+                by_tc = self.core.last_round_tc().is_some(),
+                "round entered"
+            );
         }
         self.save_certificates()
     }

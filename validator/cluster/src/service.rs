@@ -40,9 +40,11 @@ use crate::wire::ClusterMessage;
 
 mod counters;
 mod peer_limits;
+mod stopwatch;
 
 pub use counters::{FINALITY_BUCKETS_SECONDS, LatencyHistogram, ReasonCounts, ServiceCounters};
 use peer_limits::PeerLimits;
+use stopwatch::Stopwatch;
 
 /// How often the refusal and drop counters are copied for `/metrics` (not every loop:
 /// the copy allocates).
@@ -50,6 +52,10 @@ const SNAPSHOT_INTERVAL: Duration = Duration::from_millis(250);
 
 /// Most verified batches and network messages taken per loop.
 const INPUTS_PER_LOOP: usize = 256;
+
+/// A loop that takes longer than this is logged with its slowest step (votes and
+/// proposals wait meanwhile; rounds last 500 ms).
+const SLOW_LOOP: Duration = Duration::from_millis(100);
 
 /// Everything the service runs with.
 pub struct ServiceParts {
@@ -106,6 +112,7 @@ fn run(mut parts: ServiceParts) -> Result<(), DriverError> {
     flush(&mut parts, &mut limits, &mut timer, 0);
     while !parts.shutdown.load(Ordering::Relaxed) {
         let mut worked = false;
+        let mut stopwatch = Stopwatch::start();
         for _ in 0..INPUTS_PER_LOOP {
             let Some(batch) = parts.verified.pop() else {
                 break;
@@ -113,17 +120,20 @@ fn run(mut parts: ServiceParts) -> Result<(), DriverError> {
             worked = true;
             take_verified(&mut parts, batch);
         }
+        stopwatch.lap("verified transactions");
         for _ in 0..INPUTS_PER_LOOP {
             let Ok(message) = parts.inbound.try_recv() else {
                 break;
             };
             worked = true;
+            let kind = message.kind;
             handle(
                 &mut parts,
                 &mut limits,
                 message,
                 started.elapsed().as_millis() as u64,
             )?;
+            stopwatch.lap(kind.label());
         }
         if let Some((round, deadline)) = timer
             && Instant::now() >= deadline
@@ -132,23 +142,39 @@ fn run(mut parts: ServiceParts) -> Result<(), DriverError> {
             worked = true;
             tracing::info!(round, "round timed out");
             parts.driver.on_timer(round)?;
+            stopwatch.lap("round timer");
         }
         parts.driver.tick(started.elapsed().as_millis() as u64)?;
+        stopwatch.lap("tick");
         for (peer, request) in parts
             .broadcast
             .repair_requests(started.elapsed().as_millis() as u64, wallclock_ms())
         {
             send_frame(&parts, peer, MessageKind::RepairRequest, request);
         }
+        stopwatch.lap("repair requests");
         flush(
             &mut parts,
             &mut limits,
             &mut timer,
             started.elapsed().as_millis() as u64,
         );
+        stopwatch.lap("flush");
         if Instant::now() >= next_snapshot {
             snapshot_refusals(&parts);
             next_snapshot = Instant::now() + SNAPSHOT_INTERVAL;
+        }
+        if let Some((total, step, step_time)) = stopwatch.slow(SLOW_LOOP) {
+            parts
+                .counters
+                .slow_loops_total
+                .fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(
+                total_ms = total.as_millis() as u64,
+                step,
+                step_ms = step_time.as_millis() as u64,
+                "consensus loop slow"
+            );
         }
         if !worked {
             std::thread::sleep(Duration::from_millis(1));
@@ -523,6 +549,7 @@ fn write_snapshot_if_due(parts: &mut ServiceParts, final_slot: u64) {
     let Some(writer) = snapshots.as_mut().filter(|writer| writer.due(final_slot)) else {
         return;
     };
+    let writing_started = Instant::now();
     let Some(bundle) = driver.snapshot_bundle(genesis_hash, |slot, hash| {
         block_source::final_block_at(blockstore, slot, shred_signer)
             .filter(|block| block.hash() == *hash)
@@ -537,7 +564,11 @@ fn write_snapshot_if_due(parts: &mut ServiceParts, final_slot: u64) {
                 .snapshots_written_total
                 .fetch_add(1, Ordering::Relaxed);
             counters.snapshot_slot.store(slot, Ordering::Relaxed);
-            tracing::info!(slot, "snapshot written");
+            tracing::info!(
+                slot,
+                took_ms = writing_started.elapsed().as_millis() as u64,
+                "snapshot written"
+            );
         }
         Err(error) => tracing::warn!(%error, "snapshot not written"),
     }

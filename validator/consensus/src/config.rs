@@ -21,6 +21,7 @@ impl Default for ConsensusConfig {
                 base_ms: 1_000,
                 multiplier_percent: 150,
                 max_ms: 30_000,
+                unresponsive_leader_percent: 50,
             },
             max_future_rounds: 100,
             max_pending_blocks: 256,
@@ -43,6 +44,11 @@ impl ConsensusConfig {
         if timeouts.multiplier_percent < 100 {
             return Err(ConfigError(
                 "timeouts.multiplier_percent must be at least 100",
+            ));
+        }
+        if !(1..=100).contains(&timeouts.unresponsive_leader_percent) {
+            return Err(ConfigError(
+                "timeouts.unresponsive_leader_percent must be 1 to 100",
             ));
         }
         if self.max_future_rounds == 0 || self.max_pending_blocks == 0 {

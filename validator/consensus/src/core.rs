@@ -5,7 +5,7 @@
 //! built blocks, voting), [`votes`](self::votes) (vote aggregation) and
 //! [`timeouts`](self::timeouts) (local and remote timeouts).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use aether_crypto::bls::BlsSecretKey;
 use aether_types::{Hash, QuorumCertificate, Timeout, TimeoutCertificate, ValidatorIndex, Vote};
@@ -71,11 +71,16 @@ pub struct Core {
     fetching: BTreeMap<Hash, u64>,
     /// This validator's signed timeout for the current round (re-sent on each timer).
     my_timeout: Option<Timeout>,
-    /// This validator's vote in the current round (broadcast on each timer, so a
-    /// quorum of votes forms a QC even when the next leader is down).
+    /// This validator's vote in the current round (sent to every validator, and again
+    /// on each timer, so a quorum of votes forms a QC even when the next leader is
+    /// down).
     my_vote: Option<Vote>,
     /// The round a `Propose` was last emitted for.
     proposal_requested: u64,
+    /// Leaders whose last round ended in a TC here with no proposal from them; their
+    /// rounds run on a shorter timer until a proposal of theirs arrives (see
+    /// [`crate::pacemaker`]).
+    unresponsive_leaders: BTreeSet<ValidatorIndex>,
     drops: Drops,
     counts: CoreCounts,
     /// Test-only mutation: skip the voting rule (see [`Core::disable_vote_safety`]).
@@ -139,6 +144,7 @@ impl Core {
             my_timeout: None,
             my_vote: None,
             proposal_requested: 0,
+            unresponsive_leaders: BTreeSet::new(),
             drops: Drops::default(),
             counts: CoreCounts::default(),
             skip_vote_rules: false,
@@ -294,6 +300,12 @@ impl Core {
 
     fn advance_round(&mut self, round: u64, tc: Option<TimeoutCertificate>, out: &mut Vec<Action>) {
         assert!(round > self.round, "rounds only move forward");
+        if let Some(tc) = &tc
+            && !self.proposals.contains_key(&tc.round)
+            && let Some(leader) = self.schedule.leader(tc.round)
+        {
+            self.unresponsive_leaders.insert(leader);
+        }
         self.round = round;
         self.last_round_tc = tc.filter(|tc| tc.round + 1 == round);
         self.my_timeout = None;
@@ -306,7 +318,18 @@ impl Core {
 
     fn round_timer_ms(&self) -> u64 {
         let rounds_since_qc = self.round.saturating_sub(self.high_qc.round + 1);
-        self.config.timeouts.round_timeout_ms(rounds_since_qc)
+        let timeouts = &self.config.timeouts;
+        match self.schedule.leader(self.round) {
+            Some(leader) if self.unresponsive_leaders.contains(&leader) => {
+                timeouts.unresponsive_round_timeout_ms(rounds_since_qc)
+            }
+            _ => timeouts.round_timeout_ms(rounds_since_qc),
+        }
+    }
+
+    /// Whether `leader`'s rounds run on the shorter timer.
+    pub fn is_unresponsive(&self, leader: ValidatorIndex) -> bool {
+        self.unresponsive_leaders.contains(&leader)
     }
 
     fn enter_round(&mut self, out: &mut Vec<Action>) {

@@ -12,16 +12,22 @@
 //! 2. **Vote.** A validator votes for a block of its current round `r` when `r` is above
 //!    every round it voted or timed out in, and the block's QC is for `r-1`, or a TC for
 //!    `r-1` is attached and the QC is at least the TC's highest ([`safety`]). The vote
-//!    (BLS over [`aether_types::Vote::signing_message`]) goes to the leader of `r+1`.
-//! 3. **Certify.** The leader of `r+1` aggregates votes of more than two thirds of the
-//!    stake ([`validator_set::is_quorum`]) into a QC: an aggregate signature plus a signer
-//!    bitmap, checked with `fast_aggregate_verify`. A QC for round `r` moves everyone
-//!    who sees it to round `r+1`.
+//!    (BLS over [`aether_types::Vote::signing_message`]) goes to the leader of `r+1`
+//!    first, then to every other validator.
+//! 3. **Certify.** Every validator, the leader of `r+1` among them, aggregates votes of
+//!    more than two thirds of the stake ([`validator_set::is_quorum`]) into a QC: an
+//!    aggregate signature plus a signer bitmap, checked with `fast_aggregate_verify`. A
+//!    QC for round `r` moves everyone who forms or sees it to round `r+1`, so a dead
+//!    leader of `r+1` costs its own round's timer, not the certificate of `r` too
+//!    (Jolteon's linear path sends votes to the next leader only; all-to-all votes cost
+//!    `n²` small messages per round, cheap at the cluster sizes run today).
 //! 4. **Time out.** When a round's timer expires ([`pacemaker`], exponential backoff) a
 //!    validator stops voting in it and broadcasts `Timeout{round, high_qc}`; a quorum of
 //!    timeouts is a TC (checked with `aggregate_verify`, one message per signer), which
 //!    moves everyone to the next round. More than a third of timeouts for the current
 //!    round makes a validator join early; its timeout is re-sent on each timer expiry.
+//!    A leader whose last round ended in a TC without its proposal arriving gets a
+//!    shorter timer until it proposes again ([`pacemaker`]).
 //! 5. **Commit (2-chain).** When block `B'` of round `r+1` is certified and its parent
 //!    `B` has round `r`, `B` and all its uncommitted ancestors are final ([`block_tree`]).
 //!

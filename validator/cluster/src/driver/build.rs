@@ -30,6 +30,7 @@ impl Driver {
             justify,
             tc,
         } = request;
+        let build_started = std::time::Instant::now();
         self.last_block_ms = Some(self.now_ms);
         let nonce = *self.cluster.schedule.nonce_for_slot(round)?;
         let period = round / self.cluster.kes_slots_per_period.get();
@@ -111,6 +112,12 @@ impl Driver {
             self.count_rejection("pending_block_not_saved");
             return None;
         }
+        tracing::debug!(
+            round,
+            transactions = block.transactions.len(),
+            build_ms = build_started.elapsed().as_millis() as u64,
+            "block built"
+        );
         self.blocks.insert(block.hash(), Arc::new(block));
         Some(proposal)
     }

@@ -30,6 +30,8 @@ pub struct ServiceCounters {
     pub tcs_formed_total: AtomicU64,
     /// Rounds this validator timed out.
     pub rounds_timed_out_total: AtomicU64,
+    /// Service loops that took longer than 100 ms (votes and proposals waited).
+    pub slow_loops_total: AtomicU64,
     /// Snapshots written for peers.
     pub snapshots_written_total: AtomicU64,
     /// Slot of the newest snapshot written.
@@ -115,7 +117,7 @@ impl LatencyHistogram {
 impl ServiceCounters {
     /// Appends every counter as Prometheus text (`aether_consensus_*`, then Turbine's).
     pub fn render(&self, out: &mut String) {
-        let samples: [(&str, &str, &str, &AtomicU64); 21] = [
+        let samples: [(&str, &str, &str, &AtomicU64); 22] = [
             ("round", "gauge", "Current consensus round.", &self.round),
             (
                 "last_vote_round",
@@ -146,6 +148,12 @@ impl ServiceCounters {
                 "counter",
                 "Rounds this validator timed out (signed a timeout for).",
                 &self.rounds_timed_out_total,
+            ),
+            (
+                "slow_loops_total",
+                "counter",
+                "Consensus service loops that took longer than 100 ms.",
+                &self.slow_loops_total,
             ),
             (
                 "snapshots_written_total",

@@ -138,6 +138,7 @@ pub(crate) fn config() -> ConsensusConfig {
             base_ms: 1_000,
             multiplier_percent: 150,
             max_ms: 8_000,
+            unresponsive_leader_percent: 50,
         },
         ..ConsensusConfig::default()
     }

@@ -54,6 +54,8 @@ impl Core {
             self.drop(DropReason::WrongLeader);
             return None;
         }
+        // Its leader signed it (the driver checked): it speaks, late or not.
+        self.unresponsive_leaders.remove(&block.proposer);
         self.detect_double_proposal(&proposal, out);
         if !proposal.content_valid {
             self.drop(DropReason::InvalidContent);
@@ -172,6 +174,7 @@ impl Core {
             to: next_leader,
             vote,
         });
+        self.broadcast_vote(out);
     }
 
     /// The driver built the block asked for by `Propose`: persist the proposal round,

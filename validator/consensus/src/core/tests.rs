@@ -166,50 +166,60 @@ fn a_timeout_is_persisted_before_broadcast_and_stops_voting_in_the_round() {
 }
 
 #[test]
-fn votes_are_broadcast_on_timeout_so_a_dead_next_leader_costs_no_qc() {
+fn votes_go_to_every_validator_so_a_dead_next_leader_costs_no_qc() {
     let next_leader = schedule().leader(2).unwrap().0;
     let voters: Vec<u32> = (0..4).filter(|v| *v != next_leader).collect();
     let mut validator = core(voters[0]);
     validator.start();
-    validator.handle(Event::Proposal(round_one_proposal(true, 2)));
     let block = Hash([2; 32]);
 
-    // Before the timer, a vote of its round from another voter is taken (not dropped
-    // as "not next leader"), but no QC: only 1 counted.
-    validator.handle(Event::Vote(signed_vote(voters[1], 1, block)));
-    assert_eq!(validator.drops().get(DropReason::NotNextLeader), 0);
-    assert_eq!(validator.round(), 1);
-
-    // The timer: its own vote goes to every validator but itself and the next leader
-    // (who has it), ahead of the timeout; with its own vote counted, 2 of 4.
-    let actions = validator.handle(Event::RoundTimeout { round: 1 });
-    let mut recipients: Vec<u32> = actions
+    // Its vote goes to the next leader first, then to every other validator but
+    // itself, and is counted here: 1 of 4.
+    let actions = validator.handle(Event::Proposal(round_one_proposal(true, 2)));
+    let recipients: Vec<u32> = actions
         .iter()
         .filter_map(|a| match a {
             Action::SendVote { to, vote } if vote.round == 1 => Some(to.0),
             _ => None,
         })
         .collect();
-    recipients.sort_unstable();
-    let expected: Vec<u32> = voters[1..].to_vec();
-    assert_eq!(recipients, expected);
+    assert_eq!(recipients[0], next_leader, "the next leader first");
+    let mut others = recipients[1..].to_vec();
+    others.sort_unstable();
+    assert_eq!(others, voters[1..].to_vec());
+
+    // Another voter's vote: taken (not dropped as "not next leader"), 2 of 4, no QC.
+    validator.handle(Event::Vote(signed_vote(voters[1], 1, block)));
+    assert_eq!(validator.drops().get(DropReason::NotNextLeader), 0);
+    assert_eq!(validator.round(), 1);
+
+    // The timer re-sends the vote ahead of the timeout (messages may have been lost).
+    let actions = validator.handle(Event::RoundTimeout { round: 1 });
     let first_vote = actions
         .iter()
         .position(|a| matches!(a, Action::SendVote { .. }))
-        .unwrap();
+        .expect("the vote is re-sent");
     let timeout = actions
         .iter()
         .position(|a| matches!(a, Action::BroadcastTimeout { .. }))
         .unwrap();
     assert!(first_vote < timeout);
-    assert_eq!(validator.round(), 1);
 
-    // The third voter's broadcast vote completes the quorum here: round 2 through a
-    // QC for the block, not a TC.
+    // The third voter's vote completes the quorum here without the next leader: round
+    // 2 through a QC for the block, not a TC.
     validator.handle(Event::Vote(signed_vote(voters[2], 1, block)));
     assert_eq!(validator.round(), 2);
     assert_eq!(validator.high_qc().block_hash, block);
     assert_eq!(validator.high_qc().round, 1);
+
+    // A vote one round ahead (a peer saw the next proposal first) is kept; two ahead
+    // is the next leader's alone.
+    validator.handle(Event::Vote(signed_vote(voters[1], 3, Hash([3; 32]))));
+    assert_eq!(validator.drops().get(DropReason::NotNextLeader), 0);
+    if schedule().leader(5) != Some(ValidatorIndex(voters[0])) {
+        validator.handle(Event::Vote(signed_vote(voters[1], 4, Hash([4; 32]))));
+        assert_eq!(validator.drops().get(DropReason::NotNextLeader), 1);
+    }
 
     // Streams may reorder: when the TC arrives before the last votes, those votes
     // (one round back) still form the QC, so the block is extended, not lost.
@@ -271,4 +281,83 @@ fn a_restart_resumes_after_its_saved_certificates_and_ignores_forged_ones() {
     assert!(fooled.restore(&forged, None).is_empty());
     assert_eq!(fooled.round(), round_before);
     assert_eq!(fooled.high_qc().round, 0);
+}
+
+/// Signed timeouts of `round` (with the genesis QC as high QC) from every validator but
+/// `me`: a quorum of three.
+fn timeouts_of_others(me: u32, round: u64) -> Vec<Event> {
+    (0..4)
+        .filter(|voter| *voter != me)
+        .map(|voter| Event::Timeout {
+            timeout: Timeout {
+                round,
+                high_qc: genesis_qc(genesis().hash, 0, 4),
+                voter: ValidatorIndex(voter),
+                signature: validator_keys(SEED, voter as usize)
+                    .0
+                    .sign(&Timeout::signing_message_for(round, 0))
+                    .to_bytes(),
+            },
+            last_round_tc: None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_leader_whose_round_ended_without_its_proposal_gets_a_shorter_timer_until_it_proposes() {
+    let schedule = schedule();
+    let silent = schedule.leader(1).unwrap();
+    // A validator other than the silent leader, and the silent leader's next round.
+    let me = (0..4).find(|v| ValidatorIndex(*v) != silent).unwrap();
+    let again = (2..100)
+        .find(|round| schedule.leader(*round) == Some(silent))
+        .expect("every validator leads within 100 rounds");
+    let mut validator = core(me);
+    validator.start();
+    assert!(!validator.is_unresponsive(silent));
+
+    let mut timer_of_again = None;
+    for round in 1..again {
+        for event in timeouts_of_others(me, round) {
+            for action in validator.handle(event) {
+                if let Action::ScheduleTimeout { round, after_ms } = action
+                    && round == again
+                {
+                    timer_of_again = Some(after_ms);
+                }
+            }
+        }
+        assert_eq!(validator.round(), round + 1, "a TC for round {round}");
+    }
+    assert!(validator.is_unresponsive(silent));
+    let timeouts = ConsensusConfig::default().timeouts;
+    let rounds_since_qc = again - 1;
+    assert_eq!(
+        timer_of_again,
+        Some(timeouts.unresponsive_round_timeout_ms(rounds_since_qc))
+    );
+    assert!(
+        timeouts.unresponsive_round_timeout_ms(rounds_since_qc)
+            < timeouts.round_timeout_ms(rounds_since_qc)
+    );
+
+    // Its proposal for this round (on the genesis QC, with the TC of the round before)
+    // makes it responsive again.
+    let proposal = Proposal {
+        block: BlockMeta {
+            hash: Hash([7; 32]),
+            round: again,
+            parent_hash: genesis().hash,
+            parent_round: 0,
+            proposer: silent,
+        },
+        justify: genesis_qc(genesis().hash, 0, 4),
+        last_round_tc: validator.last_round_tc().cloned(),
+        content_valid: true,
+        signed_header: vec![7],
+    };
+    validator.handle(Event::Proposal(proposal));
+    assert!(!validator.is_unresponsive(silent));
+    assert_eq!(validator.drops().get(DropReason::Malformed), 0);
+    assert_eq!(validator.drops().get(DropReason::BadCertificate), 0);
 }

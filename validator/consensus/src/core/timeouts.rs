@@ -1,7 +1,7 @@
 //! Timeouts: this validator's round timer, timeouts from others, and TC formation.
 
 use aether_crypto::bls::{BlsSignature, verify};
-use aether_types::{Timeout, TimeoutCertificate, ValidatorIndex};
+use aether_types::{Timeout, TimeoutCertificate};
 
 use super::Core;
 use crate::drops::DropReason;
@@ -10,8 +10,9 @@ use crate::timeout_collector::TimeoutOutcome;
 use crate::validator_set::exceeds_one_third;
 
 impl Core {
-    /// The local timer fired: time the round out (once; later timers re-send the same
-    /// timeout, which is what gets a TC formed after messages were lost).
+    /// The local timer fired: re-send this round's vote to everyone, then time the
+    /// round out (once; later timers re-send the same vote and timeout, which is what
+    /// gets a QC or TC formed after messages were lost).
     pub(super) fn on_round_timer(&mut self, round: u64, out: &mut Vec<Action>) {
         if round != self.round {
             return; // A timer of a round already left.
@@ -32,30 +33,6 @@ impl Core {
             return;
         }
         self.time_out_round(out);
-    }
-
-    /// Sends this validator's vote of the current round to every validator (it went
-    /// only to the next leader before) and counts it here, so that when the next
-    /// leader is down the voters still form the round's QC and its block is kept: a
-    /// dead leader then costs its own round only, not the previous leader's block too.
-    /// Votes go before the timeout, so receivers form the QC before the TC.
-    fn broadcast_vote(&mut self, out: &mut Vec<Action>) {
-        let Some(vote) = self.my_vote.clone().filter(|vote| vote.round == self.round) else {
-            return;
-        };
-        let next_leader = self.schedule.leader(vote.round + 1);
-        for index in 0..self.schedule.validators().len() {
-            let to = ValidatorIndex(index as u32);
-            if to != self.me && Some(to) != next_leader {
-                out.push(Action::SendVote {
-                    to,
-                    vote: vote.clone(),
-                });
-            }
-        }
-        if next_leader != Some(self.me) && self.votes.precheck(&vote).is_none() {
-            self.on_vote(vote, out);
-        }
     }
 
     /// Signs and broadcasts a timeout for the current round if the timeout rule allows

@@ -1,8 +1,9 @@
-//! Votes: checks, signature verification and aggregation into QCs by the next leader
-//! (and by every validator, from the votes broadcast when a round times out).
+//! Votes: sending this validator's vote to every validator (the next leader first),
+//! and checks, signature verification and aggregation of votes into QCs, which every
+//! validator forms for its current round and the ones beside it.
 
 use aether_crypto::bls::{BlsSignature, verify};
-use aether_types::Vote;
+use aether_types::{ValidatorIndex, Vote};
 
 use super::Core;
 use crate::drops::DropReason;
@@ -10,6 +11,32 @@ use crate::message::{Action, Evidence};
 use crate::vote_collector::VoteOutcome;
 
 impl Core {
+    /// Sends this validator's vote of the current round to every validator besides the
+    /// next leader (who got it first) and counts it here, so that every validator forms
+    /// the round's QC: when the next leader is down, the voters still certify the
+    /// block and enter the next round at once, and a dead leader costs its own round
+    /// only (a timer), not the previous leader's round too. Also re-sent when the
+    /// round's timer fires, ahead of the timeout, so receivers form the QC before the
+    /// TC.
+    pub(super) fn broadcast_vote(&mut self, out: &mut Vec<Action>) {
+        let Some(vote) = self.my_vote.clone().filter(|vote| vote.round == self.round) else {
+            return;
+        };
+        let next_leader = self.schedule.leader(vote.round + 1);
+        for index in 0..self.schedule.validators().len() {
+            let to = ValidatorIndex(index as u32);
+            if to != self.me && Some(to) != next_leader {
+                out.push(Action::SendVote {
+                    to,
+                    vote: vote.clone(),
+                });
+            }
+        }
+        if next_leader != Some(self.me) && self.votes.precheck(&vote).is_none() {
+            self.on_vote(vote, out);
+        }
+    }
+
     pub(super) fn on_vote(&mut self, vote: Vote, out: &mut Vec<Action>) {
         let validators = self.schedule.validators().clone();
         let Some(voter) = validators.get(vote.voter) else {
@@ -26,13 +53,13 @@ impl Core {
             self.drop(DropReason::FutureRound);
             return;
         }
-        // Besides the next leader, every validator takes votes of its round and the one
-        // before: voters broadcast them when their round timer fires, and a TC may
-        // arrive ahead of the last of them (a QC formed after the TC still raises the
-        // high QC). Later rounds are the next leader's alone (no pairing checks spent on
-        // votes a peer could send for any future round).
+        // Besides the next leader, every validator takes votes of its round and the ones
+        // beside it: voters send them to everyone, a TC may arrive ahead of the last of
+        // them (a QC formed after the TC still raises the high QC), and a peer may see
+        // the next proposal first. Rounds further on are the next leader's alone (no
+        // pairing checks spent on votes a peer could send for any future round).
         if self.schedule.leader(vote.round + 1) != Some(self.me)
-            && (vote.round + 1 < self.round || vote.round > self.round)
+            && (vote.round + 1 < self.round || vote.round > self.round + 1)
         {
             self.drop(DropReason::NotNextLeader);
             return;

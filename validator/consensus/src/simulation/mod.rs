@@ -71,6 +71,7 @@ impl SimConfig {
                 base_ms: 400,
                 multiplier_percent: 150,
                 max_ms: 3_000,
+                unresponsive_leader_percent: 50,
             },
         }
     }
