@@ -380,6 +380,14 @@ impl Driver {
         self.carry_out(actions)
     }
 
+    /// Deletes the kept blocks at or below `stored_slot` (the blockstore's newest final
+    /// slot) and the root: final blocks stay kept until the blockstore holds them.
+    pub fn prune_pending_through(&self, stored_slot: u64) {
+        if let Some(store) = &self.pending_blocks {
+            store.prune_through(stored_slot.min(self.last_finalized().slot));
+        }
+    }
+
     /// Saves the high QC and the current round's TC when either rose since the last
     /// save (before the messages that follow from them leave: the caller sends the
     /// outbox after this returns).

@@ -28,12 +28,12 @@ use aether_pipeline::link::Link;
 use aether_pipeline::packet::{BATCH_PACKETS_MAX, Packet, PacketBatch};
 use aether_pipeline::sigverify::VerifiedBatch;
 use aether_types::codec::encode;
-use aether_types::{Hash, ValidatorIndex};
+use aether_types::{Block, Hash, Transaction, ValidatorIndex};
 use tokio::sync::mpsc::Receiver;
 
 use crate::block_broadcast::BlockBroadcast;
 use crate::block_source;
-use crate::driver::{CommittedBlock, Driver, DriverError, Outbound};
+use crate::driver::{Driver, DriverError, Outbound};
 use crate::forwarding;
 use crate::snapshot_writer::SnapshotWriter;
 use crate::wire::ClusterMessage;
@@ -87,6 +87,10 @@ pub struct ServiceParts {
     pub snapshots: Option<SnapshotWriter>,
     /// The genesis block's hash (where snapshot bundles' header chains may end).
     pub genesis_hash: Hash,
+    /// Final blocks the blockstore missed when the node stopped (from
+    /// [`crate::PendingBlocks::final_chain`]), oldest first: handed to the shred stage
+    /// before anything else.
+    pub unstored_final_blocks: Vec<Block>,
     /// Set to stop.
     pub shutdown: Arc<AtomicBool>,
     /// Counters.
@@ -107,6 +111,22 @@ fn run(mut parts: ServiceParts) -> Result<(), DriverError> {
     let started = Instant::now();
     let mut next_snapshot = started;
     let mut limits = PeerLimits::new(parts.identities.len());
+    let running = || !parts.shutdown.load(Ordering::Relaxed);
+    for block in std::mem::take(&mut parts.unstored_final_blocks) {
+        tracing::info!(
+            slot = block.header.header.slot,
+            "storing a final block the blockstore missed"
+        );
+        let transaction_ids = block
+            .transactions
+            .iter()
+            .map(Transaction::transaction_id)
+            .collect();
+        let _ = parts
+            .sealed
+            .push(sealed_block(Arc::new(block), transaction_ids), running);
+    }
+    let mut pruned_through = 0;
     parts.driver.tick(0)?;
     parts.driver.start()?;
     flush(&mut parts, &mut limits, &mut timer, 0);
@@ -162,6 +182,13 @@ fn run(mut parts: ServiceParts) -> Result<(), DriverError> {
         stopwatch.lap("flush");
         if Instant::now() >= next_snapshot {
             snapshot_refusals(&parts);
+            // Kept blocks go once the blockstore holds them (see `PendingBlocks`).
+            if let Some(stored) = parts.blockstore.newest_finalized_slot()
+                && stored > pruned_through
+            {
+                parts.driver.prune_pending_through(stored);
+                pruned_through = stored;
+            }
             next_snapshot = Instant::now() + SNAPSHOT_INTERVAL;
         }
         if let Some((total, step, step_time)) = stopwatch.slow(SLOW_LOOP) {
@@ -523,7 +550,10 @@ fn flush(
             .write()
             .expect("address index lock")
             .apply(&committed.writes);
-        let _ = parts.sealed.push(sealed_block(committed), running);
+        let _ = parts.sealed.push(
+            sealed_block(committed.block, committed.transaction_ids),
+            running,
+        );
     }
 }
 
@@ -574,14 +604,14 @@ fn write_snapshot_if_due(parts: &mut ServiceParts, final_slot: u64) {
     }
 }
 
-fn sealed_block(committed: CommittedBlock) -> SealedBlock {
-    let block = &committed.block;
+/// A final block (with its transactions' ids) for the shred stage.
+fn sealed_block(block: Arc<Block>, transaction_ids: Vec<Hash>) -> SealedBlock {
     let now = Instant::now();
     SealedBlock {
-        block: (**block).clone(),
+        block: (*block).clone(),
         encoded: encode(block.as_ref()),
         hash: block.hash(),
-        received_at: vec![now; committed.transaction_ids.len()],
-        transaction_ids: committed.transaction_ids,
+        received_at: vec![now; transaction_ids.len()],
+        transaction_ids,
     }
 }

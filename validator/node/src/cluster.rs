@@ -206,6 +206,32 @@ impl ClusterNode {
             .read()
             .expect("accounts lock")
             .last_finalized();
+        let pending_blocks = PendingBlocks::open(config.node.ledger.join(PENDING_BLOCKS_DIRECTORY))
+            .context("opening the pending-block directory")?;
+        // Final blocks the shred stage had not stored when the node stopped: still kept
+        // (pruning waits for the blockstore), stored first thing.
+        let stored = start.blockstore.newest_finalized_slot();
+        let unstored_final_blocks = match stored.unwrap_or(0) {
+            stored_slot if stored_slot < last_finalized.slot => {
+                let chain = pending_blocks.final_chain(&last_finalized.hash, stored_slot);
+                // Complete when its oldest block's parent is the newest stored one (an
+                // empty blockstore, e.g. after a snapshot boot, has nothing to join).
+                if stored.is_some()
+                    && chain.first().map(|block| block.header.header.parent_slot)
+                        != Some(stored_slot)
+                {
+                    tracing::warn!(
+                        stored = stored_slot,
+                        last_final = last_finalized.slot,
+                        recovered = chain.len(),
+                        "some final blocks are in neither the blockstore nor the kept blocks; \
+                         peers still serve them"
+                    );
+                }
+                chain
+            }
+            _ => Vec::new(),
+        };
         let roots = RootStore::new(config.node.ledger.join(ROOT_FILE));
         let root = roots
             .load_matching(&last_finalized.hash)
@@ -309,10 +335,7 @@ impl ClusterNode {
         .with_certificate_store(CertificateStore::new(
             config.node.ledger.join(CERTIFICATES_FILE),
         ))
-        .with_pending_blocks(
-            PendingBlocks::open(config.node.ledger.join(PENDING_BLOCKS_DIRECTORY))
-                .context("opening the pending-block directory")?,
-        )
+        .with_pending_blocks(pending_blocks.clone())
         .with_kes_key_saver({
             let keys_directory = config.node.keys.clone();
             Box::new(move |kes| {
@@ -432,6 +455,7 @@ impl ClusterNode {
                 )
             }),
             genesis_hash: genesis.genesis_hash(),
+            unstored_final_blocks,
             shutdown: shutdown.clone(),
             counters: counters.clone(),
         })

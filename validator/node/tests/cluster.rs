@@ -11,7 +11,8 @@
 //! 5. the leader of the next round is killed: a timeout certificate moves the cluster
 //!    past its rounds and the other three keep finalizing;
 //! 6. all four stop and restart on their ledgers and go on finalizing;
-//! 7. the leaders' KES key files have evolved.
+//! 7. the leaders' KES key files have evolved;
+//! 8. after all the kills every blockstore serves the same final blocks.
 
 mod common;
 use common::{free_tcp_port, free_udp_port};
@@ -488,6 +489,42 @@ fn four_validators_finalize_transfers_survive_a_crash_and_a_dead_leader() {
         evolved >= 2,
         "only {evolved} of {VALIDATORS} key files evolved by final slot {final_slot}"
     );
+
+    // 8. No final block went missing from a blockstore in all the kills: every
+    //    validator serves the same block (or the same skipped slot) for each final
+    //    slot, validator 2 from the snapshot it booted from on.
+    let blocks_of = |validator: &Validator| -> Vec<Option<String>> {
+        (1..=final_slot)
+            .map(|slot| {
+                let block = validator
+                    .rpc
+                    .call("getBlock", serde_json::json!([slot]))
+                    .unwrap_or_else(|error| panic!("getBlock {slot}: {error}"));
+                block["hash"].as_str().map(str::to_owned)
+            })
+            .collect()
+    };
+    let reference = blocks_of(&cluster.validators[0]);
+    assert!(reference.iter().flatten().count() as u64 > final_slot / 2);
+    for index in 1..VALIDATORS {
+        let blocks = blocks_of(&cluster.validators[index]);
+        let from = if index == 2 {
+            blocks
+                .iter()
+                .position(Option::is_some)
+                .unwrap_or(blocks.len())
+        } else {
+            0
+        };
+        for (offset, (mine, theirs)) in blocks[from..].iter().zip(&reference[from..]).enumerate() {
+            assert_eq!(
+                mine,
+                theirs,
+                "validator {index} and validator 0 differ at final slot {}",
+                from + offset + 1
+            );
+        }
+    }
 }
 
 /// `GET path` on `address`: the status code and body.

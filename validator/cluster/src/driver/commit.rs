@@ -126,9 +126,6 @@ impl Driver {
         let final_slot = last.round;
         self.block_vrf.retain(|_, (slot, _)| *slot > final_slot);
         self.advance_epoch_nonces(final_slot)?;
-        if let Some(store) = &self.pending_blocks {
-            store.prune_through(final_slot);
-        }
         if let Some(log) = &mut self.vrf_log {
             log.compact(&self.final_vrf)?;
         }
