@@ -24,8 +24,11 @@ use aether_types::transaction::{
     MAX_WIRE_TRANSACTION_BYTES, TransactionBody, TransactionSignature,
 };
 
-/// Rounds ahead (the current one included) whose leaders get forwarded transactions.
+/// Rounds ahead (the current one included) whose leaders get forwarded transactions;
+/// rounds of unresponsive leaders do not count.
 pub const FORWARD_ROUNDS: u64 = 2;
+/// Most rounds looked at to find [`FORWARD_ROUNDS`] rounds with responsive leaders.
+pub const FORWARD_SCAN_ROUNDS: u64 = 8;
 /// The smallest forwarded transaction taken: one signature and a minimal body (every
 /// entry becomes a packet buffer, so tiny entries would multiply memory).
 pub const FORWARDED_TRANSACTION_BYTES_MIN: usize =
@@ -97,20 +100,33 @@ pub fn decode_batch(payload: &[u8]) -> Result<Vec<&[u8]>, ForwardError> {
     Ok(transactions)
 }
 
-/// The distinct leaders of rounds `round .. round + FORWARD_ROUNDS`, this validator
-/// excluded, in round order; rounds whose leader is not known yet are skipped.
+/// The distinct leaders of the next [`FORWARD_ROUNDS`] rounds from `round` on whose
+/// leaders are not `unresponsive` (a crashed validator's rounds are passed over, so
+/// its share of the traffic goes to the next live leader instead of nowhere), this
+/// validator excluded (its own rounds count: it keeps its copy), in round order. At
+/// most [`FORWARD_SCAN_ROUNDS`] rounds are looked at; rounds whose leader is not known
+/// yet are skipped.
 pub fn upcoming_leaders(
     me: ValidatorIndex,
     round: u64,
     leader_of: impl Fn(u64) -> Option<ValidatorIndex>,
+    unresponsive: impl Fn(ValidatorIndex) -> bool,
 ) -> Vec<ValidatorIndex> {
     let mut leaders = Vec::new();
-    for ahead in 0..FORWARD_ROUNDS {
-        if let Some(leader) = leader_of(round + ahead)
-            && leader != me
-            && !leaders.contains(&leader)
-        {
+    let mut rounds_covered = 0;
+    for ahead in 0..FORWARD_SCAN_ROUNDS {
+        let Some(leader) = leader_of(round + ahead) else {
+            continue;
+        };
+        if leader != me && unresponsive(leader) {
+            continue;
+        }
+        if leader != me && !leaders.contains(&leader) {
             leaders.push(leader);
+        }
+        rounds_covered += 1;
+        if rounds_covered == FORWARD_ROUNDS {
+            break;
         }
     }
     leaders
@@ -182,18 +198,30 @@ mod tests {
             13 => Some(ValidatorIndex(3)),
             _ => None,
         };
+        let all_live = |_: ValidatorIndex| false;
         assert_eq!(
-            upcoming_leaders(ValidatorIndex(0), 10, schedule),
+            upcoming_leaders(ValidatorIndex(0), 10, schedule, all_live),
             vec![ValidatorIndex(2)]
         );
         assert_eq!(
-            upcoming_leaders(ValidatorIndex(0), 11, schedule),
+            upcoming_leaders(ValidatorIndex(0), 11, schedule, all_live),
             vec![ValidatorIndex(2), ValidatorIndex(1)]
         );
         assert_eq!(
-            upcoming_leaders(ValidatorIndex(1), 12, schedule),
+            upcoming_leaders(ValidatorIndex(1), 12, schedule, all_live),
             vec![ValidatorIndex(3)]
         );
-        assert!(upcoming_leaders(ValidatorIndex(0), 14, schedule).is_empty());
+        assert!(upcoming_leaders(ValidatorIndex(0), 14, schedule, all_live).is_empty());
+        // An unresponsive leader's rounds are passed over for the next live ones.
+        let two_is_down = |leader: ValidatorIndex| leader == ValidatorIndex(2);
+        assert_eq!(
+            upcoming_leaders(ValidatorIndex(0), 10, schedule, two_is_down),
+            vec![ValidatorIndex(1), ValidatorIndex(3)]
+        );
+        // Never itself, and its own rounds count even when it is thought unresponsive.
+        assert_eq!(
+            upcoming_leaders(ValidatorIndex(2), 11, schedule, two_is_down),
+            vec![ValidatorIndex(1)]
+        );
     }
 }

@@ -215,7 +215,13 @@ fn run(mut parts: ServiceParts) -> Result<(), DriverError> {
 fn take_verified(parts: &mut ServiceParts, batch: VerifiedBatch) {
     let round = parts.driver.core().round();
     let me = parts.driver.core().index();
-    let leaders = forwarding::upcoming_leaders(me, round, |round| parts.driver.leader_of(round));
+    let core = parts.driver.core();
+    let leaders = forwarding::upcoming_leaders(
+        me,
+        round,
+        |round| parts.driver.leader_of(round),
+        |leader| core.is_unresponsive(leader),
+    );
     let mut wires: Vec<Vec<u8>> = Vec::new();
     for verified in batch.transactions {
         if !leaders.is_empty()
