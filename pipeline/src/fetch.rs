@@ -1,10 +1,15 @@
 //! The fetch stage: the TPU QUIC server.
 //!
-//! One transaction per unidirectional stream. Limits, each a counted drop:
-//! connections in total (`connection_limit`), concurrent streams per connection
-//! (QUIC flow control: the peer cannot open more), bytes per stream (`oversize`:
-//! more than one packet), transactions per second per connection (`rate_limited`,
-//! a token bucket). Received packets go through a bounded channel to one batcher
+//! One transaction per unidirectional stream, or per QUIC datagram (RFC 9221): a
+//! datagram costs both ends less than a stream (no stream state, no flow-control
+//! credit to return) but is unreliable and not flow controlled, so a client that
+//! sends faster than the node takes them loses the excess (`queue_full`, or inside
+//! QUIC when the [`DATAGRAM_RECEIVE_BUFFER_BYTES`] fill); streams push back instead.
+//! Limits, each a counted drop: connections in total (`connection_limit`),
+//! concurrent streams per connection (QUIC flow control: the peer cannot open more),
+//! bytes per stream or datagram (`oversize`: more than one packet), transactions per
+//! second per connection, streams and datagrams together (`rate_limited`, a token
+//! bucket). Received packets go through a bounded channel to one batcher
 //! task that groups whatever is waiting (up to [`BATCH_PACKETS_MAX`]) into a batch
 //! and pushes it onto the `fetch_sigverify` link, dropping (`queue_full`) when
 //! sigverify is behind: the network must never make the node buffer without bound.
@@ -13,8 +18,8 @@
 //! `fetch:0` tokio thread and shows up in per-thread CPU profiles under that name.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use aether_types::transaction::MAX_WIRE_TRANSACTION_BYTES;
@@ -28,6 +33,9 @@ use crate::packet::{BATCH_PACKETS_MAX, Packet, PacketBatch};
 
 /// ALPN protocol name of the TPU.
 pub const TPU_ALPN: &[u8] = b"aether-tpu/1";
+
+/// Datagrams a connection may hold unread, in bytes (QUIC drops what does not fit).
+pub const DATAGRAM_RECEIVE_BUFFER_BYTES: usize = 4 << 20;
 
 /// Drop reasons of the fetch stage.
 pub const FETCH_DROP_REASONS: &[&str] = &[
@@ -104,6 +112,7 @@ fn server_config(config: &FetchConfig) -> Result<quinn::ServerConfig, FetchError
     transport
         .max_concurrent_uni_streams(config.streams_per_connection_max.into())
         .max_concurrent_bidi_streams(0u32.into())
+        .datagram_receive_buffer_size(Some(DATAGRAM_RECEIVE_BUFFER_BYTES))
         .max_idle_timeout(Some(
             Duration::from_secs(30)
                 .try_into()
@@ -178,33 +187,46 @@ async fn serve_connection(
 ) {
     let source = connection.remote_address();
     let rate = f64::from(config.transactions_per_second_per_connection.max(1));
-    let mut bucket = TokenBucket {
+    let bucket = Mutex::new(TokenBucket {
         tokens: rate,
         rate_per_second: rate,
         last: Instant::now(),
-    };
-    while let Ok(mut stream) = connection.accept_uni().await {
-        let data = match stream.read_to_end(MAX_WIRE_TRANSACTION_BYTES).await {
-            Ok(data) => data,
-            Err(quinn::ReadToEndError::TooLong) => {
-                metrics.add_drop("oversize", 1);
-                continue;
-            }
-            Err(_) => {
-                metrics.add_drop("stream_error", 1);
-                continue;
-            }
-        };
+    });
+    // One packet from a stream or a datagram: rate limit, then the batcher's channel.
+    let take = |data: &[u8]| {
         metrics.add_in(1);
-        if !bucket.take(Instant::now()) {
+        let allowed = bucket
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
+            .take(Instant::now());
+        if !allowed {
             metrics.add_drop("rate_limited", 1);
-            continue;
+            return;
         }
-        let packet = Packet::from_bytes(&data, Some(source)).expect("read_to_end bounded the size");
+        let Some(packet) = Packet::from_bytes(data, Some(source)) else {
+            metrics.add_drop("oversize", 1);
+            return;
+        };
         if sender.try_send(packet).is_err() {
             metrics.add_drop("queue_full", 1);
         }
-    }
+    };
+    let streams = async {
+        while let Ok(mut stream) = connection.accept_uni().await {
+            match stream.read_to_end(MAX_WIRE_TRANSACTION_BYTES).await {
+                Ok(data) => take(&data),
+                Err(quinn::ReadToEndError::TooLong) => metrics.add_drop("oversize", 1),
+                Err(_) => metrics.add_drop("stream_error", 1),
+            }
+        }
+    };
+    let datagrams = async {
+        while let Ok(datagram) = connection.read_datagram().await {
+            take(&datagram);
+        }
+    };
+    // Both end when the connection closes.
+    tokio::join!(streams, datagrams);
 }
 
 async fn batcher(
@@ -266,6 +288,20 @@ impl TpuClient {
             connection,
             _endpoint: endpoint,
         })
+    }
+
+    /// Sends one transaction's wire bytes in a QUIC datagram, waiting for room in the
+    /// send buffer; a transaction larger than a datagram can carry goes on a stream.
+    /// Unlike a stream, a datagram the node cannot take in time is lost.
+    pub async fn send_datagram(&self, wire: &[u8]) -> Result<(), String> {
+        match self.connection.max_datagram_size() {
+            Some(largest) if wire.len() <= largest => self
+                .connection
+                .send_datagram_wait(bytes::Bytes::copy_from_slice(wire))
+                .await
+                .map_err(|error| error.to_string()),
+            _ => self.send(wire).await,
+        }
     }
 
     /// Sends one transaction's wire bytes on a new stream.

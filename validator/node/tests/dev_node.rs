@@ -232,6 +232,25 @@ fn dev_node_end_to_end() {
             .await
             .expect("sent");
         wait_final(rpc, &good.transaction_id());
+
+        // The same over QUIC datagrams: a malformed one is a counted drop, a valid one
+        // becomes final.
+        let malformed = "aether_sigverify_dropped_packets_total{reason=\"malformed\"}";
+        let malformed_before = metric(&node, malformed);
+        client.send_datagram(&[0xfe; 40]).await.expect("sent");
+        let by_datagram = transfer(
+            rpc,
+            &alice.key,
+            Lock::PublicKeyHash(bob.address()),
+            300,
+            None,
+        );
+        client
+            .send_datagram(&by_datagram.to_wire().expect("wire"))
+            .await
+            .expect("sent");
+        wait_final(rpc, &by_datagram.transaction_id());
+        assert!(metric(&node, malformed) > malformed_before);
     });
     let deadline = Instant::now() + Duration::from_secs(10);
     while metric(
@@ -280,7 +299,7 @@ fn dev_node_end_to_end() {
             .expect("rpc"),
         TransactionState::Rejected { .. }
     ));
-    assert_eq!(rpc.balance(&bob.address()).expect("balance"), 1_500);
+    assert_eq!(rpc.balance(&bob.address()).expect("balance"), 1_800);
     assert_eq!(
         rpc.call("getHealth", serde_json::json!([]))
             .expect("health"),
@@ -296,7 +315,7 @@ fn dev_node_end_to_end() {
         assert!(Instant::now() < deadline, "no new blocks after restart");
         std::thread::sleep(Duration::from_millis(50));
     }
-    assert_eq!(node.rpc.balance(&bob.address()).expect("balance"), 1_500);
+    assert_eq!(node.rpc.balance(&bob.address()).expect("balance"), 1_800);
     assert!(
         node.rpc
             .call("getBlock", serde_json::json!([slot]))
