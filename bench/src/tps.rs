@@ -29,7 +29,9 @@
 //! every non-zero drop counter (`drops`) and each stage's mean input batch size
 //! (`mean_batch_packets`); when the bench started the node, the CPU seconds of each of
 //! its threads by name (`node_cpu_seconds`, see [`crate::thread_cpu`]) and their sum
-//! per committed transaction (`node_cpu_us_per_transaction`); and `sending_s`, when the
+//! per committed transaction (`node_cpu_us_per_transaction`); the bench's own CPU
+//! seconds in the timed run (`bench_cpu_seconds`: the sender shares the machine); and
+//! `sending_s`, when the
 //! last transfer went out (longer than `--duration`: the sender, not the node, was
 //! short of `--rate`).
 
@@ -637,6 +639,7 @@ pub fn run(arguments: &TpsArguments) -> Result<()> {
     let metrics_before = metrics.map(scrape_metrics).unwrap_or_default();
     let node_pid = node.as_ref().map(|node| node.child.id());
     let threads_before = node_pid.map(crate::thread_cpu::sample).unwrap_or_default();
+    let bench_threads_before = crate::thread_cpu::sample(std::process::id());
     let started = Instant::now();
     // When the last lane sent its last transfer (a sender slower than `--rate` shows
     // here, not as a slow node).
@@ -691,6 +694,12 @@ pub fn run(arguments: &TpsArguments) -> Result<()> {
     let node_cpu_seconds = node_pid.map(|pid| {
         crate::thread_cpu::seconds_by_name(&threads_before, &crate::thread_cpu::sample(pid))
     });
+    let bench_cpu_seconds: f64 = crate::thread_cpu::seconds_by_name(
+        &bench_threads_before,
+        &crate::thread_cpu::sample(std::process::id()),
+    )
+    .values()
+    .sum();
     let elapsed = inclusions
         .last_inclusion
         .lock()
@@ -741,6 +750,7 @@ pub fn run(arguments: &TpsArguments) -> Result<()> {
         "mean_batch_packets": mean_batch,
         "node_cpu_seconds": node_cpu_seconds,
         "node_cpu_us_per_transaction": node_cpu_us_per_transaction,
+        "bench_cpu_seconds": (bench_cpu_seconds * 1e3).round() / 1e3,
     });
     if arguments.json {
         println!("{report}");
