@@ -409,6 +409,17 @@ fn a_snapshot_bundle_lets_a_stranger_resume_with_the_right_epoch_nonces() {
 
 #[test]
 fn the_whole_cluster_restarts_in_the_rounds_it_left_and_goes_on() {
+    whole_cluster_restart(VALIDATORS);
+}
+
+#[test]
+fn after_a_whole_cluster_stop_three_of_four_restart_and_go_on() {
+    whole_cluster_restart(VALIDATORS - 1);
+}
+
+/// Stops every validator at once, restarts the first `restarted` of them on their
+/// stores, and requires new final blocks.
+fn whole_cluster_restart(restarted: usize) {
     let directory = tempfile::tempdir().unwrap();
     let mut cluster = Cluster::new(directory.path(), &[]);
     cluster.run_until_committed(8, 100_000);
@@ -433,7 +444,7 @@ fn the_whole_cluster_restarts_in_the_rounds_it_left_and_goes_on() {
         cluster.deadlines.remove(&index);
     }
     cluster.queue.clear();
-    for index in 0..VALIDATORS {
+    for index in 0..restarted {
         let root = RootStore::new(directory.path().join(format!("root-{index}.bin")))
             .load()
             .unwrap();

@@ -103,7 +103,7 @@ impl Validator {
         })
     }
 
-    /// Non-zero consensus refusal, drop, fetch and Turbine counters (for failure
+    /// Non-zero consensus round, certificate, refusal, drop, fetch and Turbine counters (for failure
     /// reports).
     fn refusals(&self) -> String {
         self.metrics_text()
@@ -112,6 +112,10 @@ impl Validator {
             .filter(|line| {
                 (line.starts_with("aether_consensus_rejected")
                     || line.starts_with("aether_consensus_dropped")
+                    || line.starts_with("aether_consensus_round")
+                    || line.starts_with("aether_consensus_qcs")
+                    || line.starts_with("aether_consensus_tcs")
+                    || line.starts_with("aether_consensus_slow")
                     || line.starts_with("aether_consensus_block_fetch")
                     || line.starts_with("aether_turbine_")
                     || line.starts_with("aether_network_"))
@@ -133,7 +137,7 @@ impl Validator {
     fn log_tail(&self) -> String {
         let text = std::fs::read_to_string(&self.log).unwrap_or_default();
         let lines: Vec<&str> = text.lines().collect();
-        lines[lines.len().saturating_sub(20)..].join("\n")
+        lines[lines.len().saturating_sub(40)..].join("\n")
     }
 }
 
