@@ -133,6 +133,10 @@ fn run(mut parts: ServiceParts) -> Result<(), DriverError> {
     while !parts.shutdown.load(Ordering::Relaxed) {
         let mut worked = false;
         let mut stopwatch = Stopwatch::start();
+        parts
+            .counters
+            .loop_started_unix_ms
+            .store(wallclock_ms(), Ordering::Relaxed);
         for _ in 0..INPUTS_PER_LOOP {
             let Some(batch) = parts.verified.pop() else {
                 break;

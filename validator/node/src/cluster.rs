@@ -491,6 +491,19 @@ impl ClusterNode {
         self.gossip.len().saturating_sub(1)
     }
 
+    /// How long ago the consensus thread began its current loop (a loop takes
+    /// milliseconds; seconds mean it is stuck).
+    pub fn consensus_loop_age(&self) -> Duration {
+        let started = self.counters.loop_started_unix_ms.load(Ordering::Relaxed);
+        if started == 0 {
+            return Duration::ZERO; // Still starting (replaying kept blocks).
+        }
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |elapsed| elapsed.as_millis() as u64);
+        Duration::from_millis(now.saturating_sub(started))
+    }
+
     /// True while the consensus thread runs.
     pub fn is_healthy(&self) -> bool {
         self.service

@@ -32,6 +32,9 @@ use crate::rpc::{RpcContext, handle_body};
 /// The blockstore's directory inside the ledger.
 pub const BLOCKSTORE_DIRECTORY: &str = "blockstore";
 
+/// A consensus loop older than this is reported as stuck.
+const CONSENSUS_LOOP_STUCK: Duration = Duration::from_secs(10);
+
 /// How `run` was asked to start.
 pub struct RunOptions {
     /// The configuration.
@@ -451,9 +454,22 @@ pub fn run(options: RunOptions) -> Result<()> {
             stop_signal.store(true, Ordering::Relaxed);
         });
         let started = Instant::now();
+        let mut stuck_reported = false;
         while !stop.load(Ordering::Relaxed) {
             if let Some(node) = &cluster_node {
                 peers.store(node.peer_count(), Ordering::Relaxed);
+                // A loop that has not ended in seconds is a stuck consensus thread (a
+                // lock or a full queue): said once, loudly, while the node still runs.
+                let age = node.consensus_loop_age();
+                if age > CONSENSUS_LOOP_STUCK && !stuck_reported {
+                    tracing::error!(
+                        seconds = age.as_secs(),
+                        "the consensus thread has been in one loop for seconds: it is stuck"
+                    );
+                    stuck_reported = true;
+                } else if age < CONSENSUS_LOOP_STUCK {
+                    stuck_reported = false;
+                }
                 if !node.is_healthy() {
                     return Err(anyhow!(
                         "the consensus thread stopped after {:.1} s; see the log above",

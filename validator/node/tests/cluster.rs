@@ -508,6 +508,15 @@ fn four_validators_finalize_transfers_survive_a_crash_and_a_dead_leader() {
             })
             .collect()
     };
+    // And no consensus thread got stuck on the way (the node says so in its log).
+    for (index, validator) in cluster.validators.iter().enumerate() {
+        let log = std::fs::read_to_string(&validator.log).unwrap_or_default();
+        assert!(
+            !log.contains("it is stuck"),
+            "validator {index}'s consensus thread was stuck:\n{}",
+            validator.log_tail()
+        );
+    }
     let reference = blocks_of(&cluster.validators[0]);
     assert!(reference.iter().flatten().count() as u64 > final_slot / 2);
     for index in 1..VALIDATORS {

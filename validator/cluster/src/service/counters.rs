@@ -32,6 +32,9 @@ pub struct ServiceCounters {
     pub rounds_timed_out_total: AtomicU64,
     /// Service loops that took longer than 100 ms (votes and proposals waited).
     pub slow_loops_total: AtomicU64,
+    /// When the service last began a loop, in milliseconds since the Unix epoch (a
+    /// value that stops moving is a stuck consensus thread).
+    pub loop_started_unix_ms: AtomicU64,
     /// Snapshots written for peers.
     pub snapshots_written_total: AtomicU64,
     /// Slot of the newest snapshot written.
