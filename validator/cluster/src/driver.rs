@@ -542,10 +542,23 @@ impl Driver {
         self.cluster.schedule.leader(round)
     }
 
-    /// Per validator index, what the final chain shows (votes, skipped leader slots)
-    /// since this driver started.
-    pub fn validator_stats(&self) -> &[ValidatorStats] {
-        &self.validator_stats
+    /// Per validator index, since this driver started: its last vote (the higher of
+    /// what the final chain's QCs show and the votes of it this validator verified:
+    /// with votes sent to everyone, a QC holds whichever quorum arrived first, so a
+    /// validator that is always a little late may be in none) and its skipped leader
+    /// slots (from the final chain).
+    pub fn validator_stats(&self) -> Vec<ValidatorStats> {
+        let observed = self.core.verified_vote_rounds();
+        let count = self.validator_stats.len().max(observed.len());
+        (0..count)
+            .map(|index| {
+                let mut stats = self.validator_stats.get(index).copied().unwrap_or_default();
+                if let Some(round) = observed.get(index) {
+                    stats.last_vote_round = stats.last_vote_round.max(*round);
+                }
+                stats
+            })
+            .collect()
     }
 
     /// For each block committed since the last call, the milliseconds from when this

@@ -545,8 +545,7 @@ fn flush(
         let final_slot = parts.driver.last_finalized().slot;
         parts.broadcast.set_final_slot(final_slot);
         write_snapshot_if_due(parts, final_slot);
-        *parts.counters.validators.lock().expect("stats lock") =
-            parts.driver.validator_stats().to_vec();
+        *parts.counters.validators.lock().expect("stats lock") = parts.driver.validator_stats();
     }
     let running = || !parts.shutdown.load(Ordering::Relaxed);
     for committed in committed {

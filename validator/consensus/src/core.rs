@@ -77,6 +77,9 @@ pub struct Core {
     my_vote: Option<Vote>,
     /// The round a `Propose` was last emitted for.
     proposal_requested: u64,
+    /// Per validator index, the highest round of its votes whose signature this
+    /// validator verified (0: none).
+    verified_vote_rounds: Vec<u64>,
     /// Leaders whose last round ended in a TC here with no proposal from them; their
     /// rounds run on a shorter timer until a proposal of theirs arrives (see
     /// [`crate::pacemaker`]).
@@ -121,6 +124,7 @@ impl Core {
             block: genesis,
             certificate: genesis_qc.clone(),
         });
+        let validator_count = validators.len();
         let mut verifier = CertificateVerifier::new(validators, genesis_qc);
         verifier.insert_qc(&root.certificate);
         Core {
@@ -145,6 +149,7 @@ impl Core {
             my_vote: None,
             proposal_requested: 0,
             unresponsive_leaders: BTreeSet::new(),
+            verified_vote_rounds: vec![0; validator_count],
             drops: Drops::default(),
             counts: CoreCounts::default(),
             skip_vote_rules: false,
@@ -325,6 +330,13 @@ impl Core {
             }
             _ => timeouts.round_timeout_ms(rounds_since_qc),
         }
+    }
+
+    /// Per validator index, the highest round of its votes whose signature this
+    /// validator verified (0: none): who is voting, whether or not its votes made it
+    /// into a QC.
+    pub fn verified_vote_rounds(&self) -> &[u64] {
+        &self.verified_vote_rounds
     }
 
     /// Whether `leader`'s rounds run on the shorter timer.

@@ -12,7 +12,7 @@
 //! | getBlock | `[slot]` | `{slot, hash, parent, parent_slot, state_root, transactions}` or null |
 //! | getStateRoot | `[slot]` | hex or null |
 //! | requestAirdrop | `[address, amount]` | id (hex); dev/devnet only |
-//! | getValidators | – | `[{name, identity, stake, last_vote_round, skipped_slots}]` from the genesis and the final chain (empty on a single-node chain) |
+//! | getValidators | – | `[{name, identity, stake, last_vote_round, skipped_slots}]` from the genesis, the final chain and the votes this validator verified (empty on a single-node chain) |
 //! | getStatus | – | `{slot, finalized_slot, committed_transactions, mempool_depth, queues}`, plus `round`, `next_leader` (validator index), `last_vote_round`, `peers` on a cluster validator |
 //!
 //! An address is the hex BLAKE3 hash of an Ed25519 public key (the lock's hash).

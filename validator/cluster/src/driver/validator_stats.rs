@@ -9,7 +9,8 @@ use super::Driver;
 /// What the final chain shows about one validator.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ValidatorStats {
-    /// Highest round of a committed QC it signed (0: none seen yet).
+    /// Highest round of a committed QC it signed, or of a vote of it this validator
+    /// verified (0: none seen yet).
     pub last_vote_round: u64,
     /// Rounds it led that have no block in the final chain.
     pub skipped_slots: u64,

@@ -361,3 +361,20 @@ fn a_leader_whose_round_ended_without_its_proposal_gets_a_shorter_timer_until_it
     assert_eq!(validator.drops().get(DropReason::Malformed), 0);
     assert_eq!(validator.drops().get(DropReason::BadCertificate), 0);
 }
+
+#[test]
+fn verified_votes_are_remembered_per_voter_and_forged_ones_are_not() {
+    let next_leader = schedule().leader(2).unwrap().0;
+    let mut leader = core(next_leader);
+    leader.start();
+    leader.handle(Event::Proposal(round_one_proposal(true, 2)));
+    let block = Hash([2; 32]);
+    let others: Vec<u32> = (0..4).filter(|v| *v != next_leader).collect();
+    let mut forged = signed_vote(others[0], 1, block);
+    forged.signature = signed_vote(others[1], 1, block).signature;
+    leader.handle(Event::Vote(forged));
+    assert_eq!(leader.verified_vote_rounds()[others[0] as usize], 0);
+    leader.handle(Event::Vote(signed_vote(others[0], 1, block)));
+    assert_eq!(leader.verified_vote_rounds()[others[0] as usize], 1);
+    assert_eq!(leader.verified_vote_rounds()[others[2] as usize], 0);
+}

@@ -76,6 +76,9 @@ impl Core {
             self.drop(DropReason::BadSignature);
             return;
         }
+        if let Some(last) = self.verified_vote_rounds.get_mut(vote.voter.0 as usize) {
+            *last = (*last).max(vote.round);
+        }
         match self.votes.add(vote.clone(), signature, &validators) {
             VoteOutcome::Counted => {}
             VoteOutcome::Duplicate => self.drop(DropReason::Duplicate),
