@@ -240,6 +240,7 @@ pub struct DriverParts {
 impl Driver {
     /// A driver; call [`Driver::start`] next.
     pub fn new(parts: DriverParts) -> Self {
+        let validator_count = parts.cluster.leaders.len();
         Self {
             me: parts.me,
             core: parts.core,
@@ -273,7 +274,7 @@ impl Driver {
             roots: None,
             seen_ms: HashMap::new(),
             finality_latencies_ms: Vec::new(),
-            validator_stats: Vec::new(),
+            validator_stats: vec![ValidatorStats::default(); validator_count],
             last_committed_round: None,
             block_vrf: HashMap::new(),
             final_vrf: BTreeMap::new(),
@@ -548,15 +549,12 @@ impl Driver {
     /// validator that is always a little late may be in none) and its skipped leader
     /// slots (from the final chain).
     pub fn validator_stats(&self) -> Vec<ValidatorStats> {
-        let observed = self.core.verified_vote_rounds();
-        let count = self.validator_stats.len().max(observed.len());
-        (0..count)
-            .map(|index| {
-                let mut stats = self.validator_stats.get(index).copied().unwrap_or_default();
-                if let Some(round) = observed.get(index) {
-                    stats.last_vote_round = stats.last_vote_round.max(*round);
-                }
-                stats
+        self.validator_stats
+            .iter()
+            .zip(self.core.verified_vote_rounds())
+            .map(|(stats, verified_round)| ValidatorStats {
+                last_vote_round: stats.last_vote_round.max(*verified_round),
+                ..*stats
             })
             .collect()
     }

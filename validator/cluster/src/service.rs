@@ -124,7 +124,7 @@ fn run(mut parts: ServiceParts) -> Result<(), DriverError> {
             .collect();
         let _ = parts
             .sealed
-            .push(sealed_block(Arc::new(block), transaction_ids), running);
+            .push(sealed_block(&block, transaction_ids), running);
     }
     let mut pruned_through = 0;
     parts.driver.tick(0)?;
@@ -560,7 +560,7 @@ fn flush(
             .expect("address index lock")
             .apply(&committed.writes);
         let _ = parts.sealed.push(
-            sealed_block(committed.block, committed.transaction_ids),
+            sealed_block(&committed.block, committed.transaction_ids),
             running,
         );
     }
@@ -614,11 +614,11 @@ fn write_snapshot_if_due(parts: &mut ServiceParts, final_slot: u64) {
 }
 
 /// A final block (with its transactions' ids) for the shred stage.
-fn sealed_block(block: Arc<Block>, transaction_ids: Vec<Hash>) -> SealedBlock {
+fn sealed_block(block: &Block, transaction_ids: Vec<Hash>) -> SealedBlock {
     let now = Instant::now();
     SealedBlock {
-        block: (*block).clone(),
-        encoded: encode(block.as_ref()),
+        block: block.clone(),
+        encoded: encode(block),
         hash: block.hash(),
         received_at: vec![now; transaction_ids.len()],
         transaction_ids,

@@ -210,28 +210,27 @@ impl ClusterNode {
             .context("opening the pending-block directory")?;
         // Final blocks the shred stage had not stored when the node stopped: still kept
         // (pruning waits for the blockstore), stored first thing.
+        // (Empty when the blockstore is not behind: nothing above it is final.)
         let stored = start.blockstore.newest_finalized_slot();
-        let unstored_final_blocks = match stored.unwrap_or(0) {
-            stored_slot if stored_slot < last_finalized.slot => {
-                let chain = pending_blocks.final_chain(&last_finalized.hash, stored_slot);
-                // Complete when its oldest block's parent is the newest stored one (an
-                // empty blockstore, e.g. after a snapshot boot, has nothing to join).
-                if stored.is_some()
-                    && chain.first().map(|block| block.header.header.parent_slot)
-                        != Some(stored_slot)
-                {
-                    tracing::warn!(
-                        stored = stored_slot,
-                        last_final = last_finalized.slot,
-                        recovered = chain.len(),
-                        "some final blocks are in neither the blockstore nor the kept blocks; \
-                         peers still serve them"
-                    );
-                }
-                chain
-            }
-            _ => Vec::new(),
-        };
+        let unstored_final_blocks =
+            pending_blocks.final_chain(&last_finalized.hash, stored.unwrap_or(0));
+        // Complete when its oldest block's parent is the newest stored one (an empty
+        // blockstore, e.g. after a snapshot boot, has nothing to join).
+        if let Some(stored) = stored
+            && stored < last_finalized.slot
+            && unstored_final_blocks
+                .first()
+                .map(|block| block.header.header.parent_slot)
+                != Some(stored)
+        {
+            tracing::warn!(
+                stored,
+                last_final = last_finalized.slot,
+                recovered = unstored_final_blocks.len(),
+                "some final blocks are in neither the blockstore nor the kept blocks; \
+                 peers still serve them"
+            );
+        }
         let roots = RootStore::new(config.node.ledger.join(ROOT_FILE));
         let root = roots
             .load_matching(&last_finalized.hash)

@@ -22,10 +22,6 @@ impl Driver {
         blocks: &[BlockMeta],
         certificate: &QuorumCertificate,
     ) {
-        let count = self.cluster.leaders.len();
-        if self.validator_stats.len() != count {
-            self.validator_stats = vec![ValidatorStats::default(); count];
-        }
         for signer in certificate.signers.iter() {
             if let Some(stats) = self.validator_stats.get_mut(signer.0 as usize) {
                 stats.last_vote_round = stats.last_vote_round.max(certificate.round);
