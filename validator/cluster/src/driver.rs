@@ -17,14 +17,14 @@
 //! the current round timer is a value the caller arms. The node's runner and the
 //! in-process tests both drive it the same way.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::num::NonZeroU64;
 use std::sync::{Arc, RwLock, RwLockReadGuard};
 
 use aether_accounts_db::{AccountsDb, BlockId};
-use aether_consensus::{Action, BlockMeta, Core, Event, LeaderSchedule, Proposal, vrf_input};
+use aether_consensus::{Action, BlockMeta, Core, Event, Proposal, vrf_input};
 use aether_crypto::kes::KesSecretKey;
-use aether_crypto::vrf::VrfOutput;
+use aether_crypto::vrf::{VrfOutput, VrfProof, proof_to_hash};
 use aether_ledger::{Executor, LedgerParams, Writes};
 use aether_pipeline::leader::LeaderKeys;
 use aether_pipeline::replay::{LeaderPublicKeys, Replayer};
@@ -35,7 +35,6 @@ use aether_types::{
 
 mod build;
 mod commit;
-mod epoch_nonces;
 mod validator_stats;
 
 use build::ProposeRequest;
@@ -102,8 +101,8 @@ pub enum DriverError {
     /// A block could not be kept on disk before voting for or proposing it.
     #[error("keeping a pending block: {0}")]
     PendingBlock(#[from] std::io::Error),
-    /// The VRF outputs of committed blocks could not be made durable (the epoch nonces
-    /// would not survive a restart).
+    /// The VRF outputs and nonces of committed blocks could not be made durable (the
+    /// epoch nonces would not survive a restart).
     #[error(transparent)]
     VrfLog(#[from] VrfLogError),
     /// The accounts-db could not finalize committed blocks.
@@ -116,10 +115,8 @@ pub enum DriverError {
     },
 }
 
-/// What the driver needs about the cluster.
+/// What the driver needs about the cluster (the leader schedule is the core's).
 pub struct ClusterView {
-    /// Leaders by slot (and the validator set inside).
-    pub schedule: LeaderSchedule,
     /// Every validator's leader keys, by index.
     pub leaders: Vec<LeaderPublicKeys>,
     /// Slots per KES period: a block of slot `s` is signed in period
@@ -153,8 +150,10 @@ pub struct Driver {
     evidence_store: Option<EvidenceStore>,
     /// Saves the KES key after it evolved (so earlier periods are gone from disk).
     kes_saver: Option<KesKeySaver>,
-    /// Where the VRF outputs of final blocks are kept (the nonces' inputs).
+    /// Where the VRF outputs of final blocks and the nonces are kept.
     vrf_log: Option<VrfLog>,
+    /// The newest epoch whose nonce is in the log.
+    logged_nonce_epoch: Option<u64>,
     /// Where un-final blocks are kept until the root passes them.
     pending_blocks: Option<PendingBlocks>,
     /// Where the high QC and the current round's TC are kept, and the rounds saved.
@@ -182,12 +181,6 @@ pub struct Driver {
     last_committed_round: Option<u64>,
     /// VRF outputs of held, not yet final blocks.
     block_vrf: HashMap<Hash, (u64, VrfOutput)>,
-    /// VRF outputs of final blocks by slot (the epochs that later nonces need).
-    final_vrf: BTreeMap<u64, VrfOutput>,
-    /// Blocks of epochs whose nonce is not known yet (bounded by [`ORPHANS_MAX`]).
-    awaiting_nonce: Vec<(Block, Option<TimeoutCertificate>)>,
-    /// The first epoch whose nonce is derived here (2: every one after genesis's).
-    nonce_epoch_floor: u64,
 }
 
 /// Saves an evolved KES key durably (the node writes its key file).
@@ -264,6 +257,7 @@ impl Driver {
             evidence_store: None,
             kes_saver: None,
             vrf_log: None,
+            logged_nonce_epoch: None,
             certificates: None,
             pending_blocks: None,
             finality_proof: None,
@@ -277,9 +271,6 @@ impl Driver {
             validator_stats: vec![ValidatorStats::default(); validator_count],
             last_committed_round: None,
             block_vrf: HashMap::new(),
-            final_vrf: BTreeMap::new(),
-            awaiting_nonce: Vec::new(),
-            nonce_epoch_floor: 2,
         }
     }
 
@@ -298,10 +289,12 @@ impl Driver {
         self
     }
 
-    /// Keeps the VRF outputs of committed blocks in `log`, synced before the blocks
-    /// are finalized (see [`crate::vrf_log`]).
+    /// Keeps the VRF outputs of committed blocks and the nonces they determine in
+    /// `log`, synced before the blocks are finalized (see [`crate::vrf_log`]). The
+    /// core's schedule was resumed from it.
     pub fn with_vrf_log(mut self, log: VrfLog) -> Self {
         self.vrf_log = Some(log);
+        self.logged_nonce_epoch = self.core.schedule().nonces().known().keys().last().copied();
         self
     }
 
@@ -443,18 +436,14 @@ impl Driver {
             return Ok(());
         }
         let slot = block.header.header.slot;
-        if self.cluster.schedule.nonce_for_slot(slot).is_none() {
-            // Its epoch's nonce follows from blocks this validator has not finalized
-            // yet (it is catching up): hold it rather than judge it without a leader.
-            if self.awaiting_nonce.len() >= ORPHANS_MAX {
-                self.count_rejection("awaiting_nonce_full");
-            } else {
-                self.awaiting_nonce.push((block, tc));
-            }
+        let Some(nonce) = self.core.epoch_nonce_after(slot, &parent) else {
+            // The parent is at or below the root (a dead fork), or the slot is
+            // further past the final chain than nonces are derived.
+            self.count_rejection("unknown_epoch");
             return Ok(());
-        }
+        };
         let replay_started = std::time::Instant::now();
-        let content_valid = match self.replay(&block) {
+        let content_valid = match self.replay(&block, &nonce) {
             Verdict::Valid => true,
             Verdict::Invalid => false,
             // Anyone can send bytes claiming a leader's slot: only blocks the leader
@@ -473,7 +462,13 @@ impl Driver {
             replay_ms = replay_started.elapsed().as_millis() as u64,
             "block received"
         );
-        let proposal = proposal_of(&block, justify, tc, content_valid);
+        let vrf_output = match self.block_vrf.get(&hash) {
+            Some((_, output)) => *output,
+            // Refused content: the core drops it; the output only fills the field.
+            None => proof_to_hash(&VrfProof(block.header.header.vrf_proof))
+                .unwrap_or(VrfOutput([0; 64])),
+        };
+        let proposal = proposal_of(&block, justify, tc, content_valid, vrf_output);
         if content_valid {
             if let Some(store) = &self.pending_blocks {
                 store.save(&block)?;
@@ -538,9 +533,10 @@ impl Driver {
         &self.committed
     }
 
-    /// The leader of `round`, when its epoch's nonce is known.
+    /// The leader of `round` on the chain this validator would extend (see
+    /// [`Core::leader_of`]).
     pub fn leader_of(&self, round: u64) -> Option<ValidatorIndex> {
-        self.cluster.schedule.leader(round)
+        self.core.leader_of(round)
     }
 
     /// Per validator index, since this driver started: its last vote (the higher of
@@ -608,17 +604,15 @@ impl Driver {
 
     /// Replays `block`: valid (now held), invalid but signed by its slot's leader, or
     /// not its leader's at all.
-    fn replay(&mut self, block: &Block) -> Verdict {
+    /// `nonce` is its epoch's nonce along its parent chain.
+    fn replay(&mut self, block: &Block, nonce: &Hash) -> Verdict {
         let header = &block.header.header;
-        if self.cluster.schedule.leader(header.slot) != Some(header.leader) {
+        if self.core.schedule().leader_with_nonce(header.slot, nonce) != header.leader {
             self.count_rejection("wrong_leader");
             return Verdict::NotTheLeaders;
         }
-        let (Some(leader), Some(nonce)) = (
-            self.cluster.leaders.get(header.leader.0 as usize),
-            self.cluster.schedule.nonce_for_slot(header.slot),
-        ) else {
-            self.count_rejection("unknown_epoch");
+        let Some(leader) = self.cluster.leaders.get(header.leader.0 as usize) else {
+            self.count_rejection("unknown_leader");
             return Verdict::NotTheLeaders;
         };
         let alpha = vrf_input(nonce, header.slot);
@@ -771,6 +765,7 @@ fn proposal_of(
     justify: QuorumCertificate,
     tc: Option<TimeoutCertificate>,
     content_valid: bool,
+    vrf_output: VrfOutput,
 ) -> Proposal {
     let header = &block.header.header;
     Proposal {
@@ -784,6 +779,7 @@ fn proposal_of(
         justify,
         last_round_tc: tc,
         content_valid,
+        vrf_output,
         signed_header: encode(&block.header),
     }
 }

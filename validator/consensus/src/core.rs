@@ -8,6 +8,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use aether_crypto::bls::BlsSecretKey;
+use aether_crypto::vrf::VrfOutput;
 use aether_types::{Hash, QuorumCertificate, Timeout, TimeoutCertificate, ValidatorIndex, Vote};
 
 use crate::block_tree::BlockTree;
@@ -59,6 +60,9 @@ pub struct Core {
     /// The TC for `round - 1` when this round was entered through one.
     last_round_tc: Option<TimeoutCertificate>,
     tree: BlockTree,
+    /// The slot and VRF output of each block in the tree above the root (the nonces
+    /// along its chain need them).
+    vrf_outputs: BTreeMap<Hash, (u64, VrfOutput)>,
     verifier: CertificateVerifier,
     votes: VoteCollector,
     timeouts: TimeoutCollector,
@@ -138,6 +142,7 @@ impl Core {
             high_qc: root.certificate.clone(),
             last_round_tc: None,
             tree: BlockTree::new(root.block, root.certificate),
+            vrf_outputs: BTreeMap::new(),
             verifier,
             votes: VoteCollector::default(),
             timeouts: TimeoutCollector::default(),
@@ -213,10 +218,6 @@ impl Core {
             } => self.on_timeout(timeout, last_round_tc, &mut out),
             Event::RoundTimeout { round } => self.on_round_timer(round, &mut out),
             Event::BlockBuilt(proposal) => self.on_block_built(proposal, &mut out),
-            Event::EpochNonce { epoch, nonce } => {
-                self.schedule.add_epoch_nonce(epoch, nonce);
-                self.maybe_propose(&mut out);
-            }
         }
         self.check_actions(&out);
         out
@@ -307,7 +308,7 @@ impl Core {
         assert!(round > self.round, "rounds only move forward");
         if let Some(tc) = &tc
             && !self.proposals.contains_key(&tc.round)
-            && let Some(leader) = self.schedule.leader(tc.round)
+            && let Some(leader) = self.leader_of(tc.round)
         {
             self.unresponsive_leaders.insert(leader);
         }
@@ -324,7 +325,7 @@ impl Core {
     fn round_timer_ms(&self) -> u64 {
         let rounds_since_qc = self.round.saturating_sub(self.high_qc.round + 1);
         let timeouts = &self.config.timeouts;
-        match self.schedule.leader(self.round) {
+        match self.leader_of(self.round) {
             Some(leader) if self.unresponsive_leaders.contains(&leader) => {
                 timeouts.unresponsive_round_timeout_ms(rounds_since_qc)
             }
@@ -337,6 +338,57 @@ impl Core {
     /// into a QC.
     pub fn verified_vote_rounds(&self) -> &[u64] {
         &self.verified_vote_rounds
+    }
+
+    /// The VRF outputs of `tip` and its ancestors above the root, or `None` when `tip`
+    /// is not in the tree.
+    fn chain_outputs(&self, tip: &Hash) -> Option<Vec<(u64, VrfOutput)>> {
+        let mut outputs = Vec::new();
+        let mut cursor = *tip;
+        while cursor != self.tree.root().hash {
+            let block = self.tree.get(&cursor)?;
+            outputs.push(*self.vrf_outputs.get(&cursor)?);
+            cursor = block.parent_hash;
+        }
+        Some(outputs)
+    }
+
+    /// The nonce of `slot`'s epoch for a block extending `parent` (see
+    /// [`crate::epoch_nonces`]): `None` when `parent` is neither the root nor a block in
+    /// the tree, or the epoch is out of reach.
+    pub fn epoch_nonce_after(&self, slot: u64, parent: &Hash) -> Option<Hash> {
+        let nonces = self.schedule.nonces();
+        let epoch = self.schedule.epochs().epoch_of(slot);
+        if let Some(nonce) = nonces.final_nonce(epoch)
+            && self.tree.contains(parent)
+        {
+            return Some(*nonce);
+        }
+        nonces.on_chain(epoch, &self.chain_outputs(parent)?)
+    }
+
+    /// The leader of `round` for a block extending `parent`.
+    pub fn leader_after(&self, round: u64, parent: &Hash) -> Option<ValidatorIndex> {
+        let nonce = self.epoch_nonce_after(round, parent)?;
+        Some(self.schedule.leader_with_nonce(round, &nonce))
+    }
+
+    /// The leader of `round` on the chain this validator would extend: its high QC's
+    /// block (the root while that block is not held). Exact for a proposal it would
+    /// make; for other validators' rounds an estimate (timers, forwarding), which
+    /// differs only across forks that diverged more than an epoch back.
+    pub fn leader_of(&self, round: u64) -> Option<ValidatorIndex> {
+        let tip = if self.tree.contains(&self.high_qc.block_hash) {
+            self.high_qc.block_hash
+        } else {
+            self.tree.root().hash
+        };
+        self.leader_after(round, &tip)
+    }
+
+    /// The leader schedule and its epoch nonces.
+    pub fn schedule(&self) -> &LeaderSchedule {
+        &self.schedule
     }
 
     /// Whether `leader`'s rounds run on the shorter timer.
@@ -357,10 +409,9 @@ impl Core {
     /// either certifies the previous round or is at least the TC's highest.
     fn maybe_propose(&mut self, out: &mut Vec<Action>) {
         let round = self.round;
-        if self.schedule.leader(round) != Some(self.me)
-            || self.proposal_requested >= round
+        if self.proposal_requested >= round
             || self.safety.last_proposed_round >= round
-            || !self.tree.contains(&self.high_qc.block_hash)
+            || self.leader_after(round, &self.high_qc.block_hash) != Some(self.me)
         {
             return;
         }
@@ -403,6 +454,15 @@ impl Core {
             return;
         };
         let root_round = self.tree.root().round;
+        let final_outputs: Vec<(u64, VrfOutput)> = blocks
+            .iter()
+            .filter_map(|block| self.vrf_outputs.get(&block.hash).copied())
+            .collect();
+        self.schedule
+            .nonces_mut()
+            .record_final(final_outputs, root_round);
+        let tree = &self.tree;
+        self.vrf_outputs.retain(|hash, _| tree.contains(hash));
         self.proposals = self.proposals.split_off(&(root_round + 1));
         self.pending.retain(|_, children| {
             children.retain(|child| child.block.round > root_round);

@@ -8,10 +8,11 @@
 //! nonce(e) = BLAKE3-derive_key(NONCE_CONTEXT, nonce(e-1) ‖ β₁ ‖ β₂ ‖ …)   for e ≥ 2
 //! ```
 //!
-//! where `β₁, β₂, …` are the VRF outputs carried by the final blocks of epoch `e-2`, in
-//! slot order. Epoch `e-2` is final long before epoch `e` starts, and each output is
-//! fixed by its leader's key and the slot (a VRF has one output per input), so a leader
-//! can only withhold its block, not choose its output.
+//! where `β₁, β₂, …` are the VRF outputs carried by the blocks of epoch `e-2` on the
+//! chain in question, in slot order ([`crate::epoch_nonces`] keeps them and says why the
+//! chain and not finality decides). Each output is fixed by its leader's key and the
+//! slot (a VRF has one output per input), so a leader can only withhold its block, not
+//! choose its output.
 
 use aether_crypto::vrf::VrfOutput;
 use aether_types::Hash;
@@ -53,8 +54,8 @@ impl EpochSchedule {
     }
 }
 
-/// `nonce(e)` from `nonce(e-1)` and the VRF outputs of epoch `e-2`'s final blocks in
-/// slot order (for `e ≥ 2`; epochs 0 and 1 use the genesis nonce directly).
+/// `nonce(e)` from `nonce(e-1)` and the VRF outputs of epoch `e-2`'s blocks (on one
+/// chain) in slot order (for `e ≥ 2`; epochs 0 and 1 use the genesis nonce directly).
 pub fn next_epoch_nonce(previous_nonce: &Hash, vrf_outputs: &[VrfOutput]) -> Hash {
     let mut hasher = blake3::Hasher::new_derive_key(NONCE_CONTEXT);
     hasher.update(previous_nonce.as_bytes());

@@ -12,15 +12,15 @@
 //! The 128-bit multiply-shift reduction has a bias below `total_stake / 2^128` (no
 //! modulo bias to speak of). A zero-stake validator owns an empty interval and never
 //! leads. The leader proves its slot with a VRF over [`vrf_input`]; the outputs feed the
-//! nonce of a later epoch ([`crate::epoch`]).
+//! nonce of a later epoch along the block's chain ([`crate::epoch_nonces`]).
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use aether_crypto::vrf::{self, VrfOutput, VrfProof};
 use aether_types::{BlockHeader, Hash, ValidatorIndex};
 
 use crate::epoch::EpochSchedule;
+use crate::epoch_nonces::EpochNonces;
 use crate::error::LeaderError;
 use crate::validator_set::ValidatorSet;
 
@@ -62,12 +62,12 @@ pub fn stake_point(nonce: &Hash, run: u64, total_stake: u64) -> u64 {
     point
 }
 
-/// Leaders of every slot of the epochs whose nonce is known.
+/// Leaders of every slot: the stake-weighted sample under an epoch's nonce, the nonces
+/// kept in [`EpochNonces`] (final ones, and derived along a chain).
 #[derive(Debug, Clone)]
 pub struct LeaderSchedule {
     validators: Arc<ValidatorSet>,
-    epochs: EpochSchedule,
-    nonces: BTreeMap<u64, Hash>,
+    nonces: EpochNonces,
 }
 
 impl LeaderSchedule {
@@ -77,19 +77,26 @@ impl LeaderSchedule {
         epochs: EpochSchedule,
         genesis_nonce: Hash,
     ) -> LeaderSchedule {
-        let nonces = BTreeMap::from([(0, genesis_nonce), (1, genesis_nonce)]);
         LeaderSchedule {
             validators,
-            epochs,
-            nonces,
+            nonces: EpochNonces::new(epochs, genesis_nonce),
         }
     }
 
-    /// Records the nonce of `epoch` (computed by the driver with
-    /// [`crate::epoch::next_epoch_nonce`] once epoch `epoch - 2` is final). A nonce once set
-    /// is never replaced.
+    /// Takes the nonce of `epoch` from a trusted source (a checked snapshot bundle, the
+    /// node's log); a nonce once set is never replaced.
     pub fn add_epoch_nonce(&mut self, epoch: u64, nonce: Hash) {
-        self.nonces.entry(epoch).or_insert(nonce);
+        self.nonces.insert(epoch, nonce);
+    }
+
+    /// The epoch nonces (to record final blocks, derive along a chain, and log).
+    pub fn nonces(&self) -> &EpochNonces {
+        &self.nonces
+    }
+
+    /// The epoch nonces, to record final blocks or resume (see [`EpochNonces`]).
+    pub fn nonces_mut(&mut self) -> &mut EpochNonces {
+        &mut self.nonces
     }
 
     /// The validator set.
@@ -99,34 +106,37 @@ impl LeaderSchedule {
 
     /// The epoch lengths.
     pub fn epochs(&self) -> EpochSchedule {
-        self.epochs
+        self.nonces.epochs()
     }
 
-    /// The nonce of the epoch containing `slot`, if known.
+    /// The nonce of the epoch containing `slot`, when the final chain determines it.
     pub fn nonce_for_slot(&self, slot: u64) -> Option<&Hash> {
-        self.nonces.get(&self.epochs.epoch_of(slot))
+        self.nonces.final_nonce(self.epochs().epoch_of(slot))
     }
 
-    /// The leader of `slot`, or `None` when its epoch's nonce is not known yet.
+    /// The leader of `slot` in an epoch whose nonce is `nonce`.
+    pub fn leader_with_nonce(&self, slot: u64, nonce: &Hash) -> ValidatorIndex {
+        let run = slot / self.epochs().slots_per_leader_run;
+        let point = stake_point(nonce, run, self.validators.total_stake());
+        self.validators.by_stake_point(point)
+    }
+
+    /// The leader of `slot` when the final chain determines its epoch's nonce.
     pub fn leader(&self, slot: u64) -> Option<ValidatorIndex> {
         let nonce = self.nonce_for_slot(slot)?;
-        let run = slot / self.epochs.slots_per_leader_run;
-        let point = stake_point(nonce, run, self.validators.total_stake());
-        Some(self.validators.by_stake_point(point))
+        Some(self.leader_with_nonce(slot, nonce))
     }
 
-    /// Checks that `header.leader` leads `header.slot` and that its VRF proof verifies
-    /// for that leader's key over [`vrf_input`]; returns the VRF output (for the nonce).
-    pub fn verify_header_vrf(&self, header: &BlockHeader) -> Result<VrfOutput, LeaderError> {
+    /// Checks that `header.leader` leads `header.slot` in an epoch whose nonce is
+    /// `nonce` (the nonce along the header's parent chain) and that its VRF proof
+    /// verifies for that leader's key over [`vrf_input`]; returns the VRF output.
+    pub fn verify_header_vrf(
+        &self,
+        header: &BlockHeader,
+        nonce: &Hash,
+    ) -> Result<VrfOutput, LeaderError> {
         let slot = header.slot;
-        let epoch = self.epochs.epoch_of(slot);
-        let nonce = self
-            .nonces
-            .get(&epoch)
-            .ok_or(LeaderError::UnknownEpoch { epoch })?;
-        let expected = self
-            .leader(slot)
-            .ok_or(LeaderError::UnknownEpoch { epoch })?;
+        let expected = self.leader_with_nonce(slot, nonce);
         if expected != header.leader {
             return Err(LeaderError::WrongLeader {
                 slot,

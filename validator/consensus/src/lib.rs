@@ -50,10 +50,12 @@
 //!
 //! No I/O, clock, threads or randomness: time enters only as [`Event::RoundTimeout`].
 //! Block content, execution, state roots, KES header signatures and VRF proofs are the
-//! driver's job (it uses [`LeaderSchedule::verify_header_vrf`] and reports the verdict
-//! in [`Proposal::content_valid`]). One [`Core`] serves one validator set: it learns
-//! later epochs' nonces ([`Event::EpochNonce`]) but not a changed set of validators or
-//! stakes (reconfiguration is not implemented yet).
+//! driver's job (it uses [`LeaderSchedule::verify_header_vrf`] with the nonce
+//! [`Core::epoch_nonce_after`] gives and reports the verdict in
+//! [`Proposal::content_valid`]). The core keeps the epoch nonces itself: a block's
+//! leader is sampled under the nonce along its parent chain ([`epoch_nonces`]), and
+//! commits record the final blocks' VRF outputs. One [`Core`] serves one validator set:
+//! not a changed set of validators or stakes (reconfiguration is not implemented yet).
 //!
 //! # Driving it
 //!
@@ -67,7 +69,8 @@
 //!
 //! # Code map
 //!
-//! [`validator_set`] keys, stake, the quorum rule · [`epoch`] epochs and nonce ·
+//! [`validator_set`] keys, stake, the quorum rule · [`epoch`] epochs and the nonce step ·
+//! [`epoch_nonces`] nonces along a chain ·
 //! [`leader_schedule`] sampling and VRF check · [`safety`] persisted state and rules ·
 //! [`block_tree`] blocks, commit rule · [`vote_collector`] / [`timeout_collector`]
 //! aggregation · [`certificate_verifier`] QC/TC checks · [`pacemaker`] timers ·
@@ -80,6 +83,7 @@ pub mod config;
 pub mod core;
 pub mod drops;
 pub mod epoch;
+pub mod epoch_nonces;
 pub mod error;
 pub mod leader_schedule;
 pub mod message;
@@ -99,6 +103,7 @@ pub use crate::config::{ConfigError, ConsensusConfig};
 pub use crate::core::{Core, CoreCounts, Root};
 pub use crate::drops::{DropReason, Drops};
 pub use crate::epoch::{EpochSchedule, next_epoch_nonce};
+pub use crate::epoch_nonces::{CHAIN_NONCE_EPOCHS_MAX, EpochNonces};
 pub use crate::error::{CertificateError, LeaderError, ValidatorSetError};
 pub use crate::leader_schedule::{LeaderSchedule, vrf_input};
 pub use crate::message::{Action, BlockMeta, Event, Evidence, Proposal};

@@ -1,5 +1,6 @@
 //! What goes into the core ([`Event`]) and what comes out ([`Action`]).
 
+use aether_crypto::vrf::VrfOutput;
 use aether_types::{Hash, QuorumCertificate, Timeout, TimeoutCertificate, ValidatorIndex, Vote};
 
 use crate::safety::SafetyState;
@@ -36,6 +37,9 @@ pub struct Proposal {
     pub last_round_tc: Option<TimeoutCertificate>,
     /// The driver's verdict on the block's content.
     pub content_valid: bool,
+    /// The output of the header's VRF proof (the driver checked the proof): it feeds
+    /// the nonces of later epochs along the block's chain.
+    pub vrf_output: VrfOutput,
     /// The proposer's signed header, opaque to the core, kept as equivocation evidence.
     pub signed_header: Vec<u8>,
 }
@@ -63,13 +67,6 @@ pub enum Event {
     /// The driver's answer to [`Action::Propose`]: the block it built, as a proposal by
     /// this validator.
     BlockBuilt(Proposal),
-    /// The nonce of a later epoch became known (see [`crate::epoch`]).
-    EpochNonce {
-        /// The epoch.
-        epoch: u64,
-        /// Its nonce.
-        nonce: Hash,
-    },
 }
 
 /// Two signed items that prove a validator equivocated.

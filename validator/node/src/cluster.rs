@@ -20,7 +20,7 @@ use aether_cluster::{
     EvidenceStoreError, PendingBlocks, RootStore, SafetyStore, ServiceCounters, ServiceParts,
     SnapshotBundle, SnapshotWriter, TurbineNode, VerifiedBundle, VrfLog,
 };
-use aether_consensus::{BlockMeta, ConsensusConfig, Core, EpochSchedule, TimeoutConfig};
+use aether_consensus::{BlockMeta, ConsensusConfig, Core, TimeoutConfig};
 use aether_crypto::bls::BlsSecretKey;
 use aether_crypto::ed25519::Ed25519SecretKey;
 use aether_genesis::ClusterGenesis;
@@ -254,6 +254,33 @@ impl ClusterNode {
         start.chain.set_processed(last_finalized.slot);
         start.chain.set_finalized(last_finalized.slot, 0);
         let resuming = root.is_some();
+        let (vrf_log, logged_nonces) = VrfLog::open(config.node.ledger.join(VRF_LOG_FILE))
+            .context("opening the VRF output and epoch nonce log")?;
+        if resuming {
+            // The nonces of epochs after genesis chain from final blocks' VRF outputs:
+            // the log has the newest nonces and the outputs the next ones need (also
+            // those of final blocks the blockstore had not stored when the node
+            // stopped); the blockstore adds what a log from before nonces were logged
+            // lacks.
+            let epochs = schedule.epochs();
+            let final_epoch = epochs.epoch_of(last_finalized.slot);
+            let from = epochs.first_slot(final_epoch.saturating_sub(2));
+            let mut stored_outputs = aether_cluster::block_source::final_vrf_outputs(
+                &start.blockstore,
+                from..=last_finalized.slot,
+                &identity_public,
+            );
+            // Booted from a snapshot: the blocks before it are in neither.
+            if let Some(boot) = &boot {
+                stored_outputs.extend(boot.vrf_outputs.iter().copied());
+            }
+            logged_nonces.resume(
+                &mut schedule,
+                stored_outputs,
+                boot.as_ref().map(|boot| boot.epoch),
+                last_finalized.slot,
+            );
+        }
         let safety = SafetyStore::new(config.node.ledger.join(SAFETY_STATE_FILE));
         let core = Core::new(
             ConsensusConfig {
@@ -269,7 +296,7 @@ impl ClusterNode {
                 },
                 ..ConsensusConfig::default()
             },
-            schedule.clone(),
+            schedule,
             me,
             start.vote_key,
             safety
@@ -307,15 +334,12 @@ impl ClusterNode {
         if !recorded.is_empty() {
             tracing::info!(offences = recorded.len(), "equivocation evidence on file");
         }
-        let (vrf_log, logged_vrf_outputs) = VrfLog::open(config.node.ledger.join(VRF_LOG_FILE))
-            .context("opening the VRF output log")?;
         let kes_slots_per_period = NonZeroU64::new(genesis.kes_slots_per_period)
             .context("the genesis kes_slots_per_period must be positive")?;
         let driver = Driver::new(DriverParts {
             me,
             core,
             cluster: ClusterView {
-                schedule,
                 leaders,
                 kes_slots_per_period,
             },
@@ -342,29 +366,6 @@ impl ClusterNode {
                     .map_err(|error| format!("{error:#}"))
             })
         });
-        let mut driver = driver;
-        if resuming {
-            // The nonces of epochs after genesis come from final blocks' VRF outputs:
-            // read back the epochs the next nonces need.
-            let epochs = EpochSchedule::new(genesis.epoch_slots, 1);
-            let final_epoch = epochs.epoch_of(last_finalized.slot);
-            let from = epochs.first_slot(final_epoch.saturating_sub(2));
-            let signer = identity_public;
-            driver.seed_final_vrf_outputs(aether_cluster::block_source::final_vrf_outputs(
-                &start.blockstore,
-                from..=last_finalized.slot,
-                &signer,
-            ));
-            // The log has every final block's output, also the newest ones the
-            // blockstore had not stored yet when the node stopped.
-            driver.seed_final_vrf_outputs(logged_vrf_outputs);
-            if let Some(boot) = boot {
-                // Booted from a snapshot: the blocks before it are not in the blockstore.
-                driver.seed_final_vrf_outputs(boot.vrf_outputs);
-                driver.derive_epoch_nonces_from(boot.epoch + 1);
-            }
-            driver.advance_epoch_nonces(last_finalized.slot)?;
-        }
 
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)

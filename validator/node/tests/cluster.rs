@@ -219,12 +219,9 @@ fn start_cluster() -> (tempfile::TempDir, Cluster) {
         eprintln!("keeping {}", directory.path().display());
     }
     let init = Command::new(aetherctl())
-        // Epochs of 20 slots: the test crosses several epoch boundaries, so nonces are
-        // derived from final blocks, also after restarts (from the blockstore). Not
-        // shorter: an epoch in which no block becomes final (likely in 10 slots with
-        // a validator down, when the schedule favours it) leaves the next epoch
-        // without a nonce and halts the chain, a known hole in the nonce rule (issue
-        // 5; the failing in-process test is on branch wip/epoch-nonce-liveness). KES
+        // Epochs of 5 slots: the test crosses dozens of epoch boundaries, often with
+        // nothing of the previous epoch final yet (a validator down), so leaders come
+        // from nonces along chains; restarts resume them from the nonce log. KES
         // periods of 10 slots: leaders evolve their keys (64 periods: 640 slots).
         .args([
             "cluster",
@@ -232,7 +229,7 @@ fn start_cluster() -> (tempfile::TempDir, Cluster) {
             "--validators",
             "4",
             "--epoch-slots",
-            "20",
+            "5",
             "--kes-slots-per-period",
             "10",
             "--out",

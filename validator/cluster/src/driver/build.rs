@@ -32,7 +32,9 @@ impl Driver {
         } = request;
         let build_started = std::time::Instant::now();
         self.last_block_ms = Some(self.now_ms);
-        let nonce = *self.cluster.schedule.nonce_for_slot(round)?;
+        // The nonce along the parent's chain (the core asked for a round it leads on
+        // this parent, so it is known).
+        let nonce = self.core.epoch_nonce_after(round, &parent)?;
         let period = round / self.cluster.kes_slots_per_period.get();
         let period_before = self.keys.kes.period();
         let evolved = u32::try_from(period)
@@ -99,10 +101,12 @@ impl Driver {
             justify: Some(justify.clone()),
             transactions,
         };
-        let proposal = proposal_of(&block, justify, tc, true);
-        if let Ok(output) = proof_to_hash(&VrfProof(block.header.header.vrf_proof)) {
-            self.block_vrf.insert(block.hash(), (round, output));
-        }
+        let Ok(vrf_output) = proof_to_hash(&VrfProof(block.header.header.vrf_proof)) else {
+            self.count_rejection("build_failed");
+            return None;
+        };
+        self.block_vrf.insert(block.hash(), (round, vrf_output));
+        let proposal = proposal_of(&block, justify, tc, true, vrf_output);
         self.seen_ms.insert(block.hash(), self.now_ms);
         if let Some(store) = &self.pending_blocks
             && let Err(error) = store.save(&block)

@@ -1,5 +1,5 @@
 //! Commits: finalizing the accounts-db at the 2-chain's blocks, and what follows from
-//! them (the finality proof, VRF outputs and epoch nonces, the root record, pruning of
+//! them (the finality proof, the log of VRF outputs and epoch nonces, the root record, pruning of
 //! held blocks and waiting transactions), plus the snapshot bundle of the last one.
 
 use std::collections::HashSet;
@@ -26,7 +26,7 @@ impl Driver {
     ) -> Option<SnapshotBundle> {
         let proof = self.finality_proof.clone()?;
         let slot = proof.block.header.slot;
-        let epochs = self.cluster.schedule.epochs();
+        let epochs = self.core.schedule().epochs();
         let from = epochs.first_slot(epochs.epoch_of(slot).saturating_sub(1));
         let mut headers = vec![proof.block.clone()];
         let mut cursor = proof.block.header.clone();
@@ -41,7 +41,7 @@ impl Driver {
         }
         headers.reverse();
         Some(SnapshotBundle {
-            epoch_nonce: *self.cluster.schedule.nonce_for_slot(slot)?,
+            epoch_nonce: *self.core.schedule().nonce_for_slot(slot)?,
             proof,
             headers,
         })
@@ -68,11 +68,20 @@ impl Driver {
             });
         }
         if let Some(log) = &mut self.vrf_log {
+            // The core recorded these blocks and derived the nonces they determine.
             let outputs: Vec<(u64, VrfOutput)> = blocks
                 .iter()
                 .filter_map(|meta| self.block_vrf.get(&meta.hash).copied())
                 .collect();
-            log.append(&outputs)?;
+            let known = self.core.schedule().nonces().known();
+            let nonces: Vec<(u64, Hash)> = match self.logged_nonce_epoch {
+                Some(logged) => known.range(logged + 1..).map(|(e, n)| (*e, *n)).collect(),
+                None => known.iter().map(|(e, n)| (*e, *n)).collect(),
+            };
+            log.append(&outputs, &nonces)?;
+            if let Some((epoch, _)) = nonces.last() {
+                self.logged_nonce_epoch = Some(*epoch);
+            }
         }
         // The root is saved before the accounts-db finalizes its block: a crash in
         // between resumes from the root before it, which the store still holds, and
@@ -118,16 +127,10 @@ impl Driver {
             self.pending.retain(|(_, id)| !included.contains(id));
         }
         self.record_validator_stats(&blocks, &certificate);
-        for meta in &blocks {
-            if let Some((slot, output)) = self.block_vrf.remove(&meta.hash) {
-                self.final_vrf.insert(slot, output);
-            }
-        }
         let final_slot = last.round;
         self.block_vrf.retain(|_, (slot, _)| *slot > final_slot);
-        self.advance_epoch_nonces(final_slot)?;
         if let Some(log) = &mut self.vrf_log {
-            log.compact(&self.final_vrf)?;
+            log.compact(self.core.schedule())?;
         }
         for meta in &blocks {
             if let Some(seen) = self.seen_ms.remove(&meta.hash) {

@@ -33,7 +33,7 @@ impl Driver {
             // leaders' slots were skipped (known only from the first commit seen here).
             if let Some(previous) = previous {
                 for round in previous + 1..meta.round {
-                    if let Some(leader) = self.cluster.schedule.leader(round)
+                    if let Some(leader) = self.core.schedule().leader(round)
                         && let Some(stats) = self.validator_stats.get_mut(leader.0 as usize)
                     {
                         stats.skipped_slots += 1;

@@ -99,8 +99,16 @@ pub(crate) fn leader_keys(index: usize) -> LeaderKeys {
     }
 }
 
-pub(crate) fn cluster_view(epoch_slots: u64) -> ClusterView {
-    let validators = validator_set(KEY_SEED, &[100; VALIDATORS]);
+/// The leader schedule every validator starts from.
+pub(crate) fn schedule(epoch_slots: u64) -> LeaderSchedule {
+    LeaderSchedule::new(
+        validator_set(KEY_SEED, &[100; VALIDATORS]),
+        EpochSchedule::new(epoch_slots, 1),
+        Hash([0x40; 32]),
+    )
+}
+
+pub(crate) fn cluster_view() -> ClusterView {
     let leaders = (0..VALIDATORS)
         .map(|index| {
             let keys = leader_keys(index);
@@ -112,11 +120,6 @@ pub(crate) fn cluster_view(epoch_slots: u64) -> ClusterView {
         })
         .collect();
     ClusterView {
-        schedule: LeaderSchedule::new(
-            validators,
-            EpochSchedule::new(epoch_slots, 1),
-            Hash([0x40; 32]),
-        ),
         leaders,
         kes_slots_per_period: NonZeroU64::new(KES_SLOTS_PER_PERIOD).unwrap(),
     }
@@ -163,10 +166,10 @@ pub(crate) fn driver(
         accounts.finalize(&GENESIS_HASH).unwrap();
     }
     let safety = SafetyStore::new(directory.join(format!("safety-{index}.bin")));
-    let cluster = cluster_view(epoch_slots);
+    let cluster = cluster_view();
     let core = Core::new(
         config(),
-        cluster.schedule.clone(),
+        schedule(epoch_slots),
         ValidatorIndex(index as u32),
         validator_keys(KEY_SEED, index).0,
         safety.load().unwrap(),

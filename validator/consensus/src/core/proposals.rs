@@ -50,13 +50,19 @@ impl Core {
             self.drop(DropReason::StaleRound);
             return None;
         }
-        if self.schedule.leader(block.round) != Some(block.proposer) {
-            self.drop(DropReason::WrongLeader);
-            return None;
+        // Its leader follows from its parent's chain: while the parent is missing the
+        // certificates still count (they are verified on their own), and the rest of
+        // the checks run when the parent arrives.
+        let parent_known = self.tree.contains(&block.parent_hash);
+        if parent_known {
+            if self.leader_after(block.round, &block.parent_hash) != Some(block.proposer) {
+                self.drop(DropReason::WrongLeader);
+                return None;
+            }
+            // Its leader signed it (the driver checked): it speaks, late or not.
+            self.unresponsive_leaders.remove(&block.proposer);
+            self.detect_double_proposal(&proposal, out);
         }
-        // Its leader signed it (the driver checked): it speaks, late or not.
-        self.unresponsive_leaders.remove(&block.proposer);
-        self.detect_double_proposal(&proposal, out);
         if !proposal.content_valid {
             self.drop(DropReason::InvalidContent);
             return None;
@@ -75,7 +81,10 @@ impl Core {
             self.process_tc(tc, out);
         }
         match self.tree.insert(block) {
-            Ok(()) => {}
+            Ok(()) => {
+                self.vrf_outputs
+                    .insert(block.hash, (block.round, proposal.vrf_output));
+            }
             Err(InsertError::UnknownParent) => {
                 self.hold_until_parent(proposal, out);
                 return None;
@@ -155,8 +164,9 @@ impl Core {
             }
             self.safety.record_vote(round, justify_round);
         }
-        let Some(next_leader) = self.schedule.leader(round + 1) else {
-            // The next epoch's nonce is unknown: the vote would have no recipient.
+        let Some(next_leader) = self.leader_after(round + 1, &proposal.block.hash) else {
+            // Too far past the final chain to name a leader: the vote would have no
+            // recipient.
             return;
         };
         self.persist(out);

@@ -51,6 +51,7 @@ fn round_one_proposal(content_valid: bool, payload: u8) -> Proposal {
         justify: genesis_qc(genesis().hash, 0, 4),
         last_round_tc: None,
         content_valid,
+        vrf_output: aether_crypto::vrf::VrfOutput([payload; 64]),
         signed_header: vec![payload],
     }
 }
@@ -358,6 +359,7 @@ fn a_leader_whose_round_ended_without_its_proposal_gets_a_shorter_timer_until_it
         justify: genesis_qc(genesis().hash, 0, 4),
         last_round_tc: validator.last_round_tc().cloned(),
         content_valid: true,
+        vrf_output: aether_crypto::vrf::VrfOutput([7; 64]),
         signed_header: vec![7],
     };
     validator.handle(Event::Proposal(proposal));

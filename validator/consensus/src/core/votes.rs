@@ -22,7 +22,7 @@ impl Core {
         let Some(vote) = self.my_vote.clone().filter(|vote| vote.round == self.round) else {
             return;
         };
-        let next_leader = self.schedule.leader(vote.round + 1);
+        let next_leader = self.leader_after(vote.round + 1, &vote.block_hash);
         for index in 0..self.schedule.validators().len() {
             let to = ValidatorIndex(index as u32);
             if to != self.me && Some(to) != next_leader {
@@ -58,7 +58,12 @@ impl Core {
         // them (a QC formed after the TC still raises the high QC), and a peer may see
         // the next proposal first. Rounds further on are the next leader's alone (no
         // pairing checks spent on votes a peer could send for any future round).
-        if self.schedule.leader(vote.round + 1) != Some(self.me)
+        // The next leader extends the voted block; while that block is not held, the
+        // chain this validator would extend stands in.
+        let next_leader = self
+            .leader_after(vote.round + 1, &vote.block_hash)
+            .or_else(|| self.leader_of(vote.round + 1));
+        if next_leader != Some(self.me)
             && (vote.round + 1 < self.round || vote.round > self.round + 1)
         {
             self.drop(DropReason::NotNextLeader);

@@ -54,7 +54,7 @@ fn schedule_is_deterministic_and_runs_are_respected() {
         Hash([4; 32]),
     );
     assert!((0..400).any(|slot| other.leader(slot) != first.leader(slot)));
-    // Epoch 2's nonce is unknown until the driver adds it.
+    // Epoch 2's nonce is not final-known until a block of epoch 1 is final.
     assert_eq!(first.leader(2000), None);
 }
 
@@ -76,19 +76,19 @@ fn header_vrf_is_checked_against_the_leader_key() {
     let nonce = *schedule.nonce_for_slot(slot).unwrap();
     let proof = vrf_key.prove(&vrf_input(&nonce, slot));
     let good = header(slot, leader.0, proof.0);
-    let output = schedule.verify_header_vrf(&good).unwrap();
+    let output = schedule.verify_header_vrf(&good, &nonce).unwrap();
     assert_eq!(output, vrf::proof_to_hash(&proof).unwrap());
 
     // The proof for another slot does not verify.
     let wrong_slot = vrf_key.prove(&vrf_input(&nonce, slot + 1000 * 5));
     assert!(matches!(
-        schedule.verify_header_vrf(&header(slot, leader.0, wrong_slot.0)),
+        schedule.verify_header_vrf(&header(slot, leader.0, wrong_slot.0), &nonce),
         Err(LeaderError::Vrf(_))
     ));
     // Another validator claiming the slot is refused before any VRF work.
     let impostor = (leader.0 + 1) % 4;
     assert!(matches!(
-        schedule.verify_header_vrf(&header(slot, impostor, proof.0)),
+        schedule.verify_header_vrf(&header(slot, impostor, proof.0), &nonce),
         Err(LeaderError::WrongLeader { .. })
     ));
 }

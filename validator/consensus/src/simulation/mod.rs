@@ -47,6 +47,10 @@ pub struct SimConfig {
     pub unsafe_voting: bool,
     /// Round timers.
     pub timeouts: TimeoutConfig,
+    /// Slots per epoch: short epochs put epoch changes (each with a new nonce, from
+    /// the blocks of two epochs back along each chain) inside faulty stretches with
+    /// nothing final.
+    pub epoch_slots: u64,
 }
 
 impl SimConfig {
@@ -73,6 +77,7 @@ impl SimConfig {
                 max_ms: 3_000,
                 unresponsive_leader_percent: 50,
             },
+            epoch_slots: 1 << 40,
         }
     }
 }

@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, BTreeSet, BinaryHeap, VecDeque};
 use std::sync::Arc;
 
 use aether_crypto::bls::BlsSecretKey;
+use aether_crypto::vrf::VrfOutput;
 use aether_types::{Hash, QuorumCertificate, Timeout, TimeoutCertificate, ValidatorIndex, Vote};
 
 use super::byzantine::{DOUBLE_VOTE_PERMILLE, ProposalBehaviour, Recipient};
@@ -109,9 +110,11 @@ impl World {
         let plan = FaultPlan::from_seed(seed, &config.stakes, config.allow_byzantine);
         let validators = validator_set(seed, &config.stakes);
         let nonce = Hash::digest(&seed.to_le_bytes());
-        // One epoch covers the run; epoch changes are covered by the schedule's tests.
-        let schedule =
-            LeaderSchedule::new(validators.clone(), EpochSchedule::new(1 << 40, 1), nonce);
+        let schedule = LeaderSchedule::new(
+            validators.clone(),
+            EpochSchedule::new(config.epoch_slots, 1),
+            nonce,
+        );
         let genesis = BlockMeta {
             hash: Hash::digest(b"aether simulation genesis"),
             round: 0,
@@ -246,9 +249,21 @@ impl World {
         };
         let state = &mut self.nodes[node];
         state.incarnation += 1;
+        // The node's own record of its final chain's VRF outputs (the driver's log).
+        let mut schedule = self.schedule.clone();
+        let final_outputs: Vec<(u64, VrfOutput)> = state
+            .committed
+            .iter()
+            .filter_map(|block| self.blocks.get(&block.hash))
+            .map(|block| (block.proposal.block.round, block.proposal.vrf_output))
+            .collect();
+        let final_slot = state.committed.last().map_or(0, |block| block.round);
+        schedule
+            .nonces_mut()
+            .record_final(final_outputs, final_slot);
         let mut core = Core::new(
             consensus,
-            self.schedule.clone(),
+            schedule,
             ValidatorIndex(node as u32),
             key,
             state.persisted,
@@ -431,6 +446,7 @@ impl World {
             last_round_tc: tc,
             // The builder vouches for its own block; receivers re-check ([`Self::checked`]).
             content_valid: true,
+            vrf_output: sim_vrf_output(self.config.seed, node, round),
             signed_header: self.next_payload.to_le_bytes().to_vec(),
         };
         self.blocks.insert(
@@ -656,4 +672,18 @@ impl World {
             self.checker.violations.push(Violation::BadEvidence);
         }
     }
+}
+
+/// A stand-in for the VRF output of `node`'s block in `round`: one value per key and
+/// slot, as a real VRF gives (the core never checks proofs; the driver does).
+fn sim_vrf_output(seed: u64, node: usize, round: u64) -> VrfOutput {
+    let mut output = [0u8; 64];
+    for (half, chunk) in output.chunks_mut(32).enumerate() {
+        let mut preimage = Vec::new();
+        for part in [seed, node as u64, round, half as u64] {
+            preimage.extend_from_slice(&part.to_le_bytes());
+        }
+        chunk.copy_from_slice(Hash::digest(&preimage).as_bytes());
+    }
+    VrfOutput(output)
 }
