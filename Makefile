@@ -34,7 +34,7 @@ help:
 	@echo "make bench               criterion: signature verification against same-run baselines"
 	@echo "make bench-accounts      aether-bench accounts at 1M keys (JSON)"
 	@echo "make crash               storage kill test with CRASH_ITERATIONS=$(CRASH_ITERATIONS) kill points"
-	@echo "make sim SEEDS=N         consensus simulation over N seeds per test (CI runs 100 + 24)"
+	@echo "make sim SEEDS=N         consensus simulation over N seeds per test (CI runs 100 + 24 + 40)"
 	@echo "make lint                rustfmt --check and clippy -D warnings"
 	@echo "variables: KEYS_DIR=$(KEYS_DIR) DIFFERENTIAL_COUNT=$(DIFFERENTIAL_COUNT)"
 
