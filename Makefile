@@ -20,7 +20,7 @@ DIFFERENTIAL_COUNT ?= 40
 # differential tests against libsodium, py_ecc and c-kzg.
 SYSTEM_PACKAGES := build-essential pkg-config clang libclang-dev python3 python3-venv python3-pip
 
-.PHONY: help deps build release keys run devnet status devnet-stop self-check test test-rust test-differential bench bench-tps bench-accounts crash sim lint fmt clean
+.PHONY: help deps build release keys run devnet status devnet-stop self-check test test-rust test-differential test-docker bench bench-tps bench-accounts crash sim lint fmt clean
 
 help:
 	@echo "make run                 build (release) and run a single-node dev chain: RPC :8899, TPU :8003, metrics :9898"
@@ -88,7 +88,13 @@ status:
 devnet-stop:
 	scripts/devnet.sh stop
 
-test: deps test-rust test-differential
+test: deps test-rust test-differential test-docker
+
+# The container devnet without Docker: the Dockerfile's copy list, the compose file's
+# ports, and its entrypoint running 4 validators on their own loopback addresses.
+test-docker:
+	$(CARGO) build -p aether-validator -p aetherctl
+	deploy/docker/check.sh "$(TARGET_DIR)/debug"
 
 # Unit, property, vector and CLI tests; then every criterion bench once, as a smoke test.
 test-rust:
