@@ -525,6 +525,10 @@ fn flush(
     counters
         .rounds_timed_out_total
         .store(core_counts.rounds_timed_out, Ordering::Relaxed);
+    counters.proposals_ahead_of_final_nonces_total.store(
+        core_counts.proposals_ahead_of_final_nonces,
+        Ordering::Relaxed,
+    );
     counters
         .equivocations_total
         .store(parts.driver.evidence_count(), Ordering::Relaxed);

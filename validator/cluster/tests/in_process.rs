@@ -520,4 +520,13 @@ fn short_epochs_with_a_validator_down_never_halt() {
         last_final_epoch >= 15,
         "final through epoch {last_final_epoch}"
     );
+    // Leaders did propose while the final chain had not determined their epoch's nonce.
+    let ahead: u64 = cluster
+        .live()
+        .map(|driver| driver.core().counts().proposals_ahead_of_final_nonces)
+        .sum();
+    assert!(
+        ahead > 0,
+        "no block was built ahead of the final chain's nonces"
+    );
 }

@@ -34,6 +34,10 @@ pub struct CoreCounts {
     pub tcs_formed: u64,
     /// Rounds this validator timed out (signed a timeout for).
     pub rounds_timed_out: u64,
+    /// Blocks this validator asked to build in an epoch whose nonce the final chain
+    /// did not yet determine (its leader came from the nonce along the parent chain):
+    /// finality ran more than an epoch behind.
+    pub proposals_ahead_of_final_nonces: u64,
 }
 
 /// The last committed block and a QC for it: where a restarted validator resumes.
@@ -427,6 +431,10 @@ impl Core {
             }
         };
         self.proposal_requested = round;
+        let epoch = self.schedule.epochs().epoch_of(round);
+        if self.schedule.nonces().final_nonce(epoch).is_none() {
+            self.counts.proposals_ahead_of_final_nonces += 1;
+        }
         out.push(Action::Propose {
             round,
             parent: self.high_qc.block_hash,

@@ -466,6 +466,13 @@ fn four_validators_finalize_transfers_survive_a_crash_and_a_dead_leader() {
             .sum();
         assert!(value > 0.0, "{name} is {value} after a dead leader");
     }
+    // Exported (zero is fine: whether finality ever lagged an epoch depends on timing).
+    assert!(
+        cluster.live().all(|validator| validator
+            .metric("aether_consensus_proposals_ahead_of_final_nonces_total")
+            .is_some()),
+        "aether_consensus_proposals_ahead_of_final_nonces_total is exported"
+    );
 
     // 6. The whole cluster stops and restarts on its ledgers: validators whose last
     //    final block differs fetch what they lack (from memory or blockstores) and

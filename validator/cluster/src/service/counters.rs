@@ -30,6 +30,8 @@ pub struct ServiceCounters {
     pub tcs_formed_total: AtomicU64,
     /// Rounds this validator timed out.
     pub rounds_timed_out_total: AtomicU64,
+    /// Blocks built here while the final chain lagged more than an epoch.
+    pub proposals_ahead_of_final_nonces_total: AtomicU64,
     /// Service loops that took longer than 100 ms (votes and proposals waited).
     pub slow_loops_total: AtomicU64,
     /// When the service last began a loop, in milliseconds since the Unix epoch (a
@@ -120,7 +122,7 @@ impl LatencyHistogram {
 impl ServiceCounters {
     /// Appends every counter as Prometheus text (`aether_consensus_*`, then Turbine's).
     pub fn render(&self, out: &mut String) {
-        let samples: [(&str, &str, &str, &AtomicU64); 22] = [
+        let samples: [(&str, &str, &str, &AtomicU64); 23] = [
             ("round", "gauge", "Current consensus round.", &self.round),
             (
                 "last_vote_round",
@@ -151,6 +153,12 @@ impl ServiceCounters {
                 "counter",
                 "Rounds this validator timed out (signed a timeout for).",
                 &self.rounds_timed_out_total,
+            ),
+            (
+                "proposals_ahead_of_final_nonces_total",
+                "counter",
+                "Blocks this validator set out to build in an epoch whose nonce the final chain did not determine yet (leader from the nonce along the parent chain: finality more than an epoch behind).",
+                &self.proposals_ahead_of_final_nonces_total,
             ),
             (
                 "slow_loops_total",

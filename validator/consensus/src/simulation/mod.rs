@@ -101,6 +101,9 @@ pub struct SimReport {
     pub evidence_count: u64,
     /// Drops of every honest node, added up.
     pub drops: Drops,
+    /// Blocks honest nodes set out to build in an epoch whose nonce their final chain
+    /// did not determine yet (see [`crate::CoreCounts`]).
+    pub proposals_ahead_of_final_nonces: u64,
     /// Simulated time at the end.
     pub end_ms: u64,
     /// Events processed.

@@ -219,6 +219,8 @@ impl World {
         for (node, state) in self.nodes.iter().enumerate() {
             if let (Some(core), false) = (&state.core, self.plan.byzantine == Some(node)) {
                 self.report.drops.add(core.drops());
+                self.report.proposals_ahead_of_final_nonces +=
+                    core.counts().proposals_ahead_of_final_nonces;
             }
         }
         self.report.final_states = self
@@ -337,7 +339,14 @@ impl World {
                     self.feed(node, Event::RoundTimeout { round });
                 }
             }
-            Item::Crash { node } => self.nodes[node].core = None,
+            Item::Crash { node } => {
+                if let Some(core) = self.nodes[node].core.take()
+                    && self.plan.byzantine != Some(node)
+                {
+                    self.report.proposals_ahead_of_final_nonces +=
+                        core.counts().proposals_ahead_of_final_nonces;
+                }
+            }
             Item::Restart { node } => self.boot(node),
         }
     }
