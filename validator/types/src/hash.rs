@@ -10,9 +10,15 @@
 //!   context is hashed into the chaining key, so outputs of different domains, and of
 //!   plain BLAKE3, are unrelated even for identical input bytes. Every context string is
 //!   listed in [`Domain::context`], so a new use cannot silently reuse an old domain.
+//!   The context's hash (BLAKE3's "context key") is computed once per domain, not per
+//!   call: it is one more compression than the input itself for every output key and
+//!   transactions-tree node, several times per transaction on the hot path.
 
 use core::fmt;
 use core::str::FromStr;
+use std::sync::LazyLock;
+
+use blake3::hazmat::{ContextKey, HasherExt, hash_derive_key_context};
 
 use crate::codec::{Decode, DecodeError, Encode, Reader};
 
@@ -22,6 +28,7 @@ pub struct Hash(pub [u8; 32]);
 
 /// Every use of domain-separated hashing; each has its own BLAKE3 context string.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(usize)]
 pub enum Domain {
     /// The state key of an output: `tx_id ‖ index (u16 LE)`.
     OutputKey,
@@ -40,6 +47,16 @@ impl Domain {
             Domain::MerkleNode => "aether 2026-01-01 transactions merkle node",
         }
     }
+
+    /// Every domain, in declaration order (the index of each is `domain as usize`).
+    pub const ALL: [Domain; 3] = [Domain::OutputKey, Domain::MerkleLeaf, Domain::MerkleNode];
+
+    /// BLAKE3's hash of [`Domain::context`], computed once.
+    fn context_key(self) -> &'static ContextKey {
+        static CONTEXT_KEYS: LazyLock<[ContextKey; 3]> =
+            LazyLock::new(|| Domain::ALL.map(|domain| hash_derive_key_context(domain.context())));
+        &CONTEXT_KEYS[self as usize]
+    }
 }
 
 impl Hash {
@@ -57,7 +74,7 @@ impl Hash {
     /// `BLAKE3` in key-derivation mode with `domain`'s context string, over the
     /// concatenation of `parts`.
     pub fn digest_with_domain(domain: Domain, parts: &[&[u8]]) -> Hash {
-        let mut hasher = blake3::Hasher::new_derive_key(domain.context());
+        let mut hasher = blake3::Hasher::new_from_context_key(domain.context_key());
         for part in parts {
             hasher.update(part);
         }
@@ -147,6 +164,25 @@ impl Decode for Hash {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn domain_digest_is_blake3_key_derivation_with_the_context() {
+        for (index, domain) in Domain::ALL.into_iter().enumerate() {
+            assert_eq!(domain as usize, index);
+            for input in [&b""[..], b"x", &[7u8; 34], &[9u8; 1500]] {
+                let mut reference = blake3::Hasher::new_derive_key(domain.context());
+                reference.update(&input[..input.len() / 2]);
+                reference.update(&input[input.len() / 2..]);
+                assert_eq!(
+                    Hash::digest_with_domain(
+                        domain,
+                        &[&input[..input.len() / 2], &input[input.len() / 2..]]
+                    ),
+                    Hash(*reference.finalize().as_bytes())
+                );
+            }
+        }
+    }
 
     #[test]
     fn plain_digest_is_blake3() {
