@@ -336,6 +336,12 @@ pub fn encode_seq<T: Encode>(out: &mut Vec<u8>, items: &[T], max: usize) {
     }
 }
 
+/// Bytes [`encode_seq`] writes for `items` (without encoding them).
+pub fn seq_encoded_len<T: Encode>(items: &[T]) -> usize {
+    let count = u32::try_from(items.len()).expect("length prefix must fit in u32");
+    varint_len(count) + items.iter().map(Encode::encoded_len).sum::<usize>()
+}
+
 /// Reads a length-prefixed sequence of at most `max` items for `field`.
 pub fn decode_seq<T: Decode>(
     reader: &mut Reader<'_>,
@@ -451,6 +457,9 @@ impl<T: Encode> Encode for Option<T> {
                 value.encode_to(out);
             }
         }
+    }
+    fn encoded_len(&self) -> usize {
+        1 + self.as_ref().map_or(0, Encode::encoded_len)
     }
 }
 

@@ -81,6 +81,9 @@ impl Encode for Output {
         self.value.encode_to(out);
         self.datum.encode_to(out);
     }
+    fn encoded_len(&self) -> usize {
+        self.lock.encoded_len() + self.value.encoded_len() + self.datum.encoded_len()
+    }
 }
 
 impl Decode for Output {

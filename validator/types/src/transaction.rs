@@ -14,7 +14,7 @@ use thiserror::Error;
 use crate::bytes::bounded_bytes;
 use crate::codec::{
     Decode, DecodeError, Encode, Reader, decode_exact, decode_seq, decode_sorted_seq, encode,
-    encode_seq, varint_len,
+    encode_seq, seq_encoded_len, varint_len,
 };
 use crate::{Hash, Output, OutputReference};
 
@@ -113,6 +113,9 @@ impl Encode for ProgramCall {
         self.entry.encode_to(out);
         self.data.encode_to(out);
     }
+    fn encoded_len(&self) -> usize {
+        Hash::LEN + 4 + self.data.encoded_len()
+    }
 }
 
 impl Decode for ProgramCall {
@@ -194,6 +197,17 @@ impl Encode for TransactionBody {
         self.fee.encode_to(out);
         self.validity.encode_to(out);
         encode_seq(out, &self.program_calls, MAX_PROGRAM_CALLS);
+    }
+    // Computed, not encoded: execution checks every transaction's size against its fee.
+    fn encoded_len(&self) -> usize {
+        1 + seq_encoded_len(&self.inputs)
+            + seq_encoded_len(&self.reference_inputs)
+            + seq_encoded_len(&self.outputs)
+            + seq_encoded_len(&self.state_reads)
+            + seq_encoded_len(&self.state_writes)
+            + 8
+            + self.validity.encoded_len()
+            + seq_encoded_len(&self.program_calls)
     }
 }
 
@@ -374,6 +388,9 @@ impl Encode for Transaction {
     fn encode_to(&self, out: &mut Vec<u8>) {
         self.body.encode_to(out);
         encode_seq(out, &self.signatures, MAX_TRANSACTION_SIGNATURES);
+    }
+    fn encoded_len(&self) -> usize {
+        self.body.encoded_len() + seq_encoded_len(&self.signatures)
     }
 }
 

@@ -1,6 +1,8 @@
 //! Values: the native coin (AETH) plus native assets.
 
-use crate::codec::{Decode, DecodeError, Encode, Reader, decode_sorted_seq, encode_seq};
+use crate::codec::{
+    Decode, DecodeError, Encode, Reader, decode_sorted_seq, encode_seq, seq_encoded_len,
+};
 use crate::{BuildError, Hash};
 
 /// Most distinct assets one encoded [`Value`] may carry.
@@ -164,6 +166,9 @@ impl Encode for (AssetId, u64) {
         self.0.encode_to(out);
         self.1.encode_to(out);
     }
+    fn encoded_len(&self) -> usize {
+        Hash::LEN + 8
+    }
 }
 
 impl Decode for (AssetId, u64) {
@@ -177,6 +182,9 @@ impl Encode for Value {
     fn encode_to(&self, out: &mut Vec<u8>) {
         self.aeth.encode_to(out);
         encode_seq(out, &self.assets, MAX_VALUE_ASSETS);
+    }
+    fn encoded_len(&self) -> usize {
+        8 + seq_encoded_len(&self.assets)
     }
 }
 
