@@ -440,7 +440,11 @@ pub fn run(options: RunOptions) -> Result<()> {
             tpu = %pipeline.tpu_address()?,
             rpc = %config.network.rpc,
             metrics = %config.network.metrics,
-            slot_ms = config.chain.slot_duration_ms,
+            // A cluster's slot length is its genesis's (`chain.slot_duration_ms` is the
+            // dev chain's).
+            slot_ms = cluster_genesis
+                .as_ref()
+                .map_or(config.chain.slot_duration_ms, |genesis| genesis.slot_ms),
             "node running"
         );
         let stop_signal = stop.clone();
