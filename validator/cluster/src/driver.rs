@@ -152,8 +152,6 @@ pub struct Driver {
     kes_saver: Option<KesKeySaver>,
     /// Where the VRF outputs of final blocks and the nonces are kept.
     vrf_log: Option<VrfLog>,
-    /// The newest epoch whose nonce is in the log.
-    logged_nonce_epoch: Option<u64>,
     /// Where un-final blocks are kept until the root passes them.
     pending_blocks: Option<PendingBlocks>,
     /// Where the high QC and the current round's TC are kept, and the rounds saved.
@@ -179,8 +177,6 @@ pub struct Driver {
     /// the rounds it led that ended with no block in the final chain.
     validator_stats: Vec<ValidatorStats>,
     last_committed_round: Option<u64>,
-    /// VRF outputs of held, not yet final blocks.
-    block_vrf: HashMap<Hash, (u64, VrfOutput)>,
 }
 
 /// Saves an evolved KES key durably (the node writes its key file).
@@ -189,8 +185,8 @@ pub type KesKeySaver = Box<dyn FnMut(&KesSecretKey) -> Result<(), String> + Send
 /// Replay's verdict on a peer's block.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Verdict {
-    /// Every check passed; the block is held.
-    Valid,
+    /// Every check passed (its VRF output with it); the block is held.
+    Valid(VrfOutput),
     /// Signed by its slot's leader, but refused by a later check (gets no vote).
     Invalid,
     /// Not signed by its slot's leader (or the leader is unknown): dropped.
@@ -257,7 +253,6 @@ impl Driver {
             evidence_store: None,
             kes_saver: None,
             vrf_log: None,
-            logged_nonce_epoch: None,
             certificates: None,
             pending_blocks: None,
             finality_proof: None,
@@ -270,7 +265,6 @@ impl Driver {
             finality_latencies_ms: Vec::new(),
             validator_stats: vec![ValidatorStats::default(); validator_count],
             last_committed_round: None,
-            block_vrf: HashMap::new(),
         }
     }
 
@@ -294,7 +288,6 @@ impl Driver {
     /// core's schedule was resumed from it.
     pub fn with_vrf_log(mut self, log: VrfLog) -> Self {
         self.vrf_log = Some(log);
-        self.logged_nonce_epoch = self.core.schedule().nonces().known().keys().last().copied();
         self
     }
 
@@ -443,9 +436,14 @@ impl Driver {
             return Ok(());
         };
         let replay_started = std::time::Instant::now();
-        let content_valid = match self.replay(&block, &nonce) {
-            Verdict::Valid => true,
-            Verdict::Invalid => false,
+        let (content_valid, vrf_output) = match self.replay(&block, &nonce) {
+            Verdict::Valid(output) => (true, output),
+            // Refused content: the core drops it; the output only fills the field.
+            Verdict::Invalid => (
+                false,
+                proof_to_hash(&VrfProof(block.header.header.vrf_proof))
+                    .unwrap_or(VrfOutput([0; 64])),
+            ),
             // Anyone can send bytes claiming a leader's slot: only blocks the leader
             // signed reach the core (whose equivocation evidence must be provable).
             Verdict::NotTheLeaders => return Ok(()),
@@ -462,12 +460,6 @@ impl Driver {
             replay_ms = replay_started.elapsed().as_millis() as u64,
             "block received"
         );
-        let vrf_output = match self.block_vrf.get(&hash) {
-            Some((_, output)) => *output,
-            // Refused content: the core drops it; the output only fills the field.
-            None => proof_to_hash(&VrfProof(block.header.header.vrf_proof))
-                .unwrap_or(VrfOutput([0; 64])),
-        };
         let proposal = proposal_of(&block, justify, tc, content_valid, vrf_output);
         if content_valid {
             if let Some(store) = &self.pending_blocks {
@@ -621,11 +613,7 @@ impl Driver {
             self.replayer.replay(&mut accounts, block, leader, &alpha)
         };
         match replayed {
-            Ok(replayed) => {
-                self.block_vrf
-                    .insert(replayed.id.hash, (header.slot, replayed.vrf_output));
-                Verdict::Valid
-            }
+            Ok(replayed) => Verdict::Valid(replayed.vrf_output),
             Err(error) => {
                 self.count_rejection(error.label());
                 if error.is_header_refusal() {
@@ -716,7 +704,13 @@ impl Driver {
                     blocks,
                     certificate,
                     commit_certificate,
+                    final_vrf_outputs,
+                    new_epoch_nonces,
                 } => {
+                    if let Some(log) = &mut self.vrf_log {
+                        // Before the accounts-db finalizes the blocks (`commit`).
+                        log.append(&final_vrf_outputs, &new_epoch_nonces)?;
+                    }
                     self.commit(blocks, certificate, commit_certificate)?;
                     None
                 }

@@ -462,13 +462,14 @@ impl Core {
             return;
         };
         let root_round = self.tree.root().round;
-        let final_outputs: Vec<(u64, VrfOutput)> = blocks
+        let final_vrf_outputs: Vec<(u64, VrfOutput)> = blocks
             .iter()
             .filter_map(|block| self.vrf_outputs.get(&block.hash).copied())
             .collect();
-        self.schedule
+        let new_epoch_nonces = self
+            .schedule
             .nonces_mut()
-            .record_final(final_outputs, root_round);
+            .record_final(final_vrf_outputs.iter().copied(), root_round);
         let tree = &self.tree;
         self.vrf_outputs.retain(|hash, _| tree.contains(hash));
         self.proposals = self.proposals.split_off(&(root_round + 1));
@@ -483,6 +484,8 @@ impl Core {
             blocks,
             certificate,
             commit_certificate,
+            final_vrf_outputs,
+            new_epoch_nonces,
         });
     }
 

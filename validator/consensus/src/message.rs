@@ -144,6 +144,12 @@ pub enum Action {
         /// final): with the child's header, a proof of finality anyone holding the
         /// validator set can check.
         commit_certificate: QuorumCertificate,
+        /// `(slot, VRF output)` of each newly final block, oldest first: with
+        /// `new_epoch_nonces`, what must be logged durably before the blocks are
+        /// finalized so that a restart resumes the same nonces.
+        final_vrf_outputs: Vec<(u64, VrfOutput)>,
+        /// `(epoch, nonce)` of each nonce this commit let the final chain determine.
+        new_epoch_nonces: Vec<(u64, Hash)>,
     },
     /// Keep this evidence (for slashing).
     RecordEquivocation(Evidence),

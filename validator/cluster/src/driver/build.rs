@@ -105,7 +105,6 @@ impl Driver {
             self.count_rejection("build_failed");
             return None;
         };
-        self.block_vrf.insert(block.hash(), (round, vrf_output));
         let proposal = proposal_of(&block, justify, tc, true, vrf_output);
         self.seen_ms.insert(block.hash(), self.now_ms);
         if let Some(store) = &self.pending_blocks

@@ -5,7 +5,6 @@
 use std::collections::HashSet;
 
 use aether_consensus::BlockMeta;
-use aether_crypto::vrf::VrfOutput;
 use aether_types::{Hash, QuorumCertificate, SignedBlockHeader, Transaction};
 
 use super::{CommittedBlock, Driver, DriverError, FINAL_HISTORY_ROUNDS};
@@ -67,22 +66,6 @@ impl Driver {
                 child_certificate: commit_certificate,
             });
         }
-        if let Some(log) = &mut self.vrf_log {
-            // The core recorded these blocks and derived the nonces they determine.
-            let outputs: Vec<(u64, VrfOutput)> = blocks
-                .iter()
-                .filter_map(|meta| self.block_vrf.get(&meta.hash).copied())
-                .collect();
-            let known = self.core.schedule().nonces().known();
-            let nonces: Vec<(u64, Hash)> = match self.logged_nonce_epoch {
-                Some(logged) => known.range(logged + 1..).map(|(e, n)| (*e, *n)).collect(),
-                None => known.iter().map(|(e, n)| (*e, *n)).collect(),
-            };
-            log.append(&outputs, &nonces)?;
-            if let Some((epoch, _)) = nonces.last() {
-                self.logged_nonce_epoch = Some(*epoch);
-            }
-        }
         // The root is saved before the accounts-db finalizes its block: a crash in
         // between resumes from the root before it, which the store still holds, and
         // commits these blocks again (see `RootStore`).
@@ -128,7 +111,6 @@ impl Driver {
         }
         self.record_validator_stats(&blocks, &certificate);
         let final_slot = last.round;
-        self.block_vrf.retain(|_, (slot, _)| *slot > final_slot);
         if let Some(log) = &mut self.vrf_log {
             log.compact(self.core.schedule())?;
         }
