@@ -217,13 +217,11 @@ fn run(mut parts: ServiceParts) -> Result<(), DriverError> {
 /// Queues verified transactions for this validator's blocks and forwards them to the
 /// leaders of the next rounds ([`forwarding`]).
 fn take_verified(parts: &mut ServiceParts, batch: VerifiedBatch) {
-    let round = parts.driver.core().round();
-    let me = parts.driver.core().index();
     let core = parts.driver.core();
     let leaders = forwarding::upcoming_leaders(
-        me,
-        round,
-        |round| parts.driver.leader_of(round),
+        core.index(),
+        core.round(),
+        |round| core.leader_of(round),
         |leader| core.is_unresponsive(leader),
     );
     let mut wires: Vec<Vec<u8>> = Vec::new();

@@ -14,10 +14,11 @@
 //! leads. The leader proves its slot with a VRF over [`vrf_input`]; the outputs feed the
 //! nonce of a later epoch along the block's chain ([`crate::epoch_nonces`]).
 
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use aether_crypto::vrf::{self, VrfOutput, VrfProof};
 use aether_types::{BlockHeader, Hash, ValidatorIndex};
+use blake3::hazmat::{ContextKey, HasherExt, hash_derive_key_context};
 
 use crate::epoch::EpochSchedule;
 use crate::epoch_nonces::EpochNonces;
@@ -44,7 +45,10 @@ pub fn vrf_input(nonce: &Hash, slot: u64) -> [u8; VRF_INPUT_BYTES] {
 /// The stake point of leader run `run` under `nonce` (see the module docs).
 pub fn stake_point(nonce: &Hash, run: u64, total_stake: u64) -> u64 {
     assert!(total_stake > 0);
-    let mut hasher = blake3::Hasher::new_derive_key(SAMPLE_CONTEXT);
+    // The context's hash once, not per call: leaders are looked up per shred and vote.
+    static CONTEXT_KEY: LazyLock<ContextKey> =
+        LazyLock::new(|| hash_derive_key_context(SAMPLE_CONTEXT));
+    let mut hasher = blake3::Hasher::new_from_context_key(&CONTEXT_KEY);
     hasher.update(nonce.as_bytes());
     hasher.update(&run.to_le_bytes());
     let digest = hasher.finalize();

@@ -123,3 +123,22 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn stake_point_is_the_documented_key_derivation() {
+    for (nonce, run, total) in [
+        ([1u8; 32], 0u64, 1u64),
+        ([9; 32], 77, 400),
+        ([0xfe; 32], u64::MAX, u64::MAX),
+    ] {
+        let mut hasher = blake3::Hasher::new_derive_key(SAMPLE_CONTEXT);
+        hasher.update(&nonce);
+        hasher.update(&run.to_le_bytes());
+        let x = u128::from_le_bytes(hasher.finalize().as_bytes()[..16].try_into().unwrap());
+        // (x · total) >> 128, computed the slow way.
+        let (high, low) = (x >> 64, x & u128::from(u64::MAX));
+        let total = u128::from(total);
+        let expected = ((high * total + ((low * total) >> 64)) >> 64) as u64;
+        assert_eq!(stake_point(&Hash(nonce), run, total as u64), expected);
+    }
+}
