@@ -6,6 +6,7 @@
 //! `aether-validator default-config` prints it). `--snapshot FILE` boots an empty
 //! ledger from a verified snapshot.
 
+mod allocator;
 mod catch_up;
 mod cluster;
 mod config;
@@ -24,9 +25,6 @@ use anyhow::Result;
 use clap::{Parser, Subcommand};
 
 use crate::config::{DEFAULT_CONFIG, NodeConfig};
-
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[derive(Parser)]
 #[command(
@@ -73,6 +71,7 @@ enum Command {
 }
 
 fn main() -> Result<()> {
+    allocator::keep_freed_memory();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
