@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 
 use aether_accounts_db::{AccountsDb, BlockId};
 use aether_ledger::{Executor, LedgerParams, RejectReason, StateValue, StateView, Writes};
-use aether_types::codec::encode;
+use aether_types::codec::Encode;
 use aether_types::signers::ValidatorIndex;
 use aether_types::{Block, Hash, Transaction};
 
@@ -311,7 +311,8 @@ impl BankingStage {
                 .collect(),
         };
         assert_eq!(block.hash(), hash);
-        let encoded = encode(&block);
+        let mut encoded = Vec::with_capacity(block.encoded_len());
+        block.encode_to(&mut encoded);
         Ok(SealedBlock {
             block,
             encoded,

@@ -11,7 +11,9 @@
 //!   transaction; the ledger compares it with [`Block::computed_transactions_root`].
 
 use crate::bytes::bounded_bytes;
-use crate::codec::{Decode, DecodeError, Encode, Reader, decode_seq, encode, encode_seq};
+use crate::codec::{
+    Decode, DecodeError, Encode, Reader, decode_seq, encode, encode_seq, seq_encoded_len,
+};
 use crate::merkle::transactions_root;
 use crate::{Hash, QuorumCertificate, Transaction, ValidatorIndex};
 
@@ -253,6 +255,9 @@ impl Encode for Block {
         self.header.encode_to(out);
         self.justify.encode_to(out);
         encode_seq(out, &self.transactions, MAX_BLOCK_TRANSACTIONS);
+    }
+    fn encoded_len(&self) -> usize {
+        self.header.encoded_len() + self.justify.encoded_len() + seq_encoded_len(&self.transactions)
     }
 }
 
