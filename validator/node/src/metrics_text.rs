@@ -2,11 +2,13 @@
 
 use std::fmt::Write;
 
+use aether_account_storage::StoreStats;
 use aether_pipeline::Pipeline;
 use aether_pipeline::chain::ChainState;
 
-/// Renders Prometheus text for `pipeline` and `chain`.
-pub fn render(pipeline: &Pipeline, chain: &ChainState) -> String {
+/// Renders Prometheus text for `pipeline`, `chain` and the account storage's `storage`
+/// statistics.
+pub fn render(pipeline: &Pipeline, chain: &ChainState, storage: &StoreStats) -> String {
     let mut out = String::with_capacity(8192);
     for stage in pipeline.stage_metrics() {
         stage.render(&mut out);
@@ -64,5 +66,81 @@ pub fn render(pipeline: &Pipeline, chain: &ChainState) -> String {
         "# HELP aether_node_committed_transactions_total Transactions in final blocks.\n# TYPE aether_node_committed_transactions_total counter\naether_node_committed_transactions_total {}",
         chain.committed_transactions()
     );
+    render_storage(&mut out, storage);
     out
+}
+
+/// The account storage's size and compaction work (`aether_accounts_storage_*`):
+/// compaction copies live records out of mostly-dead segments, and its copy volume is
+/// the write amplification an operator sizes disks and CPU for.
+fn render_storage(out: &mut String, storage: &StoreStats) {
+    let gauges = [
+        (
+            "segments",
+            "Segment files in use.",
+            storage.segment_count as u64,
+        ),
+        (
+            "live_keys",
+            "Keys with a live value.",
+            storage.live_keys as u64,
+        ),
+        ("live_bytes", "Bytes of live records.", storage.live_bytes),
+        (
+            "segment_bytes",
+            "Bytes of all segments in use.",
+            storage.segment_bytes,
+        ),
+        (
+            "retired_segments",
+            "Compacted segments waiting for their last reader before deletion.",
+            storage.retired_segments_pending as u64,
+        ),
+    ];
+    for (what, help, value) in gauges {
+        let name = format!("aether_accounts_storage_{what}");
+        let _ = writeln!(
+            out,
+            "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}"
+        );
+    }
+    let counters = [
+        (
+            "blocks_committed_total",
+            "Blocks committed since the node started.",
+            storage.blocks_committed,
+        ),
+        (
+            "segments_compacted_total",
+            "Segments compacted since the node started.",
+            storage.segments_compacted,
+        ),
+        (
+            "records_copied_total",
+            "Live records copied by compaction since the node started.",
+            storage.records_copied,
+        ),
+        (
+            "segments_deleted_total",
+            "Segment files deleted since the node started.",
+            storage.segments_deleted,
+        ),
+        (
+            "reclaimed_bytes_total",
+            "Bytes of deleted segment files since the node started.",
+            storage.bytes_reclaimed,
+        ),
+        (
+            "compaction_errors_total",
+            "Background compaction passes that failed.",
+            storage.compaction_errors,
+        ),
+    ];
+    for (what, help, value) in counters {
+        let name = format!("aether_accounts_storage_{what}");
+        let _ = writeln!(
+            out,
+            "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}"
+        );
+    }
 }

@@ -381,6 +381,7 @@ pub fn run(options: RunOptions) -> Result<()> {
         }
     };
     let link_pipeline = pipeline.clone();
+    let metrics_accounts = accounts.clone();
     let context = Arc::new(RpcContext {
         chain: chain.clone(),
         accounts,
@@ -428,7 +429,12 @@ pub fn run(options: RunOptions) -> Result<()> {
             if path != "/metrics" {
                 return (StatusCode::NOT_FOUND, "text/plain", b"try /metrics\n".to_vec());
             }
-            let mut text = metrics_text::render(&metrics_pipeline, &metrics_chain);
+            let storage = metrics_accounts
+                .read()
+                .expect("accounts lock")
+                .storage()
+                .stats();
+            let mut text = metrics_text::render(&metrics_pipeline, &metrics_chain, &storage);
             if let Some(render) = &cluster_metrics {
                 render(&mut text);
             }

@@ -305,6 +305,13 @@ fn dev_node_end_to_end() {
             .expect("health"),
         "ok"
     );
+    // The account storage reports the blocks it committed and the state it holds.
+    assert!(metric(&node, "aether_accounts_storage_blocks_committed_total") >= 1);
+    assert!(metric(&node, "aether_accounts_storage_live_keys") >= 3);
+    assert_eq!(
+        metric(&node, "aether_accounts_storage_compaction_errors_total"),
+        0
+    );
 
     // Restart: the chain continues after its last final slot with the same state.
     let finalized_before = rpc.slot("finalized").expect("slot");
