@@ -7,7 +7,7 @@ use aether_account_storage::{AccountStorage, OpenOptions, RecoveryReport};
 use aether_fork_overlay::{
     BlockId, FinalizeSummary, ForkOverlay, ForkOverlayConfig, NewBlock, Value, Writes,
 };
-use aether_state_commitment::{BuildError, Proof, Tree};
+use aether_state_commitment::{Batch, BuildError, Proof, Tree};
 use aether_types::Hash;
 
 use crate::durable::DurableState;
@@ -47,16 +47,7 @@ impl AccountsDb {
     ) -> Result<(Self, OpenReport), AccountsDbError> {
         let (storage, recovery) = AccountStorage::open(dir, options.storage)?;
         let started = Instant::now();
-        let mut entries = Vec::with_capacity(storage.len());
-        for entry in storage.iter_live() {
-            entries.push(entry?);
-        }
-        let tree = Tree::from_sorted(entries).map_err(|error| match error {
-            BuildError::NotAscending { index } => AccountsDbError::Unordered {
-                dir: dir.to_path_buf(),
-                index,
-            },
-        })?;
+        let tree = tree_of_storage(&storage)?;
         let root = tree.root();
         let last_finalized = match storage.last_committed() {
             Some(last) => {
@@ -149,6 +140,74 @@ impl AccountsDb {
         seal: impl FnOnce(Hash) -> Hash,
     ) -> Result<(Hash, Hash), AccountsDbError> {
         self.insert_with_root(parent, slot, writes, |state_root| Ok(seal(state_root)))
+    }
+
+    /// A block built on the last finalized block and final at once (a leader with no
+    /// one to wait for: the single-node dev chain): the same as
+    /// [`Self::apply_block_sealed`] then [`Self::finalize`], but the parent's tree turns
+    /// into the block's tree in place ([`Tree::apply_in_place`]). Finalizing drops the
+    /// parent's version anyway, so its nodes are updated where they are instead of
+    /// copied and then released: about a fifth of the node's CPU per transaction at
+    /// 30k TPS went to copying and releasing tree nodes.
+    ///
+    /// A `parent` that is not the last finalized block takes the two-step path. If the
+    /// block is refused or its commit fails, the parent's tree is rebuilt from storage
+    /// (which holds exactly the last finalized state) before the error is returned, so
+    /// the accounts-db stays as it was.
+    pub fn apply_block_sealed_final(
+        &mut self,
+        parent: Hash,
+        slot: u64,
+        writes: Writes,
+        seal: impl FnOnce(Hash) -> Hash,
+    ) -> Result<(Hash, Hash), AccountsDbError> {
+        if self.overlay.last_finalized().hash != parent {
+            let (hash, state_root) = self.apply_block_sealed(parent, slot, writes, seal)?;
+            self.finalize(&hash)?;
+            return Ok((hash, state_root));
+        }
+        let parent_tree = self
+            .overlay
+            .payload_mut(&parent)
+            .expect("the last finalized block is held");
+        let mut tree = std::mem::replace(parent_tree, Tree::empty());
+        tree.apply_in_place(&Batch::from_values(
+            writes.iter().map(|(key, value)| (*key, value.clone())),
+        ));
+        let state_root = tree.root();
+        let hash = seal(state_root);
+        let inserted = self.overlay.insert_block(NewBlock {
+            parent,
+            hash,
+            slot,
+            state_root,
+            writes,
+            payload: tree,
+        });
+        let outcome = match inserted {
+            Ok(()) => self.finalize(&hash).map(|_| (hash, state_root)),
+            Err(rejected) => Err(AccountsDbError::Insert {
+                block: hash,
+                source: rejected.error,
+            }),
+        };
+        if outcome.is_err() {
+            let rebuilt = tree_of_storage(&self.overlay.base().storage)?;
+            let last_finalized = self.overlay.last_finalized();
+            if rebuilt.root() != last_finalized.state_root {
+                return Err(AccountsDbError::RootMismatch {
+                    dir: self.overlay.base().storage.dir().to_path_buf(),
+                    slot: last_finalized.slot,
+                    stored: last_finalized.state_root,
+                    recomputed: rebuilt.root(),
+                });
+            }
+            *self
+                .overlay
+                .payload_mut(&last_finalized.hash)
+                .expect("the last finalized block is held") = rebuilt;
+        }
+        outcome
     }
 
     /// Computes the state root of `writes` on `parent`, asks `hash_for` for the block
@@ -252,4 +311,18 @@ impl AccountsDb {
     pub fn storage(&self) -> &AccountStorage {
         &self.overlay.base().storage
     }
+}
+
+/// The tree of every live key in `storage` (the last finalized state).
+fn tree_of_storage(storage: &AccountStorage) -> Result<Tree, AccountsDbError> {
+    let mut entries = Vec::with_capacity(storage.len());
+    for entry in storage.iter_live() {
+        entries.push(entry?);
+    }
+    Tree::from_sorted(entries).map_err(|error| match error {
+        BuildError::NotAscending { index } => AccountsDbError::Unordered {
+            dir: storage.dir().to_path_buf(),
+            index,
+        },
+    })
 }

@@ -191,6 +191,90 @@ fn refused_blocks_change_nothing() {
     assert_eq!(accounts.state_root(&block_hash(12)).unwrap(), expected);
 }
 
+/// A leader's blocks made final at once (the parent's tree updated in place) give
+/// the same hashes, roots, reads and proofs as the two-step path; a refused block
+/// leaves the last finalized state intact and usable; a parent that is not final takes
+/// the two-step path; the store reopens with the same root.
+#[test]
+fn blocks_final_at_once_match_the_two_step_path() {
+    let two_step_directory = scratch_directory();
+    let at_once_directory = scratch_directory();
+    let mut two_step = open(two_step_directory.path());
+    let mut at_once = open(at_once_directory.path());
+    let mut model: BTreeMap<Hash, Vec<u8>> = BTreeMap::new();
+    let seal = |slot: u64| {
+        move |state_root: Hash| Hash::digest(&[&slot.to_le_bytes()[..], &state_root.0].concat())
+    };
+    for slot in 1..=24u64 {
+        // Creates, overwrites and deletes over 40 keys.
+        let pairs: Vec<(u8, Option<Vec<u8>>)> = (0..8u8)
+            .map(|index| {
+                let key_index = ((slot as u8).wrapping_mul(7).wrapping_add(index * 5)) % 40;
+                let value = (slot % 3 != 0 || index % 2 == 0).then(|| vec![key_index, slot as u8]);
+                (key_index, value)
+            })
+            .collect();
+        let block_writes: Writes = pairs
+            .iter()
+            .map(|(index, value)| (key(*index), value.as_deref().map(Arc::from)))
+            .collect();
+        for (index, value) in &pairs {
+            match value {
+                Some(value) => model.insert(key(*index), value.clone()),
+                None => model.remove(&key(*index)),
+            };
+        }
+        let parent = two_step.last_finalized().hash;
+        let expected = two_step
+            .apply_block_sealed(parent, slot, block_writes.clone(), seal(slot))
+            .unwrap();
+        two_step.finalize(&expected.0).unwrap();
+        let got = at_once
+            .apply_block_sealed_final(parent, slot, block_writes, seal(slot))
+            .unwrap();
+        assert_eq!(got, expected);
+        assert_eq!(got.1, root_of(&model));
+        assert_eq!(at_once.last_finalized(), two_step.last_finalized());
+        for index in 0..40 {
+            let value = model.get(&key(index)).map(|value| value.as_slice());
+            assert_eq!(at_once.get(&got.0, &key(index)).unwrap().as_deref(), value);
+            let proof = at_once.prove(&got.0, &key(index)).unwrap();
+            assert!(verify_proof(&got.1, &key(index), value, &proof).is_ok());
+        }
+
+        if slot == 10 {
+            // Refused (slot not above the parent's): nothing changes, the next block works.
+            let before = at_once.last_finalized();
+            let refused = at_once.apply_block_sealed_final(
+                before.hash,
+                slot,
+                writes(&[(1, Some(b"z"))]),
+                seal(99),
+            );
+            assert!(refused.is_err(), "{refused:?}");
+            assert_eq!(at_once.last_finalized(), before);
+            assert_eq!(at_once.state_root(&before.hash).unwrap(), before.state_root);
+            assert_eq!(at_once.unfinalized_count(), 0);
+        }
+    }
+    // A parent that is not final yet: both blocks become final, by the two-step path.
+    let last = at_once.last_finalized();
+    let pending = block_hash(500);
+    at_once
+        .apply_block(last.hash, pending, 30, writes(&[(41, Some(b"p"))]))
+        .unwrap();
+    let (hash, state_root) = at_once
+        .apply_block_sealed_final(pending, 31, writes(&[(42, Some(b"q"))]), seal(31))
+        .unwrap();
+    model.insert(key(41), b"p".to_vec());
+    model.insert(key(42), b"q".to_vec());
+    assert_eq!(state_root, root_of(&model));
+    assert_eq!(at_once.last_finalized().hash, hash);
+    drop(at_once);
+    let reopened = open(at_once_directory.path());
+    assert_eq!(reopened.last_finalized().state_root, root_of(&model));
+}
+
 /// The model: slot, parent and full state of every held block.
 type Model = HashMap<Hash, (u64, Hash, BTreeMap<Hash, Vec<u8>>)>;
 

@@ -9,7 +9,9 @@
 
 use aether_types::Hash;
 
-use crate::hashing::{KEY_BITS, key_bit, value_hash};
+use std::sync::Arc;
+
+use crate::hashing::{KEY_BITS, key_bit, node_hash, value_hash};
 use crate::node::{Child, Node, split};
 use crate::warm::{WARM_OPERATIONS_MAX, warm};
 
@@ -172,6 +174,71 @@ fn apply_below(
 
 /// One operation on an empty slot or on a slot holding exactly its key: done here, with no
 /// descent. `None` when the slot needs splitting (an internal node, or another key's leaf).
+/// [`apply`] into `child` itself, for a version that is being replaced by its successor:
+/// an internal node no other version shares (`Arc::get_mut` succeeds) is updated in its
+/// own allocation (its children in place, then its hash), so a block's update allocates
+/// only the nodes it adds and leaves nothing to release; a shared node, a leaf or an
+/// empty slot goes through [`apply`]'s copying path, which leaves other versions
+/// untouched. The result is the same tree [`apply`] returns (the canonical rule decides
+/// the shape). Returns the change in leaf count.
+pub(crate) fn apply_owned(
+    child: &mut Child,
+    operations: &[(Hash, Option<Hash>)],
+    depth: usize,
+    parallelism: Parallelism,
+    mut warmed: bool,
+) -> i64 {
+    if operations.is_empty() {
+        return 0;
+    }
+    if !warmed && operations.len() <= WARM_OPERATIONS_MAX {
+        warm(child, operations, depth);
+        warmed = true;
+    }
+    let Node::Internal(shared) = &mut child.node else {
+        return apply_by_copy(child, operations, depth, parallelism, warmed);
+    };
+    let Some(internal) = Arc::get_mut(shared) else {
+        return apply_by_copy(child, operations, depth, parallelism, warmed);
+    };
+    assert!(
+        depth < KEY_BITS,
+        "distinct keys cannot share all {KEY_BITS} bits"
+    );
+    let middle = operations.partition_point(|(key, _)| !key_bit(key, depth));
+    let (left_operations, right_operations) = operations.split_at(middle);
+    let [left, right] = &mut internal.children;
+    let (left_delta, right_delta) = join(
+        parallelism.splits(depth, operations.len()),
+        || apply_owned(left, left_operations, depth + 1, parallelism, warmed),
+        || apply_owned(right, right_operations, depth + 1, parallelism, warmed),
+    );
+    // The canonical rule, as `Child::combine` applies it, without a new allocation.
+    let collapsed = match (&left.node, &right.node) {
+        (Node::Empty, Node::Empty) => Some(Child::EMPTY),
+        (Node::Empty, Node::Leaf(_)) => Some(std::mem::replace(right, Child::EMPTY)),
+        (Node::Leaf(_), Node::Empty) => Some(std::mem::replace(left, Child::EMPTY)),
+        _ => None,
+    };
+    match collapsed {
+        Some(replacement) => *child = replacement,
+        None => child.hash = node_hash(&left.hash, &right.hash),
+    }
+    left_delta + right_delta
+}
+
+fn apply_by_copy(
+    child: &mut Child,
+    operations: &[(Hash, Option<Hash>)],
+    depth: usize,
+    parallelism: Parallelism,
+    warmed: bool,
+) -> i64 {
+    let (replacement, delta) = apply_below(child, operations, depth, parallelism, warmed);
+    *child = replacement;
+    delta
+}
+
 fn apply_one_in_place(child: &Child, key: &Hash, operation: Option<Hash>) -> Option<(Child, i64)> {
     match (&child.node, operation) {
         (Node::Empty, None) => Some((Child::EMPTY, 0)),

@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use aether_types::Hash;
 
-use crate::batch::{Batch, Parallelism, apply, join};
+use crate::batch::{Batch, Parallelism, apply, apply_owned, join};
 use crate::error::BuildError;
 use crate::hashing::{KEY_BITS, key_bit, value_hash};
 use crate::node::{Child, Leaf, Node, release};
@@ -149,6 +149,24 @@ impl Tree {
             .checked_add_signed(delta)
             .expect("leaf count cannot go below zero");
         Tree { root, len }
+    }
+
+    /// Makes this tree the next version, `self.apply(batch)`, in place: nodes this
+    /// version alone holds are updated in their own allocations, so a block's update
+    /// allocates only the nodes it adds and the replaced version leaves nothing to
+    /// release. Nodes shared with other versions are copied as [`Tree::apply`] does, so
+    /// every other version stays exactly as it was.
+    pub fn apply_in_place(&mut self, batch: &Batch) {
+        self.apply_in_place_with(batch, Parallelism::Rayon);
+    }
+
+    /// [`Tree::apply_in_place`] using threads as `parallelism` says.
+    pub fn apply_in_place_with(&mut self, batch: &Batch, parallelism: Parallelism) {
+        let delta = apply_owned(&mut self.root, batch.operations(), 0, parallelism, false);
+        self.len = self
+            .len
+            .checked_add_signed(delta)
+            .expect("leaf count cannot go below zero");
     }
 
     /// Shorthand for `self.apply(&Batch::from_values(updates))`: `(key, Some(value))`

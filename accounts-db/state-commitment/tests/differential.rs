@@ -48,6 +48,38 @@ fn operations() -> impl Strategy<Value = Vec<Operation>> {
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(200))]
 
+    /// In-place updates follow the reference model exactly as copying ones do, and a
+    /// version cloned before an update (sharing nodes with the tree being updated) keeps
+    /// its root and contents.
+    #[test]
+    fn in_place_batches_match_the_reference_model(
+        extra in prop::collection::vec(any::<[u8; 32]>(), 0..32),
+        batches in prop::collection::vec((operations(), any::<bool>()), 1..8),
+    ) {
+        let keys = pool(&extra);
+        let mut model = BTreeMap::new();
+        let mut tree = Tree::empty();
+        for (operations, keep_previous) in &batches {
+            let previous = keep_previous.then(|| {
+                let kept = tree.clone();
+                let contents: Vec<(Hash, Hash)> = kept.iter().collect();
+                (kept, contents)
+            });
+            tree.apply_in_place_with(&batch_of(&keys, operations), Parallelism::Sequential);
+            apply_to_model(&mut model, &keys, operations);
+            prop_assert_eq!(tree.root(), reference_root(&model));
+            prop_assert_eq!(tree.len(), model.len() as u64);
+            tree.check_invariants().map_err(TestCaseError::fail)?;
+            let contents: Vec<(Hash, Hash)> = tree.iter().collect();
+            let expected: Vec<(Hash, Hash)> = model.iter().map(|(k, v)| (*k, *v)).collect();
+            prop_assert_eq!(&contents, &expected);
+            if let Some((kept, kept_contents)) = previous {
+                prop_assert_eq!(kept.iter().collect::<Vec<_>>(), kept_contents);
+                kept.check_invariants().map_err(TestCaseError::fail)?;
+            }
+        }
+    }
+
     /// After every batch in a random sequence (writes, overwrites, deletes, absent
     /// deletes) the tree's root equals the reference root of the model set, the structure
     /// is canonical, and the contents are the model's.
@@ -227,6 +259,47 @@ fn parallel_and_sequential_updates_agree() {
     }
     let rebuilt = Tree::from_sorted_hashed(model).unwrap();
     assert_eq!(rebuilt.root(), parallel.root());
+}
+
+/// The in-place update of a large tree, split over rayon tasks, gives the copying
+/// update's tree; a clone held across the update (sharing every node) is unchanged.
+#[test]
+fn in_place_update_of_a_large_tree_equals_the_copying_update() {
+    let entries: Vec<(Hash, Hash)> = {
+        let mut entries: Vec<_> = (0..20_000)
+            .map(|index| (random_key(17, index), random_key(18, index)))
+            .collect();
+        entries.sort_unstable();
+        entries
+    };
+    let batch = Batch::from_value_hashes((0..9_000u64).map(|index| match index % 3 {
+        0 => (entries[index as usize].0, Some(random_key(19, index))),
+        1 => (entries[index as usize].0, None),
+        _ => (random_key(20, index), Some(random_key(21, index))),
+    }));
+    let base = Tree::from_sorted_hashed(entries.iter().copied()).unwrap();
+    let copied = base.apply_with(&batch, Parallelism::Rayon);
+    let base_root = base.root();
+
+    let mut shared = base.clone();
+    shared.apply_in_place_with(&batch, Parallelism::Rayon);
+    assert_eq!(shared.root(), copied.root());
+    assert_eq!(
+        base.root(),
+        base_root,
+        "the version sharing every node is unchanged"
+    );
+    base.check_invariants().unwrap();
+    drop(base);
+
+    for parallelism in [Parallelism::Rayon, Parallelism::Sequential] {
+        let mut owned = Tree::from_sorted_hashed(entries.iter().copied()).unwrap();
+        owned.apply_in_place_with(&batch, parallelism);
+        assert_eq!(owned.root(), copied.root());
+        assert_eq!(owned.len(), copied.len());
+        owned.check_invariants().unwrap();
+        assert!(owned.iter().eq(copied.iter()));
+    }
 }
 
 #[test]
