@@ -29,7 +29,8 @@ use aether_accounts_db::{AccountsDb, BlockId};
 use aether_ledger::{Executor, LedgerParams, RejectReason, StateValue, StateView, Writes};
 use aether_types::codec::Encode;
 use aether_types::signers::ValidatorIndex;
-use aether_types::{Block, Hash, Transaction};
+use aether_types::transaction::MAX_WIRE_TRANSACTION_BYTES;
+use aether_types::{Block, Hash, MAX_BLOCK_BYTES, Transaction};
 
 use crate::chain::ChainState;
 use crate::leader::{LeaderKeys, vrf_input};
@@ -109,8 +110,14 @@ pub struct SealedBlock {
     pub received_at: Vec<Instant>,
 }
 
+/// Bytes of a block's encoding left for its transactions: [`MAX_BLOCK_BYTES`] less room
+/// for the header, the certificate and the count prefix.
+const BLOCK_TRANSACTION_BYTES_MAX: usize = MAX_BLOCK_BYTES - 64 * 1024;
+
 struct BlockInProgress {
     slot: u64,
+    /// Bytes the transactions add to the block's encoding.
+    transaction_bytes: usize,
     transactions: Vec<(Transaction, Hash)>,
     received_at: Vec<Instant>,
     writes: Writes,
@@ -120,6 +127,7 @@ impl BlockInProgress {
     fn new(slot: u64) -> Self {
         Self {
             slot,
+            transaction_bytes: 0,
             transactions: Vec::new(),
             received_at: Vec::new(),
             writes: Writes::new(),
@@ -212,10 +220,17 @@ impl BankingStage {
 
     /// Executes one chunk from the mempool into the current block.
     fn execute_chunk(&mut self, metrics: &StageMetrics) {
-        let room = self
+        // Room by count, and by bytes counting every taken transaction at the largest
+        // wire size, so the sealed block always fits `MAX_BLOCK_BYTES` (what a slot's
+        // shreds carry); the byte bound binds only in the last 10% or so of a block.
+        let room_by_count = self
             .config
             .block_transactions_max
             .saturating_sub(self.current.transactions.len());
+        let room_by_bytes = BLOCK_TRANSACTION_BYTES_MAX
+            .saturating_sub(self.current.transaction_bytes)
+            / MAX_WIRE_TRANSACTION_BYTES;
+        let room = room_by_count.min(room_by_bytes);
         let chunk = self.mempool.pop_best(room.min(self.config.execute_chunk));
         if chunk.is_empty() {
             return;
@@ -244,6 +259,7 @@ impl BankingStage {
         {
             match outcome {
                 Ok(()) => {
+                    self.current.transaction_bytes += pair.0.encoded_len();
                     self.current.transactions.push(pair);
                     self.current.received_at.push(received);
                 }
@@ -279,20 +295,17 @@ impl BankingStage {
             .apply(&writes);
         let (hash, state_root) = {
             let mut accounts = self.accounts.write().expect("accounts lock");
-            let sealed = accounts
-                .apply_block_sealed(self.parent.hash, slot, writes, |state_root| {
+            // A single-node chain: the block is final once durable, and its state tree
+            // is the parent's, updated in place.
+            accounts
+                .apply_block_sealed_final(self.parent.hash, slot, writes, |state_root| {
                     header.state_root = state_root;
                     header.hash()
                 })
                 .map_err(|source| SealError {
                     slot,
                     source: Box::new(source),
-                })?;
-            accounts.finalize(&sealed.0).map_err(|source| SealError {
-                slot,
-                source: Box::new(source),
-            })?;
-            sealed
+                })?
         };
         assert_eq!(header.state_root, state_root);
         self.parent = BlockId {
@@ -313,6 +326,10 @@ impl BankingStage {
         assert_eq!(block.hash(), hash);
         let mut encoded = Vec::with_capacity(block.encoded_len());
         block.encode_to(&mut encoded);
+        assert!(
+            encoded.len() <= MAX_BLOCK_BYTES,
+            "the byte budget keeps blocks shreddable"
+        );
         Ok(SealedBlock {
             block,
             encoded,

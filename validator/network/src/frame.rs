@@ -21,7 +21,7 @@
 //! | `BlockFetch`     | [`BLOCK_FETCH_BYTES_MAX`]    | a block hash: "send me this block"       |
 
 use aether_types::MAX_VALIDATORS;
-use aether_types::block::MAX_BLOCK_TRANSACTIONS;
+use aether_types::block::{MAX_BLOCK_BYTES, MAX_BLOCK_TRANSACTIONS};
 use aether_types::shred::{REPAIR_NONCE_BYTES, SHRED_BYTES_MAX};
 use aether_types::transaction::MAX_WIRE_TRANSACTION_BYTES;
 use aether_types::vote::BLS_SIGNATURE_BYTES;
@@ -51,12 +51,13 @@ const _: () = assert!(MAX_WIRE_TRANSACTION_BYTES + 2 <= TRANSACTIONS_BYTES_MAX);
 /// Room for a proposal's signed header and its certificates (a QC and possibly a TC with
 /// one high-QC round per validator).
 pub const PROPOSAL_CERTIFICATES_BYTES_MAX: usize = 64 * 1024;
-/// Largest proposal: header and certificates plus a full block body, i.e.
-/// `MAX_BLOCK_TRANSACTIONS` wire transactions of at most `MAX_WIRE_TRANSACTION_BYTES`
-/// each, with a 2-byte length prefix apiece (about 20.2 MB). Receivers read at most
-/// `large_streams_per_connection_max` of these at once per connection.
+/// Largest proposal: header and certificates plus a full block body, i.e. at most
+/// `MAX_BLOCK_BYTES` of wire transactions (no block may encode to more) with a 2-byte
+/// length prefix apiece for up to `MAX_BLOCK_TRANSACTIONS` of them (about 28.5 MB).
+/// Receivers read at most `large_streams_per_connection_max` of these at once per
+/// connection.
 pub const PROPOSAL_BYTES_MAX: usize =
-    PROPOSAL_CERTIFICATES_BYTES_MAX + MAX_BLOCK_TRANSACTIONS * (MAX_WIRE_TRANSACTION_BYTES + 2);
+    PROPOSAL_CERTIFICATES_BYTES_MAX + MAX_BLOCK_BYTES + MAX_BLOCK_TRANSACTIONS * 2;
 
 const _: () = assert!(SHRED_BYTES_MAX + REPAIR_NONCE_BYTES <= SHRED_FRAME_BYTES_MAX);
 const _: () = assert!(SHRED_FRAME_BYTES_MAX <= 1_300);

@@ -43,6 +43,9 @@ const _: () = assert!(proof_depth(64) == 6 && shard_bytes(6) == 910);
 const _: () = assert!(shard_bytes(6) - SHRED_HEADER_BYTES == 880);
 const _: () =
     assert!(DATA_SHREDS_PER_SLOT_MAX as u64 + DATA_SHREDS_PER_SET_MAX as u64 <= u32::MAX as u64);
+// The largest block a leader builds fits one slot's data shreds at the default shape.
+const _: () =
+    assert!(aether_types::block::MAX_BLOCK_BYTES <= DATA_SHREDS_PER_SLOT_MAX as usize * 880);
 
 /// `ceil(log2(leaf_count))`: the depth of the padded Merkle tree over `leaf_count` leaves.
 pub const fn proof_depth(leaf_count: usize) -> u32 {

@@ -76,8 +76,9 @@ pub mod vote;
 mod tests;
 
 pub use block::{
-    BLOCK_HEADER_VERSION, Block, BlockHeader, KesSignature, MAX_BLOCK_TRANSACTIONS,
-    MAX_KES_SIGNATURE_BYTES, OperationalCertificate, SignedBlockHeader, VRF_PROOF_BYTES,
+    BLOCK_HEADER_VERSION, Block, BlockHeader, KesSignature, MAX_BLOCK_BYTES,
+    MAX_BLOCK_TRANSACTIONS, MAX_KES_SIGNATURE_BYTES, OperationalCertificate, SignedBlockHeader,
+    VRF_PROOF_BYTES,
 };
 pub use certificate::{QuorumCertificate, TimeoutCertificate};
 pub use codec::{Decode, DecodeError, Encode, Reader, decode_exact, encode};
