@@ -114,6 +114,17 @@ pub struct SealedBlock {
 /// for the header, the certificate and the count prefix.
 const BLOCK_TRANSACTION_BYTES_MAX: usize = MAX_BLOCK_BYTES - 64 * 1024;
 
+/// How many more transactions a block holding `taken` of them in `taken_bytes` may
+/// take: by count, and by bytes counting each new one at the largest wire size, so a
+/// sealed block always fits [`MAX_BLOCK_BYTES`] (what one slot's shreds carry). For
+/// transfers the byte bound binds only in a block's last tenth or so.
+fn block_room(transactions_max: usize, taken: usize, taken_bytes: usize) -> usize {
+    let by_count = transactions_max.saturating_sub(taken);
+    let by_bytes =
+        BLOCK_TRANSACTION_BYTES_MAX.saturating_sub(taken_bytes) / MAX_WIRE_TRANSACTION_BYTES;
+    by_count.min(by_bytes)
+}
+
 struct BlockInProgress {
     slot: u64,
     /// Bytes the transactions add to the block's encoding.
@@ -220,17 +231,11 @@ impl BankingStage {
 
     /// Executes one chunk from the mempool into the current block.
     fn execute_chunk(&mut self, metrics: &StageMetrics) {
-        // Room by count, and by bytes counting every taken transaction at the largest
-        // wire size, so the sealed block always fits `MAX_BLOCK_BYTES` (what a slot's
-        // shreds carry); the byte bound binds only in the last 10% or so of a block.
-        let room_by_count = self
-            .config
-            .block_transactions_max
-            .saturating_sub(self.current.transactions.len());
-        let room_by_bytes = BLOCK_TRANSACTION_BYTES_MAX
-            .saturating_sub(self.current.transaction_bytes)
-            / MAX_WIRE_TRANSACTION_BYTES;
-        let room = room_by_count.min(room_by_bytes);
+        let room = block_room(
+            self.config.block_transactions_max,
+            self.current.transactions.len(),
+            self.current.transaction_bytes,
+        );
         let chunk = self.mempool.pop_best(room.min(self.config.execute_chunk));
         if chunk.is_empty() {
             return;
@@ -373,5 +378,59 @@ impl Stage for BankingStage {
         }
         self.execute_chunk(metrics);
         self.chain.set_mempool_depth(self.mempool.len());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Filling a block chunk by chunk, every chunk as large as the room allows and
+        /// every transaction of any size up to the largest, never passes either limit.
+        #[test]
+        fn a_block_filled_to_its_room_fits_both_limits(
+            transactions_max in 1..=aether_types::MAX_BLOCK_TRANSACTIONS,
+            sizes in proptest::collection::vec(200..=MAX_WIRE_TRANSACTION_BYTES, 1..64),
+            chunk_max in 1usize..20_000,
+        ) {
+            let (mut taken, mut taken_bytes, mut step) = (0usize, 0usize, 0usize);
+            loop {
+                let chunk = block_room(transactions_max, taken, taken_bytes).min(chunk_max);
+                if chunk == 0 {
+                    break;
+                }
+                for _ in 0..chunk {
+                    taken_bytes += sizes[step % sizes.len()];
+                    step += 1;
+                }
+                taken += chunk;
+                prop_assert!(taken <= transactions_max);
+                prop_assert!(taken_bytes <= BLOCK_TRANSACTION_BYTES_MAX);
+            }
+            // Full means the count is reached or not even one more largest transaction fits.
+            prop_assert!(
+                taken == transactions_max
+                    || BLOCK_TRANSACTION_BYTES_MAX - taken_bytes < MAX_WIRE_TRANSACTION_BYTES
+            );
+        }
+    }
+
+    #[test]
+    fn the_byte_bound_binds_for_large_transactions_only() {
+        // 65,536 transfers of about 250 bytes fit by count long before bytes matter.
+        assert_eq!(
+            block_room(aether_types::MAX_BLOCK_TRANSACTIONS, 60_000, 60_000 * 250),
+            5_536
+        );
+        // Twenty thousand largest transactions leave room for only a few more.
+        let used = 20_000 * MAX_WIRE_TRANSACTION_BYTES;
+        assert_eq!(
+            block_room(aether_types::MAX_BLOCK_TRANSACTIONS, 20_000, used),
+            (BLOCK_TRANSACTION_BYTES_MAX - used) / MAX_WIRE_TRANSACTION_BYTES
+        );
+        assert_eq!(block_room(10, 10, 0), 0);
+        assert_eq!(block_room(10, 0, BLOCK_TRANSACTION_BYTES_MAX), 0);
     }
 }
