@@ -424,11 +424,16 @@ mod tests {
             block_room(aether_types::MAX_BLOCK_TRANSACTIONS, 60_000, 60_000 * 250),
             5_536
         );
-        // Twenty thousand largest transactions leave room for only a few more.
-        let used = 20_000 * MAX_WIRE_TRANSACTION_BYTES;
+        // After 20,000 of the largest transactions (24,640,000 bytes) the byte budget
+        // (27 MiB less 64 KiB: 28,246,016 bytes) leaves room for 2,926 more at 1,232
+        // bytes, not the 45,536 the count allows.
         assert_eq!(
-            block_room(aether_types::MAX_BLOCK_TRANSACTIONS, 20_000, used),
-            (BLOCK_TRANSACTION_BYTES_MAX - used) / MAX_WIRE_TRANSACTION_BYTES
+            block_room(
+                aether_types::MAX_BLOCK_TRANSACTIONS,
+                20_000,
+                20_000 * MAX_WIRE_TRANSACTION_BYTES
+            ),
+            2_926
         );
         assert_eq!(block_room(10, 10, 0), 0);
         assert_eq!(block_room(10, 0, BLOCK_TRANSACTION_BYTES_MAX), 0);

@@ -33,7 +33,6 @@ impl AddressIndex {
     /// lock; a deleted key, or one overwritten by something that is not an output, is
     /// dropped from the index.
     pub fn apply(&mut self, writes: &Writes) {
-        self.owner_of.reserve(writes.len());
         for (key, value) in writes {
             match value.as_deref().and_then(decode_state_output) {
                 Some((reference, output)) => {

@@ -147,8 +147,8 @@ impl AccountsDb {
     /// [`Self::apply_block_sealed`] then [`Self::finalize`], but the parent's tree turns
     /// into the block's tree in place ([`Tree::apply_in_place`]). Finalizing drops the
     /// parent's version anyway, so its nodes are updated where they are instead of
-    /// copied and then released: about a fifth of the node's CPU per transaction at
-    /// 30k TPS went to copying and releasing tree nodes.
+    /// copied and then released (that copying and releasing was 5–7 µs of the node's
+    /// 50 µs per transaction at 36k TPS).
     ///
     /// A `parent` that is not the last finalized block takes the two-step path. If the
     /// block is refused or its commit fails, the parent's tree is rebuilt from storage
@@ -171,9 +171,7 @@ impl AccountsDb {
             .payload_mut(&parent)
             .expect("the last finalized block is held");
         let mut tree = std::mem::replace(parent_tree, Tree::empty());
-        tree.apply_in_place(&Batch::from_values(
-            writes.iter().map(|(key, value)| (*key, value.clone())),
-        ));
+        tree.apply_in_place(&batch_of(&writes));
         let state_root = tree.root();
         let hash = seal(state_root);
         let inserted = self.overlay.insert_block(NewBlock {
@@ -224,7 +222,7 @@ impl AccountsDb {
             .block(&parent)
             .ok_or(AccountsDbError::UnknownBlock(parent))?
             .payload();
-        let tree = parent_tree.apply_batch(writes.iter().map(|(key, value)| (*key, value.clone())));
+        let tree = parent_tree.apply(&batch_of(&writes));
         let state_root = tree.root();
         let hash = hash_for(state_root)?;
         self.overlay
@@ -311,6 +309,11 @@ impl AccountsDb {
     pub fn storage(&self) -> &AccountStorage {
         &self.overlay.base().storage
     }
+}
+
+/// The tree update of a block's writes (values borrowed, not cloned).
+fn batch_of(writes: &Writes) -> Batch {
+    Batch::from_values(writes.iter().map(|(key, value)| (*key, value.as_deref())))
 }
 
 /// The tree of every live key in `storage` (the last finalized state).

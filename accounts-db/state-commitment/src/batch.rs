@@ -172,8 +172,6 @@ fn apply_below(
     )
 }
 
-/// One operation on an empty slot or on a slot holding exactly its key: done here, with no
-/// descent. `None` when the slot needs splitting (an internal node, or another key's leaf).
 /// [`apply`] into `child` itself, for a version that is being replaced by its successor:
 /// an internal node no other version shares (`Arc::get_mut` succeeds) is updated in its
 /// own allocation (its children in place, then its hash), so a block's update allocates
@@ -239,6 +237,8 @@ fn apply_by_copy(
     delta
 }
 
+/// One operation on an empty slot or on a slot holding exactly its key: done here, with no
+/// descent. `None` when the slot needs splitting (an internal node, or another key's leaf).
 fn apply_one_in_place(child: &Child, key: &Hash, operation: Option<Hash>) -> Option<(Child, i64)> {
     match (&child.node, operation) {
         (Node::Empty, None) => Some((Child::EMPTY, 0)),

@@ -221,16 +221,32 @@ fn keys_differing_only_in_the_last_bit_sit_at_depth_256() {
     tree.check_invariants().unwrap();
 }
 
+/// `count` random (key, value hash) entries in key order.
+fn sorted_random_entries(count: u64, key_seed: u64, value_seed: u64) -> Vec<(Hash, Hash)> {
+    let mut entries: Vec<_> = (0..count)
+        .map(|index| (random_key(key_seed, index), random_key(value_seed, index)))
+        .collect();
+    entries.sort_unstable();
+    entries
+}
+
+/// `count` operations on `entries` (at most its length): in turn an overwrite of an
+/// existing key, a delete of one, and a new key; new keys and values come from `seed`.
+fn mixed_batch(entries: &[(Hash, Hash)], count: u64, seed: u64) -> Batch {
+    Batch::from_value_hashes((0..count).map(|index| match index % 3 {
+        0 => (entries[index as usize].0, Some(random_key(seed, index))),
+        1 => (entries[index as usize].0, None),
+        _ => (
+            random_key(seed + 1, index),
+            Some(random_key(seed + 2, index)),
+        ),
+    }))
+}
+
 /// Large enough that the top levels split into rayon tasks: results must not depend on it.
 #[test]
 fn parallel_and_sequential_updates_agree() {
-    let entries: Vec<(Hash, Hash)> = {
-        let mut entries: Vec<_> = (0..20_000)
-            .map(|index| (random_key(7, index), random_key(8, index)))
-            .collect();
-        entries.sort_unstable();
-        entries
-    };
+    let entries = sorted_random_entries(20_000, 7, 8);
     let sequential_base =
         Tree::from_sorted_hashed_with(entries.iter().copied(), Parallelism::Sequential).unwrap();
     let parallel_base =
@@ -238,12 +254,7 @@ fn parallel_and_sequential_updates_agree() {
     assert_eq!(sequential_base.root(), parallel_base.root());
     parallel_base.check_invariants().unwrap();
 
-    // Overwrites, deletes and new keys.
-    let batch = Batch::from_value_hashes((0..6_000u64).map(|index| match index % 3 {
-        0 => (entries[index as usize].0, Some(random_key(9, index))),
-        1 => (entries[index as usize].0, None),
-        _ => (random_key(10, index), Some(random_key(11, index))),
-    }));
+    let batch = mixed_batch(&entries, 6_000, 9);
     let sequential = sequential_base.apply_with(&batch, Parallelism::Sequential);
     let parallel = parallel_base.apply_with(&batch, Parallelism::Rayon);
     assert_eq!(sequential.root(), parallel.root());
@@ -265,18 +276,8 @@ fn parallel_and_sequential_updates_agree() {
 /// update's tree; a clone held across the update (sharing every node) is unchanged.
 #[test]
 fn in_place_update_of_a_large_tree_equals_the_copying_update() {
-    let entries: Vec<(Hash, Hash)> = {
-        let mut entries: Vec<_> = (0..20_000)
-            .map(|index| (random_key(17, index), random_key(18, index)))
-            .collect();
-        entries.sort_unstable();
-        entries
-    };
-    let batch = Batch::from_value_hashes((0..9_000u64).map(|index| match index % 3 {
-        0 => (entries[index as usize].0, Some(random_key(19, index))),
-        1 => (entries[index as usize].0, None),
-        _ => (random_key(20, index), Some(random_key(21, index))),
-    }));
+    let entries = sorted_random_entries(20_000, 17, 18);
+    let batch = mixed_batch(&entries, 9_000, 19);
     let base = Tree::from_sorted_hashed(entries.iter().copied()).unwrap();
     let copied = base.apply_with(&batch, Parallelism::Rayon);
     let base_root = base.root();

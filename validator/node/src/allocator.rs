@@ -45,37 +45,60 @@ fn purge_delay_ms() -> i64 {
 mod tests {
     use super::*;
 
-    /// Set only in the child process of [`option_index_is_the_purge_delay`].
-    const EXPECTED_VARIABLE: &str = "AETHER_TEST_EXPECTED_PURGE_DELAY";
+    /// Set only in the child processes: which case the child checks.
+    const CHILD_CASE_VARIABLE: &str = "AETHER_TEST_ALLOCATOR_CASE";
 
-    #[test]
-    fn option_index_is_the_purge_delay() {
-        if let Some(expected) = std::env::var_os(EXPECTED_VARIABLE) {
-            // Child: mimalloc read the variable at start-up into the option we name.
-            let expected: i64 = expected.to_str().unwrap().parse().unwrap();
-            assert_eq!(purge_delay_ms(), expected);
-            keep_freed_memory();
-            assert_eq!(purge_delay_ms(), expected, "an operator's setting is kept");
-            return;
+    /// Runs `case` in a child process of this test binary (mimalloc reads its
+    /// environment once, at start-up), with `MIMALLOC_PURGE_DELAY` set to `operator_value`
+    /// or unset.
+    fn run_child(test: &str, case: &str, operator_value: Option<&str>) {
+        let mut command = std::process::Command::new(std::env::current_exe().unwrap());
+        command
+            .args(["--exact", test])
+            .env(CHILD_CASE_VARIABLE, case)
+            .env_remove(PURGE_DELAY_VARIABLE);
+        if let Some(value) = operator_value {
+            command.env(PURGE_DELAY_VARIABLE, value);
         }
-        let status = std::process::Command::new(std::env::current_exe().unwrap())
-            .args([
-                "--exact",
-                "allocator::tests::option_index_is_the_purge_delay",
-            ])
-            .env(PURGE_DELAY_VARIABLE, "4321")
-            .env(EXPECTED_VARIABLE, "4321")
-            .status()
-            .unwrap();
-        assert!(status.success(), "the child test failed: {status}");
+        let status = command.status().unwrap();
+        assert!(
+            status.success(),
+            "the child's check of {case} failed: {status}"
+        );
     }
 
+    /// The option we name is the one mimalloc reads from `MIMALLOC_PURGE_DELAY`, and an
+    /// operator's value survives `keep_freed_memory`.
+    #[test]
+    fn option_index_is_the_purge_delay() {
+        match std::env::var(CHILD_CASE_VARIABLE).as_deref() {
+            Ok("operator") => {
+                assert_eq!(purge_delay_ms(), 4321);
+                keep_freed_memory();
+                assert_eq!(purge_delay_ms(), 4321, "an operator's setting is kept");
+            }
+            _ => run_child(
+                "allocator::tests::option_index_is_the_purge_delay",
+                "operator",
+                Some("4321"),
+            ),
+        }
+    }
+
+    /// Without an operator's value, freed memory is never purged.
     #[test]
     fn keeping_freed_memory_disables_purging() {
-        if std::env::var_os(PURGE_DELAY_VARIABLE).is_some() {
-            return; // the operator's value wins; covered by the test above
+        match std::env::var(CHILD_CASE_VARIABLE).as_deref() {
+            Ok("default") => {
+                assert_ne!(purge_delay_ms(), -1, "mimalloc purges by default");
+                keep_freed_memory();
+                assert_eq!(purge_delay_ms(), -1);
+            }
+            _ => run_child(
+                "allocator::tests::keeping_freed_memory_disables_purging",
+                "default",
+                None,
+            ),
         }
-        keep_freed_memory();
-        assert_eq!(purge_delay_ms(), -1);
     }
 }
