@@ -26,7 +26,9 @@ use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use aether_accounts_db::{AccountsDb, BlockId};
-use aether_ledger::{Executor, LedgerParams, RejectReason, StateValue, StateView, Writes};
+use aether_ledger::{
+    Executor, LedgerParams, RejectReason, SpentOutput, StateValue, StateView, Writes,
+};
 use aether_types::codec::Encode;
 use aether_types::signers::ValidatorIndex;
 use aether_types::transaction::MAX_WIRE_TRANSACTION_BYTES;
@@ -132,6 +134,8 @@ struct BlockInProgress {
     transactions: Vec<(Transaction, Hash)>,
     received_at: Vec<Instant>,
     writes: Writes,
+    /// Inputs the block's transactions spent, with their owners (for the address index).
+    spent: Vec<SpentOutput>,
 }
 
 impl BlockInProgress {
@@ -142,6 +146,7 @@ impl BlockInProgress {
             transactions: Vec::new(),
             received_at: Vec::new(),
             writes: Writes::new(),
+            spent: Vec::new(),
         }
     }
 }
@@ -259,6 +264,7 @@ impl BankingStage {
                 .execute(&view, &pairs, self.current.slot, &self.config.params)
         };
         self.current.writes.extend(execution.writes);
+        self.current.spent.extend(execution.spent);
         for ((pair, received), outcome) in
             pairs.into_iter().zip(received_at).zip(execution.outcomes)
         {
@@ -297,7 +303,7 @@ impl BankingStage {
             .addresses
             .write()
             .expect("address index lock")
-            .apply(&writes);
+            .apply(&writes, &finished.spent);
         let (hash, state_root) = {
             let mut accounts = self.accounts.write().expect("accounts lock");
             // A single-node chain: the block is final once durable, and its state tree

@@ -25,7 +25,7 @@ use aether_accounts_db::{AccountsDb, BlockId};
 use aether_consensus::{Action, BlockMeta, Core, Event, Proposal, vrf_input};
 use aether_crypto::kes::KesSecretKey;
 use aether_crypto::vrf::{VrfOutput, VrfProof, proof_to_hash};
-use aether_ledger::{Executor, LedgerParams, Writes};
+use aether_ledger::{Executor, LedgerParams, SpentOutput, Writes};
 use aether_pipeline::leader::LeaderKeys;
 use aether_pipeline::replay::{LeaderPublicKeys, Replayer};
 use aether_types::codec::encode;
@@ -200,6 +200,8 @@ pub struct CommittedBlock {
     pub block: Arc<Block>,
     /// Its writes to the state.
     pub writes: Writes,
+    /// The previous owner of every output its writes delete or overwrite.
+    pub replaced: Vec<SpentOutput>,
     /// Its transactions' ids, in block order.
     pub transaction_ids: Vec<Hash>,
 }

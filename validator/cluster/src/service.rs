@@ -560,7 +560,7 @@ fn flush(
             .addresses
             .write()
             .expect("address index lock")
-            .apply(&committed.writes);
+            .apply(&committed.writes, &committed.replaced);
         let _ = parts.sealed.push(
             sealed_block(&committed.block, committed.transaction_ids),
             running,

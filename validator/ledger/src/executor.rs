@@ -7,7 +7,7 @@ use rayon::prelude::*;
 use thiserror::Error;
 
 use crate::rejection::RejectReason;
-use crate::rules::{LedgerParams, TransactionEffects, execute_transaction};
+use crate::rules::{LedgerParams, SpentOutput, TransactionEffects, execute_transaction};
 use crate::scheduler::{AccessSet, schedule_levels};
 use crate::state_view::{Layered, StateView, Writes};
 
@@ -18,6 +18,9 @@ pub struct BlockExecution {
     pub outcomes: Vec<Result<(), RejectReason>>,
     /// The combined writes of every accepted transaction.
     pub writes: Writes,
+    /// Every accepted transaction's spent inputs, in block order (an output created
+    /// and spent in the same block appears here although its key was never stored).
+    pub spent: Vec<SpentOutput>,
 }
 
 impl BlockExecution {
@@ -30,13 +33,15 @@ impl BlockExecution {
     }
 }
 
-fn apply_effects(writes: &mut Writes, effects: TransactionEffects) {
-    for key in effects.spent {
-        writes.insert(key, None);
+/// Applies an accepted transaction's effects to `writes`; returns its spent inputs.
+fn apply_effects(writes: &mut Writes, effects: TransactionEffects) -> Vec<SpentOutput> {
+    for spent in &effects.spent {
+        writes.insert(spent.key, None);
     }
     for (key, value) in effects.created {
         writes.insert(key, Some(value));
     }
+    effects.spent
 }
 
 /// The reference: each transaction in order, on the state the previous ones left.
@@ -54,7 +59,8 @@ pub fn execute_sequential(
         };
         match execute_transaction(&view, transaction, *id, slot, params) {
             Ok(effects) => {
-                apply_effects(&mut execution.writes, effects);
+                let spent = apply_effects(&mut execution.writes, effects);
+                execution.spent.extend(spent);
                 execution.outcomes.push(Ok(()));
             }
             Err(reason) => execution.outcomes.push(Err(reason)),
@@ -141,6 +147,8 @@ pub fn execute_parallel(
         by_level[*level as usize].push(index);
     }
     let mut outcomes: Vec<Option<Result<(), RejectReason>>> = vec![None; transactions.len()];
+    // Each transaction's spent inputs, by block index (levels finish out of order).
+    let mut spent_by_index: Vec<Vec<SpentOutput>> = vec![Vec::new(); transactions.len()];
     let mut writes = Writes::new();
     for members in &by_level {
         let view = Layered {
@@ -162,12 +170,18 @@ pub fn execute_parallel(
         // Transactions in one level touch disjoint keys, so the order of merging
         // within a level does not matter; outcomes keep block order by index.
         for (index, result) in results {
-            outcomes[index] = Some(result.map(|effects| apply_effects(&mut writes, effects)));
+            outcomes[index] = Some(result.map(|effects| {
+                spent_by_index[index] = apply_effects(&mut writes, effects);
+            }));
         }
     }
     let outcomes = outcomes
         .into_iter()
         .map(|outcome| outcome.expect("every transaction belongs to exactly one level"))
         .collect();
-    BlockExecution { outcomes, writes }
+    BlockExecution {
+        outcomes,
+        writes,
+        spent: spent_by_index.into_iter().flatten().collect(),
+    }
 }

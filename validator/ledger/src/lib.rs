@@ -60,7 +60,7 @@ pub mod transfer;
 
 pub use executor::{BlockExecution, Executor, execute_parallel, execute_sequential};
 pub use rejection::RejectReason;
-pub use rules::{LedgerParams, TransactionEffects, execute_transaction};
+pub use rules::{LedgerParams, SpentOutput, TransactionEffects, execute_transaction};
 pub use scheduler::{AccessSet, schedule_levels};
 pub use state_view::{MemoryState, StateValue, StateView, Writes};
 pub use transfer::{TransferError, TransferRequest, build_transfer, sign_transaction};

@@ -31,14 +31,25 @@ impl Default for LedgerParams {
     }
 }
 
+/// An output a transaction spends: its state key and the address (the lock's hash)
+/// that owned it. Execution reads the output anyway, so reporting the owner costs
+/// nothing here and spares an index of owners a key-to-owner map.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SpentOutput {
+    /// The output's state key (now deleted).
+    pub key: Hash,
+    /// The hash in the output's lock.
+    pub owner: Hash,
+}
+
 /// What an accepted transaction does to state: keys deleted (spent inputs) and
 /// outputs created, in output-index order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TransactionEffects {
     /// The transaction id.
     pub transaction_id: Hash,
-    /// Keys of the spent inputs.
-    pub spent: Vec<Hash>,
+    /// The spent inputs, in input order.
+    pub spent: Vec<SpentOutput>,
     /// `(key, canonical output bytes)` for each created output.
     pub created: Vec<(Hash, StateValue)>,
 }
@@ -108,7 +119,10 @@ pub fn execute_transaction(
         input_value = input_value
             .checked_add(&output.value)
             .ok_or(RejectReason::ValueOverflow { what: "inputs" })?;
-        spent.push(key);
+        spent.push(SpentOutput {
+            key,
+            owner: output.lock.hash(),
+        });
     }
     let mut output_value = Value::from_aeth(body.fee);
     for (index, output) in body.outputs.iter().enumerate() {

@@ -192,8 +192,35 @@ proptest! {
             let parallel = executor.execute(&state, &transactions, SLOT, &params);
             prop_assert_eq!(&parallel.outcomes, &sequential.outcomes);
             prop_assert_eq!(&parallel.writes, &sequential.writes);
+            prop_assert_eq!(&parallel.spent, &sequential.spent);
             prop_assert_eq!(root_after(&state, &parallel.writes), sequential_root);
         }
+        // The spent list is every accepted transaction's inputs in block order, each
+        // with the lock hash of the output it spent (from state or from earlier in the
+        // block).
+        let mut owners: std::collections::HashMap<Hash, Hash> = state
+            .iter()
+            .map(|(key, bytes)| {
+                let (_, output) = aether_ledger::rules::decode_state_output(bytes).expect("outputs only");
+                (*key, output.lock.hash())
+            })
+            .collect();
+        for (transaction, id) in &transactions {
+            for (index, output) in transaction.body.outputs.iter().enumerate() {
+                let reference = OutputReference { transaction_id: *id, index: index as u16 };
+                owners.insert(reference.key(), output.lock.hash());
+            }
+        }
+        let expected_spent: Vec<(Hash, Hash)> = transactions
+            .iter()
+            .zip(&sequential.outcomes)
+            .filter(|(_, outcome)| outcome.is_ok())
+            .flat_map(|((transaction, _), _)| transaction.body.inputs.iter().map(|input| input.key()))
+            .map(|key| (key, owners[&key]))
+            .collect();
+        let spent: Vec<(Hash, Hash)> =
+            sequential.spent.iter().map(|spent| (spent.key, spent.owner)).collect();
+        prop_assert_eq!(spent, expected_spent);
         // Both accepted and rejected transactions occur across cases; conservation
         // holds for every accepted set: nothing is minted.
         let mut after = state.clone();

@@ -172,7 +172,7 @@ fn build_address_index(accounts: &AccountsDb, chain: &ChainState) -> Result<()> 
         .addresses
         .write()
         .expect("address index lock")
-        .apply(&writes);
+        .apply(&writes, &[]);
     Ok(())
 }
 

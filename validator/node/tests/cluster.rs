@@ -369,6 +369,50 @@ fn four_validators_finalize_transfers_survive_a_crash_and_a_dead_leader() {
         "state roots differ at slot {common}: {roots:?}"
     );
     assert_ne!(roots[0], "null");
+    // Every validator's address index (fed by the owners its commits read from the
+    // parent state) shows the spends and the payments: no spent genesis output is
+    // listed for the faucet, and each recipient holds exactly what it was sent.
+    let faucet = Wallet::load(&cluster.directory.join("faucet.json")).expect("faucet wallet");
+    let genesis_id = cluster.genesis.genesis_transaction_id().to_string();
+    let recipient = |number: u8| Lock::for_public_key(&[number; 32]).hash().to_string();
+    let sent_to = |number: usize| -> u64 {
+        (number..TRANSFERS)
+            .step_by(251)
+            .map(|index| 1_000 + index as u64)
+            .sum()
+    };
+    cluster.wait(
+        "every address index shows the transfers",
+        Duration::from_secs(60),
+        |cluster| {
+            cluster.validators.iter().all(|validator| {
+                let balances_match = [0usize, 7, 250].iter().all(|number| {
+                    validator
+                        .rpc
+                        .call("getBalance", serde_json::json!([recipient(*number as u8)]))
+                        .ok()
+                        .and_then(|balance| balance.as_u64())
+                        == Some(sent_to(*number))
+                });
+                let faucet_utxos = validator
+                    .rpc
+                    .call(
+                        "getUtxos",
+                        serde_json::json!([faucet.address().to_string()]),
+                    )
+                    .ok()
+                    .and_then(|utxos| utxos.as_array().cloned())
+                    .unwrap_or_default();
+                let spent_listed = faucet_utxos.iter().any(|utxo| {
+                    utxo["transaction_id"] == genesis_id.as_str()
+                        && utxo["index"]
+                            .as_u64()
+                            .is_some_and(|index| index < TRANSFERS as u64)
+                });
+                balances_match && !faucet_utxos.is_empty() && !spent_listed
+            })
+        },
+    );
     let observed = cluster.validators[1]
         .metric("aether_consensus_finality_latency_seconds_count")
         .expect("finality latency on /metrics");

@@ -24,6 +24,13 @@ impl Lock {
     pub fn for_public_key(public_key: &[u8; 32]) -> Lock {
         Lock::PublicKeyHash(Hash::digest(public_key))
     }
+
+    /// The hash the lock names (a key's hash or a program's): the output's address.
+    pub fn hash(&self) -> Hash {
+        match self {
+            Lock::PublicKeyHash(hash) | Lock::Program(hash) => *hash,
+        }
+    }
 }
 
 impl Encode for Lock {

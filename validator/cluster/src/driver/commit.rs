@@ -4,7 +4,10 @@
 
 use std::collections::HashSet;
 
+use aether_accounts_db::{AccountsDb, Writes};
 use aether_consensus::BlockMeta;
+use aether_ledger::SpentOutput;
+use aether_ledger::rules::decode_state_output;
 use aether_types::{Hash, QuorumCertificate, SignedBlockHeader, Transaction};
 
 use super::{CommittedBlock, Driver, DriverError, FINAL_HISTORY_ROUNDS};
@@ -90,9 +93,12 @@ impl Driver {
                     .map(Transaction::transaction_id)
                     .collect();
                 included.extend(ids.iter().copied());
+                let replaced =
+                    replaced_outputs(&accounts, &block.header.header.parent_hash, &writes);
                 self.newly_committed.push(CommittedBlock {
                     block: block.clone(),
                     writes,
+                    replaced,
                     transaction_ids: ids,
                 });
             }
@@ -134,4 +140,22 @@ impl Driver {
         }
         Ok(())
     }
+}
+
+/// The owner of every output that a block's `writes` delete or overwrite, read from the
+/// state at the block's parent (the address index's input; the leader's own blocks get
+/// this from execution instead). A key the parent does not hold as an output (created
+/// within the block, or not an output) has no owner to report.
+fn replaced_outputs(accounts: &AccountsDb, parent: &Hash, writes: &Writes) -> Vec<SpentOutput> {
+    writes
+        .keys()
+        .filter_map(|key| {
+            let previous = accounts.get(parent, key).ok().flatten()?;
+            let (_, output) = decode_state_output(&previous)?;
+            Some(SpentOutput {
+                key: *key,
+                owner: output.lock.hash(),
+            })
+        })
+        .collect()
 }
