@@ -23,8 +23,20 @@ use blake3::hazmat::{ContextKey, HasherExt, hash_derive_key_context};
 use crate::codec::{Decode, DecodeError, Encode, Reader};
 
 /// A 32-byte BLAKE3 output (also used as a 32-byte state key).
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
 pub struct Hash(pub [u8; 32]);
+
+impl core::hash::Hash for Hash {
+    /// Feeds the hasher one word, the XOR of the value's four 8-byte words, instead of
+    /// a length and 32 bytes. Hashes key every hot map (state keys, transaction ids,
+    /// addresses), and the 32-byte path of SipHash or foldhash cost more than the rest of
+    /// a lookup. The maps' hashers stay randomly seeded, and the values are BLAKE3
+    /// outputs, so nobody can steer many keys into one bucket; two values that differ
+    /// in a single byte (as hand-made test keys do) never fold to the same word.
+    fn hash<H: core::hash::Hasher>(&self, state: &mut H) {
+        state.write_u64(self.folded_word());
+    }
+}
 
 /// Every use of domain-separated hashing; each has its own BLAKE3 context string.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,6 +78,14 @@ impl Hash {
     /// All zero bytes (the root of an empty Merkle tree).
     pub const ZERO: Hash = Hash([0; 32]);
 
+    /// The XOR of the four little-endian 8-byte words (what [`core::hash::Hash`] feeds).
+    fn folded_word(&self) -> u64 {
+        self.0
+            .chunks_exact(8)
+            .map(|word| u64::from_le_bytes(word.try_into().expect("8-byte chunk")))
+            .fold(0, |folded, word| folded ^ word)
+    }
+
     /// Plain `BLAKE3(bytes)`.
     pub fn digest(bytes: &[u8]) -> Hash {
         Hash(*blake3::hash(bytes).as_bytes())
@@ -88,12 +108,17 @@ impl Hash {
 }
 
 impl fmt::Display for Hash {
-    /// Lowercase hex, 64 characters.
+    /// Lowercase hex, 64 characters, written in one piece: RPC formats every id of a
+    /// block (tens of thousands per `getBlock`), and a formatter call per byte cost
+    /// more than the rest of the response.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for byte in self.0 {
-            write!(f, "{byte:02x}")?;
+        const DIGITS: &[u8; 16] = b"0123456789abcdef";
+        let mut text = [0u8; 2 * Hash::LEN];
+        for (pair, byte) in text.chunks_exact_mut(2).zip(self.0) {
+            pair[0] = DIGITS[usize::from(byte >> 4)];
+            pair[1] = DIGITS[usize::from(byte & 0x0f)];
         }
-        Ok(())
+        f.write_str(core::str::from_utf8(&text).expect("hex digits are ASCII"))
     }
 }
 
@@ -164,6 +189,35 @@ impl Decode for Hash {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Changing any one byte changes the word a hasher is fed, so keys that differ
+        /// in one byte never share every bucket; equal values feed equal words.
+        #[test]
+        fn folded_word_changes_with_any_single_byte(
+            bytes in proptest::array::uniform32(any::<u8>()),
+            position in 0..32usize,
+            flip in 1..=255u8,
+        ) {
+            let hash = Hash(bytes);
+            let mut changed = bytes;
+            changed[position] ^= flip;
+            prop_assert_ne!(hash.folded_word(), Hash(changed).folded_word());
+            prop_assert_eq!(hash.folded_word(), Hash(bytes).folded_word());
+            let word = |index: usize| u64::from_le_bytes(bytes[8 * index..8 * index + 8].try_into().unwrap());
+            prop_assert_eq!(hash.folded_word(), word(0) ^ word(1) ^ word(2) ^ word(3));
+        }
+
+        /// Display is each byte as two lowercase hex digits, and parses back.
+        #[test]
+        fn display_is_lowercase_hex_per_byte(bytes in proptest::array::uniform32(any::<u8>())) {
+            let hash = Hash(bytes);
+            let reference: String = bytes.iter().map(|byte| format!("{byte:02x}")).collect();
+            prop_assert_eq!(hash.to_string(), reference);
+            prop_assert_eq!(hash.to_string().parse::<Hash>(), Ok(hash));
+        }
+    }
 
     #[test]
     fn domain_digest_is_blake3_key_derivation_with_the_context() {
