@@ -143,9 +143,11 @@ impl Driver {
 }
 
 /// The owner of every output that a block's `writes` delete or overwrite, read from the
-/// state at the block's parent (the address index's input; the leader's own blocks get
-/// this from execution instead). A key the parent does not hold as an output (created
-/// within the block, or not an output) has no owner to report.
+/// state at the block's parent: the address index's input for every block a cluster
+/// commits (a single-node chain's banking stage takes it from execution instead). A key
+/// the parent does not hold as an output (created within the block, or not an output)
+/// has no owner to report; a storage read error reads as absent, as in replay, and can
+/// only leave a spent output listed in RPC's index, never change state.
 fn replaced_outputs(accounts: &AccountsDb, parent: &Hash, writes: &Writes) -> Vec<SpentOutput> {
     writes
         .keys()
