@@ -38,6 +38,18 @@ fn apply_to_model(model: &mut BTreeMap<Hash, Hash>, keys: &[Hash], operations: &
     }
 }
 
+/// The tree holds exactly the model's set: the reference root, the count, canonical
+/// structure and the same contents in key order.
+fn check_against_model(tree: &Tree, model: &BTreeMap<Hash, Hash>) -> Result<(), TestCaseError> {
+    prop_assert_eq!(tree.root(), reference_root(model));
+    prop_assert_eq!(tree.len(), model.len() as u64);
+    tree.check_invariants().map_err(TestCaseError::fail)?;
+    let contents: Vec<(Hash, Hash)> = tree.iter().collect();
+    let expected: Vec<(Hash, Hash)> = model.iter().map(|(k, v)| (*k, *v)).collect();
+    prop_assert_eq!(contents, expected);
+    Ok(())
+}
+
 fn operations() -> impl Strategy<Value = Vec<Operation>> {
     prop::collection::vec(
         (0usize..96, prop::option::weighted(0.7, any::<u8>())),
@@ -67,12 +79,7 @@ proptest! {
             });
             tree.apply_in_place_with(&batch_of(&keys, operations), Parallelism::Sequential);
             apply_to_model(&mut model, &keys, operations);
-            prop_assert_eq!(tree.root(), reference_root(&model));
-            prop_assert_eq!(tree.len(), model.len() as u64);
-            tree.check_invariants().map_err(TestCaseError::fail)?;
-            let contents: Vec<(Hash, Hash)> = tree.iter().collect();
-            let expected: Vec<(Hash, Hash)> = model.iter().map(|(k, v)| (*k, *v)).collect();
-            prop_assert_eq!(&contents, &expected);
+            check_against_model(&tree, &model)?;
             if let Some((kept, kept_contents)) = previous {
                 prop_assert_eq!(kept.iter().collect::<Vec<_>>(), kept_contents);
                 kept.check_invariants().map_err(TestCaseError::fail)?;
@@ -94,13 +101,8 @@ proptest! {
         for operations in &batches {
             tree = tree.apply(&batch_of(&keys, operations));
             apply_to_model(&mut model, &keys, operations);
-            prop_assert_eq!(tree.root(), reference_root(&model));
-            prop_assert_eq!(tree.len(), model.len() as u64);
-            tree.check_invariants().map_err(TestCaseError::fail)?;
+            check_against_model(&tree, &model)?;
         }
-        let contents: Vec<(Hash, Hash)> = tree.iter().collect();
-        let expected: Vec<(Hash, Hash)> = model.iter().map(|(k, v)| (*k, *v)).collect();
-        prop_assert_eq!(&contents, &expected);
         for key in &keys {
             prop_assert_eq!(tree.get(key), model.get(key).copied());
         }

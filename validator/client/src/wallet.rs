@@ -40,9 +40,7 @@ pub enum WalletError {
 
 /// The address of an Ed25519 public key: the hash its public-key lock holds.
 pub fn address_of(public_key: &[u8; 32]) -> Hash {
-    match Lock::for_public_key(public_key) {
-        Lock::PublicKeyHash(hash) | Lock::Program(hash) => hash,
-    }
+    Lock::for_public_key(public_key).hash()
 }
 
 /// A loaded wallet.

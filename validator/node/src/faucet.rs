@@ -26,9 +26,7 @@ pub struct Faucet {
 impl Faucet {
     /// A faucet spending outputs locked by `key`.
     pub fn new(key: Ed25519SecretKey) -> Self {
-        let address = match Lock::for_public_key(&key.public_key().0) {
-            Lock::PublicKeyHash(hash) | Lock::Program(hash) => hash,
-        };
+        let address = Lock::for_public_key(&key.public_key().0).hash();
         Self {
             key,
             address,

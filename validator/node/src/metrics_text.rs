@@ -56,15 +56,14 @@ pub fn render(pipeline: &Pipeline, chain: &ChainState, storage: &StoreStats) -> 
         ),
     ];
     for (name, help, value) in gauges {
-        let _ = writeln!(
-            out,
-            "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}"
-        );
+        write_sample(&mut out, name, "gauge", help, value);
     }
-    let _ = writeln!(
-        out,
-        "# HELP aether_node_committed_transactions_total Transactions in final blocks.\n# TYPE aether_node_committed_transactions_total counter\naether_node_committed_transactions_total {}",
-        chain.committed_transactions()
+    write_sample(
+        &mut out,
+        "aether_node_committed_transactions_total",
+        "counter",
+        "Transactions in final blocks.",
+        chain.committed_transactions(),
     );
     render_storage(&mut out, storage);
     out
@@ -99,10 +98,7 @@ fn render_storage(out: &mut String, storage: &StoreStats) {
     ];
     for (what, help, value) in gauges {
         let name = format!("aether_accounts_storage_{what}");
-        let _ = writeln!(
-            out,
-            "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}"
-        );
+        write_sample(out, &name, "gauge", help, value);
     }
     let counters = [
         (
@@ -138,9 +134,14 @@ fn render_storage(out: &mut String, storage: &StoreStats) {
     ];
     for (what, help, value) in counters {
         let name = format!("aether_accounts_storage_{what}");
-        let _ = writeln!(
-            out,
-            "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}"
-        );
+        write_sample(out, &name, "counter", help, value);
     }
+}
+
+/// One unlabelled sample with its `HELP` and `TYPE` lines (`kind`: gauge or counter).
+fn write_sample(out: &mut String, name: &str, kind: &str, help: &str, value: u64) {
+    let _ = writeln!(
+        out,
+        "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
+    );
 }

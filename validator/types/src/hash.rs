@@ -192,8 +192,8 @@ mod tests {
     use proptest::prelude::*;
 
     proptest! {
-        /// Changing any one byte changes the word a hasher is fed, so keys that differ
-        /// in one byte never share every bucket; equal values feed equal words.
+        /// The word a hasher is fed is the XOR of the four words, and changing any one
+        /// byte changes it, so keys that differ in one byte never share every bucket.
         #[test]
         fn folded_word_changes_with_any_single_byte(
             bytes in proptest::array::uniform32(any::<u8>()),
@@ -204,7 +204,6 @@ mod tests {
             let mut changed = bytes;
             changed[position] ^= flip;
             prop_assert_ne!(hash.folded_word(), Hash(changed).folded_word());
-            prop_assert_eq!(hash.folded_word(), Hash(bytes).folded_word());
             let word = |index: usize| u64::from_le_bytes(bytes[8 * index..8 * index + 8].try_into().unwrap());
             prop_assert_eq!(hash.folded_word(), word(0) ^ word(1) ^ word(2) ^ word(3));
         }
