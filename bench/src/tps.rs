@@ -427,12 +427,91 @@ fn sigverify_baseline(lanes: &[Vec<Transaction>], backend: BackendKind) -> Resul
     Ok(items.len() as f64 / started.elapsed().as_secs_f64())
 }
 
+/// Send times and inclusions, shared by the sender tasks and the watcher without a
+/// lock on the per-transfer path: each transfer has a fixed number (its place in the
+/// flattened lanes), and its send time lives in an atomic slot of that number.
 struct Inclusions {
-    sent_at: Mutex<HashMap<Hash, Instant>>,
-    latencies_ms: Mutex<Vec<f64>>,
-    last_inclusion: Mutex<Option<Instant>>,
+    /// Transfer id → number; built before timing, read-only afterwards.
+    number_of: HashMap<Hash, u32>,
+    /// Transfer ids by number.
+    ids: Vec<Hash>,
+    /// Per transfer: nanoseconds from `epoch` to its send, plus one; 0 = not sent yet,
+    /// or already counted as included.
+    sent_at_nanos: Vec<AtomicU64>,
+    epoch: Instant,
     committed: AtomicUsize,
     outstanding: AtomicU64,
+}
+
+impl Inclusions {
+    fn new(lanes: &[Vec<(Hash, Vec<u8>)>]) -> Inclusions {
+        let ids: Vec<Hash> = lanes.iter().flatten().map(|(id, _)| *id).collect();
+        let number_of = ids
+            .iter()
+            .enumerate()
+            .map(|(number, id)| (*id, number as u32))
+            .collect();
+        Inclusions {
+            number_of,
+            sent_at_nanos: ids.iter().map(|_| AtomicU64::new(0)).collect(),
+            ids,
+            epoch: Instant::now(),
+            committed: AtomicUsize::new(0),
+            outstanding: AtomicU64::new(0),
+        }
+    }
+
+    fn record_send(&self, number: usize) {
+        let nanos = self.epoch.elapsed().as_nanos() as u64 + 1;
+        self.sent_at_nanos[number].store(nanos, Ordering::Relaxed);
+        self.outstanding.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts `id` as included at `now` once; returns its latency in milliseconds.
+    fn record_inclusion(&self, id: &Hash, now: Instant) -> Option<f64> {
+        let number = *self.number_of.get(id)? as usize;
+        let sent = self.sent_at_nanos[number].swap(0, Ordering::Relaxed);
+        if sent == 0 {
+            return None;
+        }
+        self.committed.fetch_add(1, Ordering::Relaxed);
+        self.outstanding.fetch_sub(1, Ordering::Relaxed);
+        let sent_at = self.epoch + Duration::from_nanos(sent - 1);
+        Some(now.saturating_duration_since(sent_at).as_secs_f64() * 1e3)
+    }
+
+    /// Transfers sent but never seen in a block.
+    fn missing(&self) -> Vec<Hash> {
+        self.sent_at_nanos
+            .iter()
+            .zip(&self.ids)
+            .filter(|(sent, _)| sent.load(Ordering::Relaxed) != 0)
+            .map(|(_, id)| *id)
+            .collect()
+    }
+}
+
+/// The part of a `getBlock` reply the watcher reads: the transaction ids, borrowed
+/// from the reply (a block of 20k transfers is a 1.5 MB reply, parsed twice a second
+/// on the cores the node is measured on).
+#[derive(serde::Deserialize)]
+struct BlockReply<'a> {
+    #[serde(borrow)]
+    result: Option<BlockIds<'a>>,
+    error: Option<serde_json::Value>,
+}
+
+#[derive(serde::Deserialize)]
+struct BlockIds<'a> {
+    #[serde(borrow)]
+    transactions: Vec<&'a str>,
+}
+
+/// What the watcher saw: every inclusion latency, and when the last inclusion was seen.
+#[derive(Default)]
+struct Watched {
+    latencies_ms: Vec<f64>,
+    last_inclusion: Option<Instant>,
 }
 
 fn watch(
@@ -440,33 +519,39 @@ fn watch(
     inclusions: &Inclusions,
     mut next_slot: u64,
     stop: &dyn Fn() -> bool,
-) -> Result<()> {
+) -> Result<Watched> {
+    let mut watched = Watched {
+        latencies_ms: Vec::with_capacity(inclusions.ids.len()),
+        last_inclusion: None,
+    };
     while !stop() {
         let finalized = rpc.slot("finalized")?;
         while next_slot <= finalized {
-            let block = rpc.call("getBlock", json!([next_slot]))?;
+            let reply = rpc.call_raw("getBlock", json!([next_slot]))?;
+            let reply: BlockReply<'_> =
+                serde_json::from_slice(&reply).context("malformed getBlock reply")?;
+            if let Some(error) = reply.error {
+                bail!("getBlock {next_slot} failed: {error}");
+            }
             next_slot += 1;
-            let Some(ids) = block.get("transactions").and_then(|ids| ids.as_array()) else {
+            let Some(block) = reply.result else {
                 continue;
             };
             let now = Instant::now();
-            let mut sent_at = inclusions.sent_at.lock().expect("lock");
-            let mut latencies = inclusions.latencies_ms.lock().expect("lock");
-            for id in ids
+            for id in block
+                .transactions
                 .iter()
-                .filter_map(|id| id.as_str()?.parse::<Hash>().ok())
+                .filter_map(|id| id.parse::<Hash>().ok())
             {
-                if let Some(sent) = sent_at.remove(&id) {
-                    latencies.push(now.duration_since(sent).as_secs_f64() * 1e3);
-                    inclusions.committed.fetch_add(1, Ordering::Relaxed);
-                    inclusions.outstanding.fetch_sub(1, Ordering::Relaxed);
-                    *inclusions.last_inclusion.lock().expect("lock") = Some(now);
+                if let Some(latency) = inclusions.record_inclusion(&id, now) {
+                    watched.latencies_ms.push(latency);
+                    watched.last_inclusion = Some(now);
                 }
             }
         }
         std::thread::sleep(Duration::from_millis(20));
     }
-    Ok(())
+    Ok(watched)
 }
 
 fn percentile(sorted: &[f64], fraction: f64) -> f64 {
@@ -595,13 +680,7 @@ pub fn run(arguments: &TpsArguments) -> Result<()> {
         })
         .collect::<Result<_>>()?;
 
-    let inclusions = Arc::new(Inclusions {
-        sent_at: Mutex::new(HashMap::with_capacity(submitted)),
-        latencies_ms: Mutex::new(Vec::with_capacity(submitted)),
-        last_inclusion: Mutex::new(None),
-        committed: AtomicUsize::new(0),
-        outstanding: AtomicU64::new(0),
-    });
+    let inclusions = Arc::new(Inclusions::new(&lanes));
     let sending_done = Arc::new(AtomicUsize::new(0));
     let watcher = {
         let (inclusions, rpc, sending_done) =
@@ -646,7 +725,11 @@ pub fn run(arguments: &TpsArguments) -> Result<()> {
     let last_send_nanos = Arc::new(AtomicU64::new(0));
     runtime.block_on(async {
         let mut tasks = Vec::new();
+        // Transfer numbers run through the lanes in order (see `Inclusions::new`).
+        let mut first_number = 0;
         for lane in lanes {
+            let lane_first_number = first_number;
+            first_number += lane.len();
             let (inclusions, sending_done) = (inclusions.clone(), sending_done.clone());
             let last_send_nanos = last_send_nanos.clone();
             let window = arguments.window;
@@ -654,18 +737,13 @@ pub fn run(arguments: &TpsArguments) -> Result<()> {
             tasks.push(tokio::spawn(async move {
                 let client = TpuClient::connect(tpu).await.map_err(anyhow::Error::msg)?;
                 let lane_started = tokio::time::Instant::now();
-                for (index, (id, wire)) in lane.iter().enumerate() {
+                for (index, (_, wire)) in lane.iter().enumerate() {
                     let due = lane_started + Duration::from_secs_f64(index as f64 / rate_per_lane);
                     tokio::time::sleep_until(due).await;
                     while inclusions.outstanding.load(Ordering::Relaxed) >= window {
                         tokio::time::sleep(Duration::from_millis(1)).await;
                     }
-                    inclusions
-                        .sent_at
-                        .lock()
-                        .expect("lock")
-                        .insert(*id, Instant::now());
-                    inclusions.outstanding.fetch_add(1, Ordering::Relaxed);
+                    inclusions.record_send(lane_first_number + index);
                     match transport {
                         Transport::Stream => client.send(wire).await,
                         Transport::Datagram => client.send_datagram(wire).await,
@@ -685,7 +763,7 @@ pub fn run(arguments: &TpsArguments) -> Result<()> {
         }
         Ok::<(), anyhow::Error>(())
     })?;
-    watcher
+    let watched = watcher
         .join()
         .map_err(|_| anyhow::anyhow!("watcher panicked"))??;
     let committed = inclusions.committed.load(Ordering::Relaxed);
@@ -700,25 +778,16 @@ pub fn run(arguments: &TpsArguments) -> Result<()> {
     )
     .values()
     .sum();
-    let elapsed = inclusions
+    let elapsed = watched
         .last_inclusion
-        .lock()
-        .expect("lock")
         .map_or(started.elapsed(), |last| last.duration_since(started));
     let mut rejected = 0;
-    let missing: Vec<Hash> = inclusions
-        .sent_at
-        .lock()
-        .expect("lock")
-        .keys()
-        .copied()
-        .collect();
-    for id in &missing {
+    for id in &inclusions.missing() {
         if let TransactionState::Rejected { .. } = rpc.transaction_state(id)? {
             rejected += 1;
         }
     }
-    let mut latencies = inclusions.latencies_ms.lock().expect("lock").clone();
+    let mut latencies = watched.latencies_ms;
     latencies.sort_by(f64::total_cmp);
     let tps = committed as f64 / elapsed.as_secs_f64().max(1e-9);
     let node_cpu_us_per_transaction = node_cpu_seconds.as_ref().map(|seconds| {

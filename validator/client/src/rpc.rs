@@ -175,10 +175,16 @@ impl RpcClient {
         Ok(response)
     }
 
+    /// Calls `method` with `params`; returns the reply's JSON bytes as they came, for a
+    /// caller that parses a large result itself (an error reply is not an `Err` here).
+    pub fn call_raw(&self, method: &str, params: Value) -> Result<Vec<u8>, ClientError> {
+        let request = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
+        self.post(request.to_string().as_bytes())
+    }
+
     /// Calls `method` with `params`; returns the result or the node's error.
     pub fn call(&self, method: &str, params: Value) -> Result<Value, ClientError> {
-        let request = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
-        let reply = self.post(request.to_string().as_bytes())?;
+        let reply = self.call_raw(method, params)?;
         let mut reply: Value =
             serde_json::from_slice(&reply).map_err(|error| self.protocol(error))?;
         if let Some(error) = reply.get("error") {
