@@ -244,7 +244,7 @@ mod tests {
                 index: index as u16,
             };
             let output = Output {
-                lock: lock.clone(),
+                lock,
                 value: Value::from_aeth(1_000_000),
                 datum: None,
             };
@@ -252,7 +252,7 @@ mod tests {
             let transaction = build_transfer(&TransferRequest {
                 inputs: &[(reference, 1_000_000)],
                 signer: &signer,
-                to: lock.clone(),
+                to: lock,
                 amount: 10,
                 params: LedgerParams { fee_per_byte: 1 },
                 validity: ValidityWindow {
