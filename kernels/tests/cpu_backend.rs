@@ -37,8 +37,11 @@ fn decisions_equal_single_verification_for_every_chunking() {
     let reference: Vec<bool> = signed.iter().map(|entry| entry.verify().is_ok()).collect();
     assert!(reference.iter().any(|valid| !valid) && reference.iter().any(|valid| *valid));
     let batch = items(&signed);
-    for (threads, chunk_size) in [(1, 1), (1, 64), (2, 7), (2, 64), (3, 1000)] {
+    for (threads, chunk_size) in [(1, 1), (1, 64), (2, 7), (2, 64), (3, 1000), (0, 64)] {
         let backend = CpuSigVerify::new(threads, chunk_size).unwrap();
+        if threads > 0 {
+            assert_eq!(backend.threads(), threads, "the caller counts as one");
+        }
         let mut decisions = vec![true; batch.len()];
         backend.verify_batch(&batch, &mut decisions).unwrap();
         assert_eq!(
