@@ -37,6 +37,17 @@ pub const TPU_ALPN: &[u8] = b"aether-tpu/1";
 /// Datagrams a connection may hold unread, in bytes (QUIC drops what does not fit).
 pub const DATAGRAM_RECEIVE_BUFFER_BYTES: usize = 4 << 20;
 
+/// [`TpuClient`] asks the TPU (QUIC ACK frequency extension) to acknowledge after this
+/// many ack-eliciting packets instead of every second one: a sender of small
+/// transactions needs acknowledgements for congestion control and loss recovery, not
+/// per packet, and each ACK costs the node an encrypted packet and a send, and the
+/// client the matching receive.
+pub const CLIENT_ACK_ELICITING_THRESHOLD: u32 = 16;
+
+/// ...or after this long at most (well under QUIC's default 25 ms, so a loss is still
+/// noticed within a few milliseconds).
+pub const CLIENT_MAX_ACK_DELAY: Duration = Duration::from_millis(5);
+
 /// Drop reasons of the fetch stage.
 pub const FETCH_DROP_REASONS: &[&str] = &[
     "oversize",
@@ -278,7 +289,15 @@ impl TpuClient {
             "[::]:0".parse().expect("literal")
         };
         let mut endpoint = quinn::Endpoint::client(bind).map_err(|error| error.to_string())?;
-        endpoint.set_default_client_config(quinn::ClientConfig::new(Arc::new(crypto)));
+        let mut acknowledgements = quinn::AckFrequencyConfig::default();
+        acknowledgements
+            .ack_eliciting_threshold(CLIENT_ACK_ELICITING_THRESHOLD.into())
+            .max_ack_delay(Some(CLIENT_MAX_ACK_DELAY));
+        let mut transport = quinn::TransportConfig::default();
+        transport.ack_frequency_config(Some(acknowledgements));
+        let mut client = quinn::ClientConfig::new(Arc::new(crypto));
+        client.transport_config(Arc::new(transport));
+        endpoint.set_default_client_config(client);
         let connection = endpoint
             .connect(server, "localhost")
             .map_err(|error| error.to_string())?
