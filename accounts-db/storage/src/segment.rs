@@ -3,11 +3,23 @@
 //! Readers share a segment through an `Arc<Segment>`; the file is unlinked only by
 //! compaction's reaper once no other `Arc` exists (see `compaction.rs`), so a read that
 //! started before a compaction always finds its bytes.
+//!
+//! Value reads go through a read-only shared memory map of the file, made at the first
+//! read and [`MAP_WINDOW_BYTES`] long (more than the file while it is the active
+//! segment, so appends land under the map; page-cache writes are visible through a
+//! shared map at once). A read copies the record out of the map: no system call and
+//! no zero-filled buffer per read, which were most of a read's cost. Records past the
+//! window, and every read if the map cannot be made, use `pread`. The map is sound
+//! because nothing rewrites or shortens a segment while readers exist: records are
+//! append-only and never modified, compaction deletes whole files (the map keeps an
+//! unlinked file's pages), and truncation happens only in recovery, before any read
+//! ([`Segment::truncate`] refuses a mapped segment).
 
 use std::fs::{self, File, OpenOptions};
 use std::io::Read;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -67,12 +79,32 @@ pub(crate) fn sync_dir(dir: &Path) -> Result<()> {
         .map_err(|source| StorageError::io("fsync directory", dir, None, source))
 }
 
+/// Bytes of a segment file a reader maps (address space, not memory: only pages read
+/// are touched): four times the default segment target of 64 MiB, so the active
+/// segment's appends stay under the map.
+pub(crate) const MAP_WINDOW_BYTES: u64 = 256 << 20;
+
+/// Maps the first `len` bytes of `file` read-only and shared (`len` may exceed the
+/// file: only pages below its end may be read).
+#[allow(unsafe_code)]
+fn map_read_only(file: &File, len: usize) -> std::io::Result<memmap2::Mmap> {
+    // SAFETY: `Mmap` is unsound only if the mapped bytes change or vanish while a
+    // slice of them is alive. Segment records are never modified once written (the
+    // file is append-only), truncation happens only before the first map
+    // (`Segment::truncate` asserts it), and deleting the file keeps its pages mapped.
+    // Readers slice only records the index points at, which lie below the end of the
+    // file, and copy them out at once.
+    unsafe { memmap2::MmapOptions::new().len(len).map(file) }
+}
+
 /// An open segment file.
 pub(crate) struct Segment {
     id: u32,
     path: PathBuf,
     file: File,
     salt: Salt,
+    /// The read map, made at the first value read; `None` when mapping failed.
+    map: OnceLock<Option<memmap2::Mmap>>,
 }
 
 impl std::fmt::Debug for Segment {
@@ -117,6 +149,7 @@ impl Segment {
             path,
             file,
             salt,
+            map: OnceLock::new(),
         })
     }
 
@@ -161,6 +194,7 @@ impl Segment {
             path,
             file,
             salt: header.salt,
+            map: OnceLock::new(),
         };
         Ok((segment, len))
     }
@@ -192,35 +226,80 @@ impl Segment {
             .map_err(|source| StorageError::io("read", &self.path, Some(offset), source))
     }
 
+    /// The read map (made on first use), or `None` when the file cannot be mapped.
+    fn map(&self) -> Option<&memmap2::Mmap> {
+        self.map
+            .get_or_init(|| {
+                let len = self
+                    .file
+                    .metadata()
+                    .ok()?
+                    .len()
+                    .max(MAP_WINDOW_BYTES);
+                match map_read_only(&self.file, usize::try_from(len).ok()?) {
+                    Ok(map) => Some(map),
+                    Err(error) => {
+                        tracing::warn!(path = %self.path.display(), %error, "cannot map segment; reading with pread");
+                        None
+                    }
+                }
+            })
+            .as_ref()
+    }
+
+    /// The record at `location`, from the map when it covers it.
+    fn mapped_record(&self, location: Location) -> Option<&[u8]> {
+        let start = usize::try_from(location.offset).ok()?;
+        let end = start.checked_add(location.len as usize)?;
+        self.map()?.get(start..end)
+    }
+
     /// Reads the put record at `location`, verifies its checksum and key, and returns
     /// the value (check after reading: the index is never trusted blindly).
     pub(crate) fn read_value(&self, location: Location, key: &Hash) -> Result<Vec<u8>> {
         assert_eq!(location.segment, self.id, "location of another segment");
+        if let Some(record) = self.mapped_record(location) {
+            self.check_put(record, location, key)?;
+            return Ok(record[RECORD_HEADER_LEN + KEY_LEN..].to_vec());
+        }
+        self.read_value_unmapped(location, key)
+    }
+
+    /// [`Segment::read_value`] with `pread`, for what the map does not cover.
+    fn read_value_unmapped(&self, location: Location, key: &Hash) -> Result<Vec<u8>> {
         let mut record = vec![0u8; location.len as usize];
         self.read_exact_at(&mut record, location.offset)?;
-        match decode_record(&self.salt, &record) {
-            Ok((Record::Put { key: found, .. }, len)) if found == *key && len == record.len() => {}
-            Ok(_) => {
-                return Err(StorageError::Inconsistent {
-                    path: self.path.clone(),
-                    offset: location.offset,
-                    reason: Inconsistency::IndexMismatch,
-                });
-            }
-            Err(reason) => {
-                return Err(StorageError::CorruptRecord {
-                    path: self.path.clone(),
-                    offset: location.offset,
-                    reason,
-                });
-            }
-        }
+        self.check_put(&record, location, key)?;
         record.drain(..RECORD_HEADER_LEN + KEY_LEN);
         Ok(record)
     }
 
+    /// Checks that `record` (read at `location`) is an intact put of `key`.
+    fn check_put(&self, record: &[u8], location: Location, key: &Hash) -> Result<()> {
+        match decode_record(&self.salt, record) {
+            Ok((Record::Put { key: found, .. }, len)) if found == *key && len == record.len() => {
+                Ok(())
+            }
+            Ok(_) => Err(StorageError::Inconsistent {
+                path: self.path.clone(),
+                offset: location.offset,
+                reason: Inconsistency::IndexMismatch,
+            }),
+            Err(reason) => Err(StorageError::CorruptRecord {
+                path: self.path.clone(),
+                offset: location.offset,
+                reason,
+            }),
+        }
+    }
+
     /// Truncates the file to `len` bytes and fsyncs it (recovery drops a torn tail).
+    /// Only before any value read: a map over cut pages would fault.
     pub(crate) fn truncate(&self, len: u64) -> Result<()> {
+        assert!(
+            self.map.get().is_none(),
+            "a segment is truncated only in recovery, before reads map it"
+        );
         self.file
             .set_len(len)
             .and_then(|()| self.file.sync_all())
@@ -273,6 +352,90 @@ mod tests {
             assert_eq!(classify(name), expected, "{name}");
         }
         assert_eq!(segment_file_name(42), "segment-000042.dat");
+    }
+
+    /// Appends `value` under `key` at the end of `segment`'s file; returns its location.
+    fn append_put(segment: &Segment, key: &Hash, value: &[u8]) -> Location {
+        let mut record = Vec::new();
+        let len = crate::format::encode_put(&mut record, segment.salt(), key, value);
+        let offset = segment.file().metadata().unwrap().len();
+        segment.file().write_all_at(&record, offset).unwrap();
+        Location {
+            segment: segment.id(),
+            offset,
+            len: len as u32,
+        }
+    }
+
+    #[test]
+    fn mapped_and_pread_reads_agree_and_check_every_record() {
+        let dir = tempfile::tempdir().unwrap();
+        let segment = Segment::create(dir.path(), 1).unwrap();
+        let (first_key, second_key) = (Hash([1; 32]), Hash([2; 32]));
+        let first = append_put(&segment, &first_key, b"first value");
+        // The first read maps the file.
+        assert_eq!(
+            segment.read_value(first, &first_key).unwrap(),
+            b"first value"
+        );
+        assert!(segment.map().is_some(), "the file is mapped");
+        // A record appended after the map was made is read through it.
+        let second = append_put(&segment, &second_key, &[7; 300]);
+        assert!(segment.mapped_record(second).is_some());
+        for (location, key) in [(first, first_key), (second, second_key)] {
+            assert_eq!(
+                segment.read_value(location, &key).unwrap(),
+                segment.read_value_unmapped(location, &key).unwrap()
+            );
+        }
+        // A location naming another key is an index mismatch on both paths.
+        for result in [
+            segment.read_value(second, &first_key),
+            segment.read_value_unmapped(second, &first_key),
+        ] {
+            assert!(
+                matches!(
+                    result,
+                    Err(StorageError::Inconsistent {
+                        reason: Inconsistency::IndexMismatch,
+                        ..
+                    })
+                ),
+                "{result:?}"
+            );
+        }
+        // A byte changed on disk is seen through the map at once and fails the checksum.
+        segment
+            .file()
+            .write_all_at(&[8], second.offset + u64::from(second.len) - 1)
+            .unwrap();
+        for result in [
+            segment.read_value(second, &second_key),
+            segment.read_value_unmapped(second, &second_key),
+        ] {
+            assert!(
+                matches!(result, Err(StorageError::CorruptRecord { .. })),
+                "{result:?}"
+            );
+        }
+        // Past the map's window, reads fall back to pread.
+        let beyond = Location {
+            segment: segment.id(),
+            offset: MAP_WINDOW_BYTES,
+            len: first.len,
+        };
+        assert!(segment.mapped_record(beyond).is_none());
+    }
+
+    #[test]
+    #[should_panic(expected = "truncated only in recovery")]
+    fn a_mapped_segment_is_never_truncated() {
+        let dir = tempfile::tempdir().unwrap();
+        let segment = Segment::create(dir.path(), 1).unwrap();
+        let key = Hash([1; 32]);
+        let location = append_put(&segment, &key, b"value");
+        segment.read_value(location, &key).unwrap();
+        let _ = segment.truncate(SEGMENT_HEADER_LEN as u64);
     }
 
     #[test]
