@@ -100,13 +100,11 @@ impl Blockstore {
         database_options.set_paranoid_checks(true);
         let families = columns::ALL.iter().map(|name| {
             let mut family_options = Options::default();
-            // Shreds are erasure-coded block bytes: compression would cost CPU for nothing.
-            let compression = if *name == columns::SHREDS {
-                DBCompressionType::None
-            } else {
-                DBCompressionType::Lz4
-            };
-            family_options.set_compression_type(compression);
+            // Every family holds erasure-coded block bytes, or records keyed and filled
+            // by hashes (transaction ids, block hashes): none compresses, and LZ4 cost
+            // the flush thread CPU for nothing. Older files written with LZ4 stay
+            // readable (the compression is recorded per block).
+            family_options.set_compression_type(DBCompressionType::None);
             ColumnFamilyDescriptor::new(*name, family_options)
         });
         let db = DB::open_cf_descriptors(&database_options, path, families).map_err(|source| {
