@@ -6,51 +6,13 @@
 
 #![allow(missing_docs)] // criterion_group! generates undocumented items.
 
-use aether_crypto::ed25519::Ed25519SecretKey;
-use aether_ledger::{
-    Executor, LedgerParams, MemoryState, TransferRequest, build_transfer, execute_sequential,
-    rules::output_state_value,
-};
-use aether_types::{Hash, Lock, Output, OutputReference, Transaction, ValidityWindow, Value};
+use aether_ledger::sample_blocks::independent_transfers;
+use aether_ledger::{Executor, LedgerParams, execute_sequential};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-
-fn block(count: usize) -> (MemoryState, Vec<(Transaction, Hash)>) {
-    let key = Ed25519SecretKey::from_seed(&[7; 32]);
-    let lock = Lock::for_public_key(&key.public_key().0);
-    let mut state = MemoryState::new();
-    let mut transactions = Vec::with_capacity(count);
-    for index in 0..count {
-        let reference = OutputReference {
-            transaction_id: Hash([9; 32]),
-            index: index as u16,
-        };
-        let output = Output {
-            lock,
-            value: Value::from_aeth(1_000_000),
-            datum: None,
-        };
-        state.insert(reference.key(), output_state_value(&reference, &output));
-        let transaction = build_transfer(&TransferRequest {
-            inputs: &[(reference, 1_000_000)],
-            signer: &key,
-            to: Lock::for_public_key(&[index as u8; 32]),
-            amount: 1_000,
-            params: LedgerParams::DEFAULT,
-            validity: ValidityWindow {
-                first_slot: 0,
-                last_slot: 100,
-            },
-        })
-        .expect("transfer builds");
-        let id = transaction.transaction_id();
-        transactions.push((transaction, id));
-    }
-    (state, transactions)
-}
 
 fn execution(criterion: &mut Criterion) {
     let full_size = std::env::args().any(|argument| argument == "--bench");
-    let (state, transactions) = block(if full_size { 4096 } else { 8 });
+    let (state, transactions) = independent_transfers(if full_size { 4096 } else { 8 });
     let params = LedgerParams::DEFAULT;
     let executor = Executor::new(std::thread::available_parallelism().map_or(2, |n| n.get()))
         .expect("pool starts");

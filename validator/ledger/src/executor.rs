@@ -207,13 +207,9 @@ mod tests {
     use std::collections::BTreeSet;
     use std::sync::Mutex;
 
-    use aether_crypto::ed25519::Ed25519SecretKey;
-    use aether_types::{Lock, Output, OutputReference, ValidityWindow, Value};
-
     use super::*;
-    use crate::rules::output_state_value;
+    use crate::sample_blocks::independent_transfers;
     use crate::state_view::{MemoryState, StateValue};
-    use crate::transfer::{TransferRequest, build_transfer};
 
     /// A state that records the name of every thread that reads it.
     struct RecordingState {
@@ -223,76 +219,40 @@ mod tests {
 
     impl StateView for RecordingState {
         fn get(&self, key: &Hash) -> Option<StateValue> {
-            let name = std::thread::current()
-                .name()
-                .unwrap_or("unnamed")
-                .to_owned();
-            self.readers.lock().expect("lock").insert(name);
+            self.readers.lock().expect("lock").insert(thread_name());
             self.inner.get(key)
         }
     }
 
-    /// Independent transfers, enough for the pool to split them.
-    fn block() -> (RecordingState, Vec<(Transaction, Hash)>) {
-        let signer = Ed25519SecretKey::from_seed(&[7; 32]);
-        let lock = Lock::for_public_key(&signer.public_key().0);
-        let mut state = MemoryState::new();
-        let mut transactions = Vec::new();
-        for index in 0..4 * PARALLEL_LEVEL_MIN {
-            let reference = OutputReference {
-                transaction_id: Hash([0xab; 32]),
-                index: index as u16,
-            };
-            let output = Output {
-                lock,
-                value: Value::from_aeth(1_000_000),
-                datum: None,
-            };
-            state.insert(reference.key(), output_state_value(&reference, &output));
-            let transaction = build_transfer(&TransferRequest {
-                inputs: &[(reference, 1_000_000)],
-                signer: &signer,
-                to: lock,
-                amount: 10,
-                params: LedgerParams { fee_per_byte: 1 },
-                validity: ValidityWindow {
-                    first_slot: 0,
-                    last_slot: 100,
-                },
-            })
-            .expect("transfer builds");
-            let id = transaction.transaction_id();
-            transactions.push((transaction, id));
-        }
+    fn thread_name() -> String {
+        std::thread::current()
+            .name()
+            .unwrap_or("unnamed")
+            .to_owned()
+    }
+
+    /// The threads that read state while `workers` executed a block big enough for the
+    /// pool to split; checks that every transfer was accepted.
+    fn readers_with(workers: usize) -> BTreeSet<String> {
+        let (inner, transactions) = independent_transfers(4 * PARALLEL_LEVEL_MIN);
         let state = RecordingState {
-            inner: state,
+            inner,
             readers: Mutex::new(BTreeSet::new()),
         };
-        (state, transactions)
+        let executor = Executor::new(workers).expect("executor starts");
+        let execution = executor.execute(&state, &transactions, 1, &LedgerParams::DEFAULT);
+        assert_eq!(execution.accepted_count(), transactions.len());
+        state.readers.into_inner().expect("lock")
     }
 
     #[test]
     fn one_worker_executes_on_the_calling_thread() {
-        let (state, transactions) = block();
-        let executor = Executor::new(1).expect("no pool to start");
-        let execution =
-            executor.execute(&state, &transactions, 1, &LedgerParams { fee_per_byte: 1 });
-        assert_eq!(execution.accepted_count(), transactions.len());
-        let caller = std::thread::current()
-            .name()
-            .unwrap_or("unnamed")
-            .to_owned();
-        assert_eq!(*state.readers.lock().unwrap(), BTreeSet::from([caller]));
+        assert_eq!(readers_with(1), BTreeSet::from([thread_name()]));
     }
 
     #[test]
     fn two_workers_execute_on_the_pool() {
-        let (state, transactions) = block();
-        let executor = Executor::new(2).expect("pool starts");
-        let execution =
-            executor.execute(&state, &transactions, 1, &LedgerParams { fee_per_byte: 1 });
-        assert_eq!(execution.accepted_count(), transactions.len());
-        let readers = state.readers.lock().unwrap().clone();
+        let readers = readers_with(2);
         assert!(
             !readers.is_empty() && readers.iter().all(|name| name.starts_with("execute:")),
             "readers: {readers:?}"

@@ -54,6 +54,7 @@
 pub mod executor;
 pub mod rejection;
 pub mod rules;
+pub mod sample_blocks;
 pub mod scheduler;
 pub mod state_view;
 pub mod transfer;
