@@ -12,6 +12,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod accounts;
+mod inclusions;
 mod random;
 mod sigverify;
 mod thread_cpu;
