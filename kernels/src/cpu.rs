@@ -80,24 +80,20 @@ impl SigVerify for CpuSigVerify {
         let mut chunks = items
             .chunks(self.chunk_size)
             .zip(decisions.chunks_mut(self.chunk_size));
-        let Some((first_items, first_decisions)) = chunks.next() else {
-            return Ok(());
+        let verify = |(item_chunk, decision_chunk): (&[VerifyItem<'_>], &mut [bool])| {
+            aether_crypto::ed25519::verify_batch_into(item_chunk, decision_chunk);
         };
         match &self.pool {
+            None => chunks.for_each(verify),
             Some(pool) => pool.in_place_scope(|scope| {
-                for (item_chunk, decision_chunk) in chunks {
-                    scope.spawn(move |_| {
-                        aether_crypto::ed25519::verify_batch_into(item_chunk, decision_chunk);
-                    });
+                let first = chunks.next();
+                for chunk in chunks {
+                    scope.spawn(move |_| verify(chunk));
                 }
-                aether_crypto::ed25519::verify_batch_into(first_items, first_decisions);
+                if let Some(chunk) = first {
+                    verify(chunk);
+                }
             }),
-            None => {
-                aether_crypto::ed25519::verify_batch_into(first_items, first_decisions);
-                for (item_chunk, decision_chunk) in chunks {
-                    aether_crypto::ed25519::verify_batch_into(item_chunk, decision_chunk);
-                }
-            }
         }
         Ok(())
     }
