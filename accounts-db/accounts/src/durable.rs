@@ -19,10 +19,11 @@ impl FinalizedState for DurableState {
     }
 
     fn commit_block(&mut self, block: FinalizedBlock<'_>) -> Result<(), Self::Error> {
-        let writes: Vec<(Hash, Option<Vec<u8>>)> = block
+        // The values are lent, not copied: storage encodes them straight into its group.
+        let writes: Vec<(Hash, Option<&[u8]>)> = block
             .writes
             .iter()
-            .map(|(key, value)| (*key, value.as_ref().map(|bytes| bytes.to_vec())))
+            .map(|(key, value)| (*key, value.as_deref()))
             .collect();
         self.storage.commit_block(BlockCommit {
             slot: block.slot,

@@ -30,8 +30,11 @@ use crate::writer::Backend;
 pub const LOCK_FILE_NAME: &str = "LOCK";
 
 /// A finalized block's effect on the state.
+///
+/// Values are anything that derefs to bytes (`V`), so a caller holding them in shared
+/// buffers lends them rather than copying each into a `Vec` for the call.
 #[derive(Debug, Clone, Copy)]
-pub struct BlockCommit<'a> {
+pub struct BlockCommit<'a, V: AsRef<[u8]> = Vec<u8>> {
     /// The block's slot; must be after the last committed slot.
     pub slot: u64,
     /// The block's hash.
@@ -40,7 +43,7 @@ pub struct BlockCommit<'a> {
     pub state_root: Hash,
     /// Writes in order: `Some(value)` sets a key, `None` deletes it. A key written twice
     /// takes its last write.
-    pub writes: &'a [(Hash, Option<Vec<u8>>)],
+    pub writes: &'a [(Hash, Option<V>)],
 }
 
 /// The durable store of finalized state. `Send + Sync`: share it by reference or `Arc`;
@@ -164,7 +167,7 @@ impl AccountStorage {
     /// (see the crate's fsync policy); readers then see all of the block's writes at
     /// once. Bad input (an old slot, a value over [`MAX_VALUE_BYTES`], a block over the
     /// group bounds) is refused and changes nothing.
-    pub fn commit_block(&self, block: BlockCommit<'_>) -> Result<()> {
+    pub fn commit_block<V: AsRef<[u8]>>(&self, block: BlockCommit<'_, V>) -> Result<()> {
         let records_bytes = check_block_size(block.writes)?;
         let mut appender = self.shared.appender();
         if let Some(last) = self.last_committed()
@@ -186,7 +189,7 @@ impl AccountStorage {
             group.reserve(records_bytes, block.writes.len());
             for (key, write) in block.writes {
                 match write {
-                    Some(value) => group.put(key, value),
+                    Some(value) => group.put(key, value.as_ref()),
                     None => group.delete(key),
                 }
             }
@@ -416,7 +419,7 @@ fn segment_of(segments: &BTreeMap<u32, Arc<Segment>>, location: Location) -> Arc
 
 /// Refuses blocks that no group may hold, before anything is written.
 /// Checks a block's writes against the group limits; returns the bytes of their records.
-fn check_block_size(writes: &[(Hash, Option<Vec<u8>>)]) -> Result<usize> {
+fn check_block_size<V: AsRef<[u8]>>(writes: &[(Hash, Option<V>)]) -> Result<usize> {
     let mut bytes = 0usize;
     let too_large = |bytes| StorageError::BlockTooLarge {
         writes: writes.len(),
@@ -428,7 +431,7 @@ fn check_block_size(writes: &[(Hash, Option<Vec<u8>>)]) -> Result<usize> {
         return Err(too_large(0));
     }
     for (key, write) in writes {
-        bytes += match write {
+        bytes += match write.as_ref().map(AsRef::as_ref) {
             Some(value) if value.len() > MAX_VALUE_BYTES => {
                 return Err(StorageError::ValueTooLarge {
                     key: *key,

@@ -309,3 +309,54 @@ fn importing_an_empty_state_still_records_its_block() {
     assert_eq!(store.last_committed(), Some(block));
     assert!(store.is_empty());
 }
+
+/// A block whose values are borrowed slices stores exactly what the same block with owned
+/// values stores, and a borrowed value over the limit is refused the same way.
+#[test]
+fn borrowed_values_commit_like_owned_ones() {
+    let owned_dir = fast_tempdir();
+    let borrowed_dir = fast_tempdir();
+    let path = BOTH_PATHS[0];
+    let (owned, _) = AccountStorage::open(owned_dir.path(), test_options(path)).unwrap();
+    let (borrowed, _) = AccountStorage::open(borrowed_dir.path(), test_options(path)).unwrap();
+    let mut model = BTreeMap::new();
+    for slot in 1..=12u64 {
+        let writes: Vec<(Hash, Option<Vec<u8>>)> = (0..6)
+            .map(|i| {
+                let index = (slot * 5 + i) % 11;
+                (
+                    key(index),
+                    (index % 4 != 0).then(|| vec![(slot + i) as u8; 3 + index as usize * 9]),
+                )
+            })
+            .collect();
+        let lent: Vec<(Hash, Option<&[u8]>)> = writes
+            .iter()
+            .map(|(key, value)| (*key, value.as_deref()))
+            .collect();
+        commit(&owned, &mut model, slot, &writes);
+        borrowed
+            .commit_block(BlockCommit {
+                slot,
+                block_hash: Hash::digest(&slot.to_le_bytes()),
+                state_root: root_of(&model),
+                writes: &lent,
+            })
+            .unwrap();
+        assert_eq!(live(&borrowed), live(&owned));
+    }
+    assert_eq!(live(&borrowed), model);
+    assert_eq!(borrowed.last_committed(), owned.last_committed());
+    let oversize = vec![0u8; MAX_VALUE_BYTES + 1];
+    let refused = borrowed.commit_block(BlockCommit {
+        slot: 13,
+        block_hash: Hash::digest(b"13"),
+        state_root: Hash::ZERO,
+        writes: &[(key(1), Some(oversize.as_slice()))],
+    });
+    assert!(
+        matches!(refused, Err(StorageError::ValueTooLarge { .. })),
+        "{refused:?}"
+    );
+    assert_eq!(live(&borrowed), model, "a refused block changes nothing");
+}
