@@ -313,7 +313,7 @@ impl AccountsDb {
 
 /// The tree update of a block's writes (values borrowed, not cloned).
 fn batch_of(writes: &Writes) -> Batch {
-    Batch::from_values(writes.iter().map(|(key, value)| (*key, value.as_deref())))
+    Batch::from_distinct_values(writes.iter().map(|(key, value)| (*key, value.as_deref())))
 }
 
 /// The tree of every live key in `storage` (the last finalized state).

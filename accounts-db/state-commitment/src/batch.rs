@@ -75,6 +75,27 @@ impl Batch {
         )
     }
 
+    /// [`Batch::from_values`] for updates whose keys are distinct (the keys of a map):
+    /// an unstable in-place sort, with no scratch buffer and no deduplication.
+    ///
+    /// Panics when two updates name the same key (a caller bug: use `from_values`).
+    pub fn from_distinct_values<I, V>(updates: I) -> Batch
+    where
+        I: IntoIterator<Item = (Hash, Option<V>)>,
+        V: AsRef<[u8]>,
+    {
+        let mut operations: Vec<(Hash, Option<Hash>)> = updates
+            .into_iter()
+            .map(|(key, value)| (key, value.map(|value| value_hash(value.as_ref()))))
+            .collect();
+        operations.sort_unstable_by_key(|operation| operation.0);
+        assert!(
+            operations.windows(2).all(|pair| pair[0].0 < pair[1].0),
+            "from_distinct_values was given a key twice"
+        );
+        Batch { operations }
+    }
+
     /// A batch of `(key, Some(value_hash))` writes and `(key, None)` deletions.
     pub fn from_value_hashes<I>(updates: I) -> Batch
     where
@@ -277,6 +298,26 @@ mod tests {
             &[(key(1), Some(key(11))), (key(2), None), (key(3), None)]
         );
         assert_eq!(batch.len(), 3);
+    }
+
+    #[test]
+    fn distinct_values_batch_like_from_values() {
+        let updates: Vec<(Hash, Option<Vec<u8>>)> = (0..200u32)
+            .map(|i| {
+                let key = Hash::digest(&i.to_le_bytes());
+                (key, (i % 3 != 0).then(|| i.to_be_bytes().to_vec()))
+            })
+            .collect();
+        assert_eq!(
+            Batch::from_distinct_values(updates.clone()),
+            Batch::from_values(updates)
+        );
+    }
+
+    #[test]
+    #[should_panic(expected = "given a key twice")]
+    fn distinct_values_refuse_a_repeated_key() {
+        Batch::from_distinct_values([(key(1), Some(b"a")), (key(2), None), (key(1), None)]);
     }
 
     #[test]
