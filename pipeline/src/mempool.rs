@@ -2,11 +2,18 @@
 //!
 //! Bounded: when full, a new transaction paying more per byte than the cheapest one
 //! held evicts it; otherwise the new one is refused. Ties go to the earlier arrival.
+//!
+//! Layout: transactions sit in a slab of slots that is never larger than the capacity,
+//! and a slot freed by a pop or an eviction is the next one filled (so the slots in use
+//! stay few and warm in cache). The priority order maps to slot numbers and a set of
+//! ids refuses duplicates, so each transaction is moved in and out exactly once and the
+//! maps hold only small keys. Invariant: the order, the id set and the occupied slots
+//! always name the same transactions.
 
 use std::cmp::Reverse;
 use std::collections::BTreeMap;
 
-use foldhash::{HashMap, HashMapExt};
+use foldhash::{HashSet, HashSetExt};
 
 use aether_types::Hash;
 
@@ -28,8 +35,14 @@ pub enum MempoolRefusal {
 /// See the module docs.
 pub struct Mempool {
     capacity: usize,
-    by_priority: BTreeMap<Priority, Hash>,
-    entries: HashMap<Hash, (Priority, VerifiedTransaction)>,
+    /// Priority to slot, best first.
+    by_priority: BTreeMap<Priority, u32>,
+    /// The transactions; `None` in a free slot.
+    slots: Vec<Option<VerifiedTransaction>>,
+    /// Free slots, the most recently freed last.
+    free_slots: Vec<u32>,
+    /// Ids of the transactions held.
+    ids: HashSet<Hash>,
     arrivals: u64,
 }
 
@@ -38,13 +51,15 @@ fn fee_per_kilobyte(transaction: &VerifiedTransaction) -> u64 {
 }
 
 impl Mempool {
-    /// A mempool holding at most `capacity` transactions.
+    /// A mempool holding at most `capacity` transactions (at most `u32::MAX`).
     pub fn new(capacity: usize) -> Self {
-        assert!(capacity > 0);
+        assert!(capacity > 0 && u32::try_from(capacity).is_ok());
         Self {
             capacity,
             by_priority: BTreeMap::new(),
-            entries: HashMap::with_capacity(capacity),
+            slots: Vec::new(),
+            free_slots: Vec::new(),
+            ids: HashSet::with_capacity(capacity),
             arrivals: 0,
         }
     }
@@ -54,12 +69,12 @@ impl Mempool {
         &mut self,
         transaction: VerifiedTransaction,
     ) -> Result<Option<VerifiedTransaction>, MempoolRefusal> {
-        if self.entries.contains_key(&transaction.id) {
+        if self.ids.contains(&transaction.id) {
             return Err(MempoolRefusal::Duplicate);
         }
         let priority = (Reverse(fee_per_kilobyte(&transaction)), self.arrivals);
         let mut evicted = None;
-        if self.entries.len() == self.capacity {
+        if self.ids.len() == self.capacity {
             let (&cheapest, _) = self
                 .by_priority
                 .last_key_value()
@@ -67,38 +82,57 @@ impl Mempool {
             if priority.0 >= cheapest.0 {
                 return Err(MempoolRefusal::Full);
             }
-            let id = self.by_priority.remove(&cheapest).expect("present");
-            evicted = self.entries.remove(&id).map(|(_, transaction)| transaction);
+            let slot = self.by_priority.remove(&cheapest).expect("present");
+            evicted = Some(self.take(slot));
         }
         self.arrivals += 1;
-        self.by_priority.insert(priority, transaction.id);
-        self.entries.insert(transaction.id, (priority, transaction));
-        assert!(self.entries.len() <= self.capacity);
+        let slot = match self.free_slots.pop() {
+            Some(slot) => slot,
+            None => {
+                self.slots.push(None);
+                u32::try_from(self.slots.len() - 1).expect("capacity fits in u32")
+            }
+        };
+        assert!(self.slots.len() <= self.capacity);
+        self.ids.insert(transaction.id);
+        self.by_priority.insert(priority, slot);
+        let previous = self.slots[slot as usize].replace(transaction);
+        assert!(previous.is_none(), "a free slot is empty");
         Ok(evicted)
     }
 
     /// Removes and returns up to `count` transactions, best first.
     pub fn pop_best(&mut self, count: usize) -> Vec<VerifiedTransaction> {
-        let mut taken = Vec::with_capacity(count.min(self.entries.len()));
+        let mut taken = Vec::with_capacity(count.min(self.ids.len()));
         while taken.len() < count {
-            let Some((_, id)) = self.by_priority.pop_first() else {
+            let Some((_, slot)) = self.by_priority.pop_first() else {
                 break;
             };
-            let (_, transaction) = self.entries.remove(&id).expect("indexes agree");
-            taken.push(transaction);
+            taken.push(self.take(slot));
         }
-        debug_assert_eq!(self.by_priority.len(), self.entries.len());
+        debug_assert_eq!(self.by_priority.len(), self.ids.len());
         taken
+    }
+
+    /// Empties `slot` (already out of the priority order) and frees it.
+    fn take(&mut self, slot: u32) -> VerifiedTransaction {
+        let transaction = self.slots[slot as usize]
+            .take()
+            .expect("the priority order names occupied slots");
+        let held = self.ids.remove(&transaction.id);
+        assert!(held, "an occupied slot's id is in the set");
+        self.free_slots.push(slot);
+        transaction
     }
 
     /// Transactions held.
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.ids.len()
     }
 
     /// True when empty.
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.ids.is_empty()
     }
 }
 
@@ -150,6 +184,12 @@ mod tests {
                 model.sort_by_key(|(fee, nonce)| (Reverse(*fee), *nonce));
                 model.truncate(capacity);
                 prop_assert_eq!(mempool.len(), model.len());
+                prop_assert!(mempool.slots.len() <= capacity);
+                prop_assert_eq!(
+                    mempool.slots.iter().filter(|slot| slot.is_some()).count(),
+                    mempool.len()
+                );
+                prop_assert_eq!(mempool.by_priority.len(), mempool.len());
             }
             let popped: Vec<(u64, u64)> = mempool
                 .pop_best(usize::MAX)
@@ -157,6 +197,56 @@ mod tests {
                 .map(|entry| (entry.transaction.body.fee, entry.transaction.body.validity.first_slot))
                 .collect();
             prop_assert_eq!(popped, model);
+        }
+    }
+
+    proptest! {
+        /// Model, with pops between inserts (so freed slots are refilled): every pop
+        /// returns the model's best, every insert is accepted, refused or evicts exactly
+        /// as the model says, and the slab never outgrows the capacity.
+        #[test]
+        fn interleaved_inserts_and_pops_follow_the_model(
+            operations in prop::collection::vec(prop_oneof![
+                (0u64..30).prop_map(Some),
+                Just(None),
+            ], 1..300),
+            capacity in 1usize..12,
+        ) {
+            let mut mempool = Mempool::new(capacity);
+            let mut model: Vec<(u64, u64)> = Vec::new();
+            for (nonce, operation) in operations.iter().enumerate() {
+                match operation {
+                    Some(fee) => {
+                        let result = mempool.insert(transaction(*fee, nonce as u64));
+                        model.push((*fee, nonce as u64));
+                        model.sort_by_key(|(fee, nonce)| (Reverse(*fee), *nonce));
+                        let dropped = (model.len() > capacity).then(|| model.pop().expect("over capacity"));
+                        match (result, dropped) {
+                            (Ok(None), None) => {}
+                            (Ok(Some(evicted)), Some(dropped)) => prop_assert_eq!(
+                                (evicted.transaction.body.fee, evicted.transaction.body.validity.first_slot),
+                                dropped
+                            ),
+                            (Err(MempoolRefusal::Full), Some(dropped)) => {
+                                prop_assert_eq!(dropped, (*fee, nonce as u64))
+                            }
+                            (result, dropped) => prop_assert!(false, "{:?} vs {:?}", result.map(|e| e.is_some()), dropped),
+                        }
+                    }
+                    None => {
+                        let popped = mempool.pop_best(2);
+                        let expected: Vec<(u64, u64)> = model.drain(..model.len().min(2)).collect();
+                        let popped: Vec<(u64, u64)> = popped
+                            .iter()
+                            .map(|entry| (entry.transaction.body.fee, entry.transaction.body.validity.first_slot))
+                            .collect();
+                        prop_assert_eq!(popped, expected);
+                    }
+                }
+                prop_assert_eq!(mempool.len(), model.len());
+                prop_assert!(mempool.slots.len() <= capacity);
+                prop_assert_eq!(mempool.slots.len() - mempool.free_slots.len(), mempool.len());
+            }
         }
     }
 
