@@ -19,6 +19,9 @@ use aether_types::Hash;
 
 use crate::sigverify::VerifiedTransaction;
 
+/// The largest capacity a mempool takes (slots are numbered with `u32`).
+pub const MEMPOOL_CAPACITY_MAX: usize = u32::MAX as usize;
+
 /// Priority key: fee per byte (in 1/1000 base units, so small differences count),
 /// then arrival order.
 type Priority = (Reverse<u64>, u64);
@@ -51,9 +54,9 @@ fn fee_per_kilobyte(transaction: &VerifiedTransaction) -> u64 {
 }
 
 impl Mempool {
-    /// A mempool holding at most `capacity` transactions (at most `u32::MAX`).
+    /// A mempool holding at most `capacity` transactions (1 to [`MEMPOOL_CAPACITY_MAX`]).
     pub fn new(capacity: usize) -> Self {
-        assert!(capacity > 0 && u32::try_from(capacity).is_ok());
+        assert!((1..=MEMPOOL_CAPACITY_MAX).contains(&capacity));
         Self {
             capacity,
             by_priority: BTreeMap::new(),

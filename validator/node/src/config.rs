@@ -158,8 +158,10 @@ impl NodeConfig {
             "chain.slot_duration_ms must be between 10 and 60000"
         );
         ensure!(
-            self.banking.mempool_capacity > 0,
-            "banking.mempool_capacity must be positive"
+            (1..=aether_pipeline::mempool::MEMPOOL_CAPACITY_MAX)
+                .contains(&self.banking.mempool_capacity),
+            "banking.mempool_capacity must be between 1 and {}",
+            aether_pipeline::mempool::MEMPOOL_CAPACITY_MAX
         );
         ensure!(
             self.banking.execute_chunk > 0,
@@ -221,5 +223,14 @@ mod tests {
         assert!(format!("{typo:#}").contains("slot_duration"), "{typo:#}");
         assert!(NodeConfig::parse("[sigverify]\nbackend = \"quantum\"\n").is_err());
         assert!(NodeConfig::parse("[chain]\nslot_duration_ms = 0\n").is_err());
+        for capacity in ["0", "4294967296"] {
+            let refused = NodeConfig::parse(&format!("[banking]\nmempool_capacity = {capacity}\n"))
+                .unwrap_err();
+            assert!(
+                format!("{refused:#}").contains("mempool_capacity"),
+                "{refused:#}"
+            );
+        }
+        assert!(NodeConfig::parse("[banking]\nmempool_capacity = 4294967295\n").is_ok());
     }
 }
