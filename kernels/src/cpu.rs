@@ -22,7 +22,6 @@ pub const DEFAULT_CHUNK_SIZE: usize = 64;
 pub struct CpuSigVerify {
     /// The workers besides the caller (`None` with one verifying thread).
     pool: Option<rayon::ThreadPool>,
-    threads: usize,
     chunk_size: usize,
 }
 
@@ -48,11 +47,7 @@ impl CpuSigVerify {
         } else {
             None
         };
-        Ok(Self {
-            pool,
-            threads,
-            chunk_size,
-        })
+        Ok(Self { pool, chunk_size })
     }
 
     /// Signatures per chunk.
@@ -62,7 +57,9 @@ impl CpuSigVerify {
 
     /// Verifying threads, the calling thread included.
     pub fn threads(&self) -> usize {
-        self.threads
+        self.pool
+            .as_ref()
+            .map_or(1, |pool| pool.current_num_threads() + 1)
     }
 }
 

@@ -86,18 +86,13 @@ pub struct ExecutorError {
 /// needs (measured on 2 cores: about 0.8 µs of CPU per transaction).
 pub struct Executor {
     pool: Option<Arc<rayon::ThreadPool>>,
-    workers: usize,
 }
 
 impl Executor {
     /// Starts `workers` threads; `0` and `1` both mean the calling thread alone.
     pub fn new(workers: usize) -> Result<Self, ExecutorError> {
-        let workers = workers.max(1);
-        if workers == 1 {
-            return Ok(Self {
-                pool: None,
-                workers,
-            });
+        if workers <= 1 {
+            return Ok(Self { pool: None });
         }
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(workers)
@@ -109,13 +104,14 @@ impl Executor {
             })?;
         Ok(Self {
             pool: Some(Arc::new(pool)),
-            workers,
         })
     }
 
     /// Worker count (1 = the calling thread).
     pub fn workers(&self) -> usize {
-        self.workers
+        self.pool
+            .as_ref()
+            .map_or(1, |pool| pool.current_num_threads())
     }
 
     /// Executes `transactions`: in conflict levels on the pool (see
@@ -240,6 +236,7 @@ mod tests {
             readers: Mutex::new(BTreeSet::new()),
         };
         let executor = Executor::new(workers).expect("executor starts");
+        assert_eq!(executor.workers(), workers.max(1));
         let execution = executor.execute(&state, &transactions, 1, &LedgerParams::DEFAULT);
         assert_eq!(execution.accepted_count(), transactions.len());
         state.readers.into_inner().expect("lock")
