@@ -19,8 +19,11 @@ use aether_types::Hash;
 
 use crate::sigverify::VerifiedTransaction;
 
-/// The largest capacity a mempool takes (slots are numbered with `u32`).
-pub const MEMPOOL_CAPACITY_MAX: usize = u32::MAX as usize;
+/// The largest capacity a mempool takes: ten million transactions, about 2.5 GiB of
+/// slots when full (the id set is sized for it up front). Slot numbers are `u32`.
+pub const MEMPOOL_CAPACITY_MAX: usize = 10_000_000;
+
+const _: () = assert!(MEMPOOL_CAPACITY_MAX <= u32::MAX as usize);
 
 /// Priority key: fee per byte (in 1/1000 base units, so small differences count),
 /// then arrival order.
