@@ -6,6 +6,11 @@
 //! goes to its child; a child with no operations is shared with the old version as is.
 //! The new node is built from its two new children by `Child::combine` (the canonical rule), which also
 //! re-compresses after deletions. The top levels run their two halves with `rayon::join`.
+//!
+//! Sub-batches of at most [`WARM_OPERATIONS_MAX`] operations are groups: their paths are
+//! cache-warmed first ([`warm`]), then updated with every new hash left pending, then
+//! hashed level by level, many at a time ([`pending::finish`]). Above the groups each
+//! node is hashed as soon as its two children are final.
 
 use aether_types::Hash;
 
@@ -13,6 +18,7 @@ use std::sync::Arc;
 
 use crate::hashing::{KEY_BITS, key_bit, node_hash, value_hash};
 use crate::node::{Child, Node, split};
+use crate::pending::{self, PENDING_HASH};
 use crate::warm::{WARM_OPERATIONS_MAX, warm};
 
 /// How [`Tree::apply_with`](crate::Tree::apply_with) and the bulk build use threads.
@@ -144,22 +150,25 @@ pub(crate) fn apply(
     apply_below(child, operations, depth, parallelism, false)
 }
 
-/// [`apply`], with `warmed` true once an enclosing call has run [`warm`] over these keys.
+/// [`apply`], with `in_group` true inside a group (see the module docs): the new nodes'
+/// hashes are then left pending for the group's root to finish.
 fn apply_below(
     child: &Child,
     operations: &[(Hash, Option<Hash>)],
     depth: usize,
     parallelism: Parallelism,
-    mut warmed: bool,
+    in_group: bool,
 ) -> (Child, i64) {
-    if !warmed && operations.len() <= WARM_OPERATIONS_MAX {
+    if !in_group && operations.len() <= WARM_OPERATIONS_MAX {
         warm(child, operations, depth);
-        warmed = true;
+        let (mut new_child, delta) = apply_below(child, operations, depth, parallelism, true);
+        pending::finish(&mut new_child);
+        return (new_child, delta);
     }
     match operations {
         [] => return (child.clone(), 0),
         [(key, operation)] => {
-            if let Some(result) = apply_one_in_place(child, key, *operation) {
+            if let Some(result) = apply_one_in_place(child, key, *operation, in_group) {
                 return result;
             }
         }
@@ -176,8 +185,8 @@ fn apply_below(
     let [left, right] = split(child, depth);
     let ((new_left, left_delta), (new_right, right_delta)) = join(
         parallelism.splits(depth, operations.len()),
-        || apply_below(left, left_operations, depth + 1, parallelism, warmed),
-        || apply_below(right, right_operations, depth + 1, parallelism, warmed),
+        || apply_below(left, left_operations, depth + 1, parallelism, in_group),
+        || apply_below(right, right_operations, depth + 1, parallelism, in_group),
     );
     // Nothing changed below (writes of the values already there, deletes of absent keys):
     // keep the old node rather than rehashing an identical one.
@@ -187,10 +196,12 @@ fn apply_below(
     {
         return (child.clone(), 0);
     }
-    (
-        Child::combine(new_left, new_right),
-        left_delta + right_delta,
-    )
+    let combined = if in_group {
+        Child::combine_pending(new_left, new_right)
+    } else {
+        Child::combine(new_left, new_right)
+    };
+    (combined, left_delta + right_delta)
 }
 
 /// [`apply`] into `child` itself, for a version that is being replaced by its successor:
@@ -205,20 +216,22 @@ pub(crate) fn apply_owned(
     operations: &[(Hash, Option<Hash>)],
     depth: usize,
     parallelism: Parallelism,
-    mut warmed: bool,
+    in_group: bool,
 ) -> i64 {
     if operations.is_empty() {
         return 0;
     }
-    if !warmed && operations.len() <= WARM_OPERATIONS_MAX {
+    if !in_group && operations.len() <= WARM_OPERATIONS_MAX {
         warm(child, operations, depth);
-        warmed = true;
+        let delta = apply_owned(child, operations, depth, parallelism, true);
+        pending::finish(child);
+        return delta;
     }
     let Node::Internal(shared) = &mut child.node else {
-        return apply_by_copy(child, operations, depth, parallelism, warmed);
+        return apply_by_copy(child, operations, depth, parallelism, in_group);
     };
     let Some(internal) = Arc::get_mut(shared) else {
-        return apply_by_copy(child, operations, depth, parallelism, warmed);
+        return apply_by_copy(child, operations, depth, parallelism, in_group);
     };
     assert!(
         depth < KEY_BITS,
@@ -229,8 +242,8 @@ pub(crate) fn apply_owned(
     let [left, right] = &mut internal.children;
     let (left_delta, right_delta) = join(
         parallelism.splits(depth, operations.len()),
-        || apply_owned(left, left_operations, depth + 1, parallelism, warmed),
-        || apply_owned(right, right_operations, depth + 1, parallelism, warmed),
+        || apply_owned(left, left_operations, depth + 1, parallelism, in_group),
+        || apply_owned(right, right_operations, depth + 1, parallelism, in_group),
     );
     // The canonical rule, as `Child::combine` applies it, without a new allocation.
     let collapsed = match (&left.node, &right.node) {
@@ -241,6 +254,7 @@ pub(crate) fn apply_owned(
     };
     match collapsed {
         Some(replacement) => *child = replacement,
+        None if in_group => child.hash = PENDING_HASH,
         None => child.hash = node_hash(&left.hash, &right.hash),
     }
     left_delta + right_delta
@@ -251,25 +265,36 @@ fn apply_by_copy(
     operations: &[(Hash, Option<Hash>)],
     depth: usize,
     parallelism: Parallelism,
-    warmed: bool,
+    in_group: bool,
 ) -> i64 {
-    let (replacement, delta) = apply_below(child, operations, depth, parallelism, warmed);
+    let (replacement, delta) = apply_below(child, operations, depth, parallelism, in_group);
     *child = replacement;
     delta
 }
 
 /// One operation on an empty slot or on a slot holding exactly its key: done here, with no
 /// descent. `None` when the slot needs splitting (an internal node, or another key's leaf).
-fn apply_one_in_place(child: &Child, key: &Hash, operation: Option<Hash>) -> Option<(Child, i64)> {
+/// A new leaf's hash is left pending `in_group`.
+fn apply_one_in_place(
+    child: &Child,
+    key: &Hash,
+    operation: Option<Hash>,
+    in_group: bool,
+) -> Option<(Child, i64)> {
+    let new_leaf = if in_group {
+        Child::pending_leaf
+    } else {
+        Child::leaf
+    };
     match (&child.node, operation) {
         (Node::Empty, None) => Some((Child::EMPTY, 0)),
-        (Node::Empty, Some(value_hash)) => Some((Child::leaf(*key, value_hash), 1)),
+        (Node::Empty, Some(value_hash)) => Some((new_leaf(*key, value_hash), 1)),
         (Node::Leaf(leaf), None) if leaf.key == *key => Some((Child::EMPTY, -1)),
         (Node::Leaf(leaf), Some(value_hash)) if leaf.key == *key => {
             if leaf.value_hash == value_hash {
                 Some((child.clone(), 0))
             } else {
-                Some((Child::leaf(*key, value_hash), 0))
+                Some((new_leaf(*key, value_hash), 0))
             }
         }
         _ => None,

@@ -67,15 +67,18 @@
 //! recurses into its child; subtrees with no operations are shared; each touched position
 //! is rebuilt once by the canonical rule above, which also collapses a subtree left with
 //! one leaf back up after deletions. The top levels run their halves as `rayon::join`
-//! tasks ([`Parallelism`]). [`Tree::from_sorted`] builds a whole tree the same way (the
-//! start-up path: the node recomputes the root from storage).
+//! tasks ([`Parallelism`]). Sub-batches of at most 64 keys are updated with their new
+//! hashes left pending and then hashed level by level, up to 16 one-block BLAKE3
+//! compressions per SIMD call (`pending`). [`Tree::from_sorted`] builds a whole tree the
+//! same way (the start-up path: the node recomputes the root from storage).
 //!
 //! # Code map
 //!
 //! [`hashing`] hash functions and key bits · `node` shared nodes, the compression rule and
 //! the release of a dropped version · [`batch`] batch preparation and the update recursion
 //! · `warm` cache warming (overlapping the cache misses of many key paths before an update
-//! or a release touches them) · `tree` the [`Tree`] version, lookups, proofs, bulk build ·
+//! or a release touches them) · `pending` deferred, many-at-a-time hashing of a
+//! sub-batch's new nodes · `tree` the [`Tree`] version, lookups, proofs, bulk build ·
 //! [`proof`] proof format and verifier · [`error`].
 //!
 //! # Cost (1M keys, 10k updated keys per block)
@@ -96,6 +99,7 @@ pub mod batch;
 pub mod error;
 pub mod hashing;
 mod node;
+mod pending;
 pub mod proof;
 mod tree;
 mod warm;

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use aether_types::Hash;
 
 use crate::hashing::{EMPTY_HASH, KEY_BITS, common_prefix_bits, key_bit, leaf_hash, node_hash};
+use crate::pending::PENDING_HASH;
 use crate::warm::{LANES, touch_all};
 
 /// One key and the hash of its value.
@@ -63,16 +64,34 @@ impl Child {
         }
     }
 
+    /// [`Child::leaf`] with its hash left for [`pending::finish`](crate::pending::finish).
+    pub(crate) fn pending_leaf(key: Hash, value_hash: Hash) -> Child {
+        Child {
+            hash: PENDING_HASH,
+            node: Node::Leaf(Arc::new(Leaf { key, value_hash })),
+        }
+    }
+
     /// The subtree whose two halves are `left` and `right`, in canonical form: nothing
     /// stays nothing, a lone leaf moves up to this position, anything else becomes an
     /// internal node hashed as `node_hash(left, right)`.
     pub(crate) fn combine(left: Child, right: Child) -> Child {
+        Child::combine_hashed_by(left, right, node_hash)
+    }
+
+    /// [`Child::combine`] with a new internal node's hash left for
+    /// [`pending::finish`](crate::pending::finish).
+    pub(crate) fn combine_pending(left: Child, right: Child) -> Child {
+        Child::combine_hashed_by(left, right, |_, _| PENDING_HASH)
+    }
+
+    fn combine_hashed_by(left: Child, right: Child, hash: fn(&Hash, &Hash) -> Hash) -> Child {
         match (&left.node, &right.node) {
             (Node::Empty, Node::Empty) => Child::EMPTY,
             (Node::Empty, Node::Leaf(_)) => right,
             (Node::Leaf(_), Node::Empty) => left,
             _ => Child {
-                hash: node_hash(&left.hash, &right.hash),
+                hash: hash(&left.hash, &right.hash),
                 node: Node::Internal(Arc::new(Internal {
                     children: [left, right],
                 })),
