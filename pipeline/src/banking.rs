@@ -32,7 +32,7 @@ use aether_ledger::{
 use aether_types::codec::Encode;
 use aether_types::signers::ValidatorIndex;
 use aether_types::transaction::MAX_WIRE_TRANSACTION_BYTES;
-use aether_types::{Block, Hash, MAX_BLOCK_BYTES, Transaction};
+use aether_types::{Block, Hash, MAX_BLOCK_BYTES, OutputReference, Transaction};
 
 use crate::chain::ChainState;
 use crate::leader::{LeaderKeys, vrf_input};
@@ -180,6 +180,8 @@ pub struct BankingStage {
     chain: Arc<ChainState>,
     parent: BlockId,
     current: BlockInProgress,
+    /// The input keys of the chunk being executed (kept to reuse its allocation).
+    input_keys: Vec<Hash>,
 }
 
 /// Sealing failed: the accounts-db refused the block or could not make it durable.
@@ -215,6 +217,7 @@ impl BankingStage {
             chain,
             parent,
             current: BlockInProgress::new(first_slot),
+            input_keys: Vec::new(),
         }
     }
 
@@ -255,6 +258,14 @@ impl BankingStage {
             .collect();
         let execution = {
             let accounts = self.accounts.read().expect("accounts lock");
+            // Most inputs are older outputs read from storage, each read a chain of cache
+            // misses: load them all together first (see `AccountStorage::warm`).
+            self.input_keys.clear();
+            self.input_keys
+                .extend(pairs.iter().flat_map(|(transaction, _)| {
+                    transaction.body.inputs.iter().map(OutputReference::key)
+                }));
+            accounts.storage().warm(&self.input_keys);
             let view = BlockView {
                 accounts: &accounts,
                 parent: self.parent.hash,

@@ -8,9 +8,10 @@ use std::sync::{Arc, RwLock};
 use crate::error::{Result, StorageError};
 use crate::format::{GroupKind, SEGMENT_HEADER_LEN};
 use crate::group::GroupBuilder;
+use crate::index::Update;
 use crate::report::CommittedBlock;
 use crate::segment::Segment;
-use crate::shared::{State, write_state};
+use crate::shared::{State, read_state, write_state};
 use crate::writer::Backend;
 
 /// The writer's position and its write path.
@@ -94,6 +95,11 @@ impl Appender {
             tracing::error!(%error, "group write failed; the store refuses writes until reopened");
             return Err(error);
         }
+        // Overlap the index's cache misses under a read lock (readers keep going) before
+        // taking the write lock for the updates.
+        read_state(state)
+            .index
+            .warm(updates.iter().map(Update::key));
         let mut state = write_state(state);
         assert_eq!(
             state.active, segment_id,

@@ -254,6 +254,18 @@ impl Segment {
         self.map()?.get(start..end)
     }
 
+    /// The first and last bytes of the mapped record at `location` combined, 0 when it is
+    /// not mapped: the loads bring its cache lines in (see [`AccountStorage::warm`]).
+    ///
+    /// [`AccountStorage::warm`]: crate::AccountStorage::warm
+    pub(crate) fn touch_record(&self, location: Location) -> u8 {
+        match self.mapped_record(location) {
+            Some([first, .., last]) => first ^ last,
+            Some([only]) => *only,
+            _ => 0,
+        }
+    }
+
     /// Reads the put record at `location`, verifies its checksum and key, and returns
     /// the value (check after reading: the index is never trusted blindly).
     pub(crate) fn read_value(&self, location: Location, key: &Hash) -> Result<Vec<u8>> {

@@ -70,7 +70,7 @@ impl Shared {
     /// Reads the state. A panic elsewhere cannot leave the state half-updated (updates
     /// are plain assignments after all I/O), so a poisoned lock is still usable.
     pub(crate) fn read_state(&self) -> RwLockReadGuard<'_, State> {
-        self.state.read().unwrap_or_else(PoisonError::into_inner)
+        read_state(&self.state)
     }
 
     /// Writes the state.
@@ -99,6 +99,11 @@ impl Shared {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
     }
+}
+
+/// Reads the state (free function for the appender, which gets the lock, not `Shared`).
+pub(crate) fn read_state(state: &RwLock<State>) -> RwLockReadGuard<'_, State> {
+    state.read().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// Writes the state (free function for the appender, which gets the lock, not `Shared`).

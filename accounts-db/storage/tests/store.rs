@@ -360,3 +360,27 @@ fn borrowed_values_commit_like_owned_ones() {
     );
     assert_eq!(live(&borrowed), model, "a refused block changes nothing");
 }
+
+#[test]
+fn warming_keys_changes_no_read() {
+    let dir = fast_tempdir();
+    let (store, _) = AccountStorage::open(dir.path(), test_options(BOTH_PATHS[0])).unwrap();
+    let mut model = BTreeMap::new();
+    let writes: Vec<_> = (0..300)
+        .map(|index| (key(index), Some(vec![index as u8; 1 + index as usize % 50])))
+        .collect();
+    commit(&store, &mut model, 1, &writes);
+    let deletes: Vec<_> = (0..100).map(|index| (key(index * 3), None)).collect();
+    commit(&store, &mut model, 2, &deletes);
+    // Live, deleted and never-written keys, some twice.
+    let keys: Vec<Hash> = (0..400).chain(0..10).map(key).collect();
+    store.warm(&keys);
+    store.warm(&[]);
+    for index in 0..400 {
+        assert_eq!(
+            store.get(&key(index)).unwrap(),
+            model.get(&key(index)).cloned()
+        );
+    }
+    assert_eq!(live(&store), model);
+}
