@@ -20,9 +20,10 @@
 //! - A slot that is not pending has no pending slot below it (a changed child makes its
 //!   parent pending, up to the group's root).
 //!
-//! `PENDING_HASH` is a marker, not a flag: a real hash equal to it (probability 2^-256)
-//! would only make `finish` recompute that hash from the same inputs, which gives the
-//! same value, so the marker can never make a hash wrong.
+//! `PENDING_HASH` is a marker, not a flag. A real hash equal to it (probability 2^-256)
+//! would make `finish` recompute that hash from the same inputs, which gives the same
+//! value; `finish` asserts that every node it hashes has final children, so a marker left
+//! in place by a bug stops the node instead of producing a wrong root.
 //!
 //! [`HASH_LANES`]: crate::hashing::HASH_LANES
 
@@ -79,8 +80,14 @@ fn hash_level_and_below(level: &mut [&mut Child]) {
                 leaf_slots.push(hash);
             }
             Node::Internal(internal) => {
-                // Both children are final: the level below was hashed first.
+                // Both children are final: the level below was hashed first. (A pending
+                // node that was not uniquely owned would break this; so would a real hash
+                // equal to the marker, with probability 2^-256.)
                 let [left, right] = &internal.children;
+                assert!(
+                    left.hash != PENDING_HASH && right.hash != PENDING_HASH,
+                    "a node is hashed before its children"
+                );
                 node_inputs.push(pair_block(&left.hash, &right.hash));
                 node_slots.push(hash);
             }
