@@ -81,6 +81,17 @@ pub(crate) struct Index {
 }
 
 impl Index {
+    /// Makes room for at least `keys` live keys in all (see
+    /// `OpenOptions::index_keys_reserved`).
+    pub(crate) fn reserve(&mut self, keys: usize) {
+        self.map.reserve(keys.saturating_sub(self.map.len()));
+    }
+
+    /// Live keys the index holds without growing.
+    pub(crate) fn capacity(&self) -> usize {
+        self.map.capacity()
+    }
+
     /// The location of `key`'s newest put, if the key is live.
     pub(crate) fn get(&self, key: &Hash) -> Option<Location> {
         self.map.get(key).copied()

@@ -143,7 +143,7 @@ pub use format::{
     FORMAT_VERSION, HeaderError, MAX_GROUP_BYTES, MAX_GROUP_RECORDS, MAX_VALUE_BYTES, RecordError,
     RecordKind, SEGMENT_HEADER_LEN,
 };
-pub use options::{CompactionOptions, OpenOptions, StateRootFunction};
+pub use options::{CompactionOptions, INDEX_KEYS_RESERVED_MAX, OpenOptions, StateRootFunction};
 pub use report::{
     CommittedBlock, RecoveryReport, StoreStats, TornTail, WritePath, WritePathPreference,
 };

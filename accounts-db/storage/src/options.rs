@@ -41,6 +41,12 @@ pub struct OpenOptions {
     /// If set, `open` recomputes the state root from the live state and refuses to open
     /// when it differs from the last committed block's root (default: not set).
     pub state_root: Option<Arc<dyn StateRootFunction>>,
+    /// Live keys the in-memory index has room for from the start (default 0: it grows
+    /// on demand; at most 2^32). Growing past its room doubles the index, which moves
+    /// every entry into a new table while the committing thread waits: about 100 ms
+    /// per million keys where fresh memory is slow to fault in. A node sized for its
+    /// state pays that once, at open, instead of in the middle of a block.
+    pub index_keys_reserved: usize,
 }
 
 /// Compaction settings.
@@ -77,6 +83,7 @@ impl Default for OpenOptions {
             segment_bytes_target: 64 << 20,
             compaction: CompactionOptions::default(),
             state_root: None,
+            index_keys_reserved: 0,
         }
     }
 }
@@ -88,6 +95,7 @@ impl fmt::Debug for OpenOptions {
             .field("segment_bytes_target", &self.segment_bytes_target)
             .field("compaction", &self.compaction)
             .field("state_root", &self.state_root.as_ref().map(|_| "<fn>"))
+            .field("index_keys_reserved", &self.index_keys_reserved)
             .finish()
     }
 }
@@ -108,11 +116,18 @@ impl OpenOptions {
         if !(4096..=MAX_GROUP_BYTES / 2).contains(&self.compaction.batch_bytes) {
             return invalid("compaction.batch_bytes must be between 4 KiB and 256 MiB");
         }
+        if self.index_keys_reserved > INDEX_KEYS_RESERVED_MAX {
+            return invalid("index_keys_reserved must be at most 2^32");
+        }
         Ok(())
     }
 }
 
 const _: () = assert!(SEGMENT_HEADER_LEN < 4096);
+
+/// Most keys [`OpenOptions::index_keys_reserved`] may ask room for (about 240 GiB of
+/// index): a larger number is a mistake, not a plan.
+pub const INDEX_KEYS_RESERVED_MAX: usize = 1 << 32;
 
 #[cfg(test)]
 mod tests {
@@ -134,6 +149,11 @@ mod tests {
         assert!(options.validate().is_err());
         let mut options = OpenOptions::default();
         options.compaction.interval = Duration::ZERO;
+        assert!(options.validate().is_err());
+        let options = OpenOptions {
+            index_keys_reserved: INDEX_KEYS_RESERVED_MAX + 1,
+            ..OpenOptions::default()
+        };
         assert!(options.validate().is_err());
     }
 }

@@ -71,9 +71,11 @@ struct Replay {
 }
 
 /// Recovers the store in `dir` (which exists); creates segment 1 in an empty store.
-pub(crate) fn recover(dir: &Path) -> Result<Recovered> {
+/// The rebuilt index has room for at least `index_keys_reserved` keys.
+pub(crate) fn recover(dir: &Path, index_keys_reserved: usize) -> Result<Recovered> {
     let (ids, removed_temporary_files) = list_segments(dir)?;
     let mut replay = Replay::default();
+    replay.index.reserve(index_keys_reserved);
     let mut segments = BTreeMap::new();
     let mut torn_tail = None;
     let mut active_len = SEGMENT_HEADER_LEN as u64;

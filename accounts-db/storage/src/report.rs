@@ -92,6 +92,9 @@ pub struct StoreStats {
     pub segment_count: usize,
     /// Live keys.
     pub live_keys: usize,
+    /// Live keys the index holds before it next grows (a pause of the committing
+    /// thread; see `OpenOptions::index_keys_reserved`).
+    pub index_capacity_keys: usize,
     /// Bytes of live put records.
     pub live_bytes: u64,
     /// Bytes of all segments in use.

@@ -79,7 +79,7 @@ impl AccountStorage {
         let lock_file = lock_directory(&dir)?;
         let backend = Backend::select(options.write_path)?;
         let write_path = backend.path();
-        let recovered = recover(&dir)?;
+        let recovered = recover(&dir, options.index_keys_reserved)?;
         let (&active_id, active) = recovered
             .segments
             .last_key_value()
@@ -330,7 +330,7 @@ impl AccountStorage {
 
     /// Running statistics.
     pub fn stats(&self) -> StoreStats {
-        let (segment_count, live_keys, live_bytes, segment_bytes) = {
+        let (segment_count, live_keys, index_capacity_keys, live_bytes, segment_bytes) = {
             let state = self.shared.read_state();
             let (live, total) = state
                 .index
@@ -338,7 +338,13 @@ impl AccountStorage {
                 .fold((0, 0), |(live, total), (_, usage)| {
                     (live + usage.live_bytes, total + usage.total_bytes)
                 });
-            (state.segments.len(), state.index.len(), live, total)
+            (
+                state.segments.len(),
+                state.index.len(),
+                state.index.capacity(),
+                live,
+                total,
+            )
         };
         let counters = &self.shared.counters;
         let load = |counter: &std::sync::atomic::AtomicU64| counter.load(Ordering::Relaxed);
@@ -346,6 +352,7 @@ impl AccountStorage {
             write_path: self.shared.write_path,
             segment_count,
             live_keys,
+            index_capacity_keys,
             live_bytes,
             segment_bytes,
             retired_segments_pending: self.shared.retired().len(),

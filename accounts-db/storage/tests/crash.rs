@@ -85,6 +85,7 @@ fn store_options(write_path: WritePathPreference, background: bool) -> OpenOptio
             batch_bytes: 4096,
         },
         state_root: Some(Arc::new(test_root)),
+        index_keys_reserved: 0,
     }
 }
 

@@ -93,6 +93,40 @@ fn a_ten_thousand_key_block_round_trips_on_both_paths() {
     }
 }
 
+/// `index_keys_reserved` gives the index its room at open, fresh or recovered, and
+/// changes no answer; without it the index holds only about what it needs.
+#[test]
+fn the_index_has_its_reserved_room_from_open() {
+    const RESERVED: usize = 50_000;
+    let dir = fast_tempdir();
+    let mut model = BTreeMap::new();
+    let reserved = || {
+        let mut options = test_options(WritePathPreference::Auto);
+        options.index_keys_reserved = RESERVED;
+        options
+    };
+    let writes: Vec<_> = (0..3_000)
+        .map(|index| (key(index), Some(vec![index as u8; 20])))
+        .collect();
+    {
+        let (store, _) = AccountStorage::open(dir.path(), reserved()).unwrap();
+        assert!(store.stats().index_capacity_keys >= RESERVED);
+        commit(&store, &mut model, 1, &writes);
+        assert!(store.stats().index_capacity_keys >= RESERVED);
+    }
+    let (store, report) = AccountStorage::open(dir.path(), reserved()).unwrap();
+    assert_eq!(report.live_keys, 3_000);
+    assert!(store.stats().index_capacity_keys >= RESERVED);
+    assert_eq!(live(&store), model);
+    store.check_invariants();
+    drop(store);
+    let (store, _) =
+        AccountStorage::open(dir.path(), test_options(WritePathPreference::Auto)).unwrap();
+    let capacity = store.stats().index_capacity_keys;
+    assert!((3_000..RESERVED).contains(&capacity), "{capacity}");
+    assert_eq!(live(&store), model);
+}
+
 #[test]
 fn bad_blocks_are_refused_and_change_nothing() {
     let dir = fast_tempdir();

@@ -23,6 +23,7 @@ pub struct NodeConfig {
     pub fetch: FetchSection,
     pub pipeline: PipelineSection,
     pub blockstore: BlockstoreSection,
+    pub accounts: AccountsSection,
     pub cluster: ClusterSection,
 }
 
@@ -99,6 +100,7 @@ pub struct FetchSection {
     pub connections_max: usize,
     pub streams_per_connection_max: u32,
     pub transactions_per_second_per_connection: u32,
+    pub socket_receive_buffer_bytes: usize,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -106,6 +108,13 @@ pub struct FetchSection {
 #[allow(missing_docs)]
 pub struct PipelineSection {
     pub pin_threads: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)]
+pub struct AccountsSection {
+    pub index_keys_reserved: usize,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -180,6 +189,15 @@ impl NodeConfig {
         ensure!(
             self.fetch.streams_per_connection_max > 0,
             "fetch.streams_per_connection_max must be positive"
+        );
+        ensure!(
+            (4096..=1 << 30).contains(&self.fetch.socket_receive_buffer_bytes),
+            "fetch.socket_receive_buffer_bytes must be between 4096 and 1073741824"
+        );
+        ensure!(
+            self.accounts.index_keys_reserved <= aether_account_storage::INDEX_KEYS_RESERVED_MAX,
+            "accounts.index_keys_reserved must be at most {}",
+            aether_account_storage::INDEX_KEYS_RESERVED_MAX
         );
         ensure!(
             self.cluster.turbine_fanout > 0,

@@ -110,12 +110,13 @@ fn catch_up_when_far_behind(
 /// Opens the accounts-db, creating its state when empty: from a snapshot file, from a
 /// cluster peer's snapshot (`cluster.snapshot_from`), or from genesis (the cluster's,
 /// else the dev chain's). A cluster validator far behind its snapshot source boots
-/// from the source's snapshot too.
+/// from the source's snapshot too. The index gets room for `index_keys_reserved` keys.
 fn open_accounts(
     ledger: &Path,
     snapshot: Option<&Path>,
     cluster_genesis: Option<&ClusterGenesis>,
     snapshot_source: Option<&SnapshotSource<'_>>,
+    index_keys_reserved: usize,
 ) -> Result<AccountsDb> {
     let accounts_dir = ledger.join(ACCOUNTS_DIRECTORY);
     let holds_state =
@@ -149,7 +150,9 @@ fn open_accounts(
             }
         }
     }
-    let (accounts, report) = AccountsDb::open(&accounts_dir, AccountsDbOptions::default())
+    let mut accounts_options = AccountsDbOptions::default();
+    accounts_options.storage.index_keys_reserved = index_keys_reserved;
+    let (accounts, report) = AccountsDb::open(&accounts_dir, accounts_options)
         .with_context(|| format!("opening the account state in {}", accounts_dir.display()))?;
     tracing::info!(
         slot = report.last_finalized.slot,
@@ -212,6 +215,7 @@ pub fn run(options: RunOptions) -> Result<()> {
                 catch_up_slots: config.cluster.snapshot_catch_up_slots,
             })
             .as_ref(),
+        config.accounts.index_keys_reserved,
     )?;
     let chain = Arc::new(ChainState::default());
     build_address_index(&accounts, &chain)?;
@@ -268,6 +272,7 @@ pub fn run(options: RunOptions) -> Result<()> {
                 transactions_per_second_per_connection: config
                     .fetch
                     .transactions_per_second_per_connection,
+                socket_receive_buffer_bytes: config.fetch.socket_receive_buffer_bytes,
             },
             banking: BankingConfig {
                 mempool_capacity: config.banking.mempool_capacity,

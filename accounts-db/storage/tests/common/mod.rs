@@ -45,6 +45,7 @@ pub fn test_options(write_path: WritePathPreference) -> OpenOptions {
             ..CompactionOptions::default()
         },
         state_root: Some(Arc::new(test_root)),
+        index_keys_reserved: 0,
     }
 }
 
