@@ -84,6 +84,11 @@ fn render_storage(out: &mut String, storage: &StoreStats) {
             "Keys with a live value.",
             storage.live_keys as u64,
         ),
+        (
+            "index_capacity_keys",
+            "Live keys the index holds before it next doubles (a pause of block commits).",
+            storage.index_capacity_keys as u64,
+        ),
         ("live_bytes", "Bytes of live records.", storage.live_bytes),
         (
             "segment_bytes",
