@@ -7,6 +7,14 @@
 //! zeroing was about 5% of all CPU samples at 30k transfers per second. The working
 //! set of a validator is steady, so the node keeps freed memory for reuse instead.
 //! An operator who sets `MIMALLOC_PURGE_DELAY` in the environment keeps that value.
+//!
+//! The C and C++ code in the process (RocksDB above all) allocates through mimalloc
+//! too: `libmimalloc-sys`'s `override` feature defines `malloc`, `free`, `operator new`
+//! and the rest in this binary, which glibc documents as the supported way to replace
+//! its allocator. With glibc's allocator, RocksDB built every slot's write batch (tens
+//! of MiB, grown by doubling) and every memtable's arena in freshly mapped memory and
+//! unmapped it afterwards, so the shred thread took about 250 page faults per second;
+//! through mimalloc the memory is kept and reused (about 8 per second).
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -44,6 +52,28 @@ fn purge_delay_ms() -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// C's `malloc` (what RocksDB's `operator new` calls) hands out mimalloc's memory.
+    #[test]
+    #[allow(unsafe_code)]
+    fn c_allocations_come_from_mimalloc() {
+        unsafe extern "C" {
+            fn malloc(size: usize) -> *mut std::ffi::c_void;
+            fn free(pointer: *mut std::ffi::c_void);
+        }
+        for size in [16, 4096, 8 << 20] {
+            // SAFETY: a plain allocation, checked for null, asked about, then freed once.
+            unsafe {
+                let pointer = malloc(size);
+                assert!(!pointer.is_null());
+                assert!(
+                    libmimalloc_sys::mi_is_in_heap_region(pointer),
+                    "{size} bytes from malloc are not mimalloc's"
+                );
+                free(pointer);
+            }
+        }
+    }
 
     /// Set only in the child processes: which case the child checks.
     const CHILD_CASE_VARIABLE: &str = "AETHER_TEST_ALLOCATOR_CASE";
