@@ -17,7 +17,9 @@
 //! The UDP socket asks the kernel for a large receive buffer
 //! ([`FetchConfig::socket_receive_buffer_bytes`]): it holds what arrives while the
 //! fetch thread waits for a core, and when it overflows, datagrams are lost and
-//! stream packets come again only after QUIC's loss recovery.
+//! stream packets come again only after QUIC's loss recovery. What the kernel drops
+//! there is read from `/proc/net/udp` each second and counted as `socket_buffer_full`
+//! (per UDP packet or GRO batch, not per transaction).
 //!
 //! Busy time for this stage counts the batcher only; QUIC itself runs on the
 //! `fetch:0` tokio thread and shows up in per-thread CPU profiles under that name.
@@ -60,7 +62,11 @@ pub const FETCH_DROP_REASONS: &[&str] = &[
     "queue_full",
     "connection_limit",
     "stream_error",
+    "socket_buffer_full",
 ];
+
+/// How often the kernel's drop count of the TPU socket is read into `socket_buffer_full`.
+const SOCKET_DROPS_INTERVAL: Duration = Duration::from_secs(1);
 
 /// Fetch limits.
 #[derive(Debug, Clone, Copy)]
@@ -162,6 +168,9 @@ pub fn start_fetch(
     let socket =
         bind_socket(config.listen, config.socket_receive_buffer_bytes).map_err(bind_error)?;
     let socket_receive_buffer_bytes = socket_receive_buffer(&socket).map_err(bind_error)?;
+    if let Some(inode) = socket_inode(&socket) {
+        tokio::spawn(count_socket_drops(inode, metrics.clone()));
+    }
     // Linux reports the doubled size of what it granted.
     if socket_receive_buffer_bytes / 2 < config.socket_receive_buffer_bytes {
         tracing::warn!(
@@ -235,6 +244,52 @@ fn bind_socket(address: SocketAddr, receive_bytes: usize) -> std::io::Result<std
 
 fn socket_receive_buffer(socket: &std::net::UdpSocket) -> std::io::Result<usize> {
     socket2::SockRef::from(socket).recv_buffer_size()
+}
+
+/// The socket's inode number (how `/proc/net/udp` names it); `None` off Linux.
+fn socket_inode(socket: &std::net::UdpSocket) -> Option<u64> {
+    use std::os::fd::AsRawFd;
+    let link = std::fs::read_link(format!("/proc/self/fd/{}", socket.as_raw_fd())).ok()?;
+    link.to_str()?
+        .strip_prefix("socket:[")?
+        .strip_suffix(']')?
+        .parse()
+        .ok()
+}
+
+/// Packets the kernel dropped on the UDP socket with `inode` because its receive
+/// buffer was full: the last column of its line in `/proc/net/udp` or `udp6`. With GRO
+/// one drop can be a batch of QUIC packets. `None` when no such socket is listed.
+fn socket_drops(inode: u64) -> Option<u64> {
+    ["/proc/net/udp", "/proc/net/udp6"]
+        .iter()
+        .find_map(|table| {
+            let text = std::fs::read_to_string(table).ok()?;
+            text.lines().skip(1).find_map(|line| {
+                let columns: Vec<&str> = line.split_whitespace().collect();
+                // sl local rem st queues tr retrnsmt uid timeout inode ref pointer drops
+                (columns.len() >= 13 && columns[9].parse() == Ok(inode))
+                    .then(|| columns[12].parse().ok())
+                    .flatten()
+            })
+        })
+}
+
+/// Adds what the kernel dropped on the TPU socket to `socket_buffer_full`, once per
+/// [`SOCKET_DROPS_INTERVAL`], until the socket is gone. The node never sees these
+/// packets, so without this they would be lost uncounted.
+async fn count_socket_drops(inode: u64, metrics: Arc<StageMetrics>) {
+    let mut counted = socket_drops(inode).unwrap_or(0);
+    loop {
+        tokio::time::sleep(SOCKET_DROPS_INTERVAL).await;
+        let Some(drops) = socket_drops(inode) else {
+            return;
+        };
+        if drops > counted {
+            metrics.add_drop("socket_buffer_full", (drops - counted) as usize);
+        }
+        counted = drops;
+    }
 }
 
 struct TokenBucket {
@@ -469,5 +524,30 @@ mod tests {
             assert_eq!(socket_receive_buffer(&socket).unwrap(), 2 * asked_bytes);
             assert!(socket.local_addr().unwrap().ip().is_loopback());
         }
+    }
+
+    /// A socket whose buffer overflows shows the overflow in its drop count, and
+    /// another socket's count is not mistaken for it.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn kernel_drops_of_the_socket_are_read() {
+        let receiver = bind_socket("127.0.0.1:0".parse().unwrap(), 4096).unwrap();
+        let quiet = bind_socket("127.0.0.1:0".parse().unwrap(), 4096).unwrap();
+        let (inode, quiet_inode) = (
+            socket_inode(&receiver).unwrap(),
+            socket_inode(&quiet).unwrap(),
+        );
+        assert_ne!(inode, quiet_inode);
+        assert_eq!(socket_drops(inode), Some(0));
+        let sender = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let target = receiver.local_addr().unwrap();
+        for _ in 0..200 {
+            sender.send_to(&[7u8; 1000], target).unwrap();
+        }
+        let drops = socket_drops(inode).unwrap();
+        assert!(drops > 0, "a 4 KiB buffer took 200 KB unread");
+        assert!(drops < 200);
+        assert_eq!(socket_drops(quiet_inode), Some(0));
+        assert_eq!(socket_drops(u64::MAX), None);
     }
 }
