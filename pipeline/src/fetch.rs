@@ -104,19 +104,12 @@ pub enum FetchError {
 /// A running TPU server.
 pub struct FetchServer {
     endpoint: quinn::Endpoint,
-    socket_receive_buffer_bytes: usize,
 }
 
 impl FetchServer {
     /// The bound address (useful with port 0).
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
         self.endpoint.local_addr()
-    }
-
-    /// The UDP socket's receive buffer as the kernel granted it (Linux reports twice
-    /// the granted request: the other half is its bookkeeping).
-    pub fn socket_receive_buffer_bytes(&self) -> usize {
-        self.socket_receive_buffer_bytes
     }
 
     /// Stops accepting and closes every connection.
@@ -214,10 +207,7 @@ pub fn start_fetch(
             });
         }
     });
-    Ok(FetchServer {
-        endpoint,
-        socket_receive_buffer_bytes,
-    })
+    Ok(FetchServer { endpoint })
 }
 
 /// A UDP socket bound to `address` with a receive buffer of (up to) `receive_bytes`.
@@ -266,11 +256,12 @@ fn socket_drops(inode: u64) -> Option<u64> {
         .find_map(|table| {
             let text = std::fs::read_to_string(table).ok()?;
             text.lines().skip(1).find_map(|line| {
-                let columns: Vec<&str> = line.split_whitespace().collect();
                 // sl local rem st queues tr retrnsmt uid timeout inode ref pointer drops
-                (columns.len() >= 13 && columns[9].parse() == Ok(inode))
-                    .then(|| columns[12].parse().ok())
-                    .flatten()
+                let mut columns = line.split_whitespace();
+                if columns.nth(9)?.parse() != Ok(inode) {
+                    return None;
+                }
+                columns.nth(2)?.parse().ok()
             })
         })
 }
