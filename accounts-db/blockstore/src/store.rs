@@ -4,7 +4,7 @@ use std::path::Path;
 use std::sync::Mutex;
 
 use aether_types::Hash;
-use aether_types::codec::{Decode, decode_exact, encode};
+use aether_types::codec::{Decode, Encode, decode_exact, encode};
 use aether_types::shred::{SHRED_BYTES_MAX, ShredKind};
 use rocksdb::{
     ColumnFamily, ColumnFamilyDescriptor, DB, DBCompressionType, Direction, IteratorMode, Options,
@@ -13,6 +13,26 @@ use rocksdb::{
 
 use crate::columns::{self, hex};
 use crate::{BlockMeta, BlockstoreError, SlotMeta, TransactionStatus};
+
+/// RocksDB's write batch header: sequence number (8) and count (4).
+const BATCH_HEADER_BYTES: usize = 12;
+
+/// The most a write batch adds to one put beside its key and value: a type tag, the
+/// column family id and the two lengths (varint32s of at most 5 bytes each).
+const BATCH_PUT_OVERHEAD_BYTES_MAX: usize = 16;
+
+/// A successful transaction's encoded status (version, slot, outcome); failures are
+/// longer, so this only sizes the first allocation.
+const STATUS_BYTES_TYPICAL: usize = 10;
+
+/// Room for the encoded [`SlotMeta`] when a batch is sized (it is encoded last, after
+/// the shreds have updated it; a larger one only grows the batch once).
+const SLOT_META_BYTES_TYPICAL: usize = 64;
+
+/// The most one put of `key_bytes` and `value_bytes` adds to a write batch.
+fn put_bytes_max(key_bytes: usize, value_bytes: usize) -> usize {
+    BATCH_PUT_OVERHEAD_BYTES_MAX + key_bytes + value_bytes
+}
 
 /// How the blockstore behaves.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -196,7 +216,37 @@ impl Blockstore {
             meta.parent_slot = Some(parent);
         }
 
-        let mut batch = WriteBatch::default();
+        // In id order: each column family's memtable then takes these inserts in key
+        // order, and its skiplist starts each search from the previous insert's place
+        // instead of from the top (random-order ids were the stage's largest cost).
+        let mut statuses: Vec<&(Hash, TransactionStatus)> =
+            write.transaction_statuses.iter().collect();
+        statuses.sort_by_key(|status| status.0);
+        // All statuses encoded into one buffer, each ending at its `status_ends` entry.
+        let mut status_bytes = Vec::with_capacity(statuses.len() * STATUS_BYTES_TYPICAL);
+        let mut status_ends = Vec::with_capacity(statuses.len());
+        for (_, status) in &statuses {
+            status.encode_to(&mut status_bytes);
+            status_ends.push(status_bytes.len());
+        }
+        let block_bytes = write.block.map(encode);
+        // Sized for the whole slot up front: grown by doubling, a leader's batch (tens
+        // of MiB) was copied several times and faulted in fresh pages at each step.
+        let capacity_bytes = BATCH_HEADER_BYTES
+            + write
+                .shreds
+                .iter()
+                .map(|shred| put_bytes_max(columns::SHRED_KEY_BYTES, shred.bytes.len()))
+                .sum::<usize>()
+            + block_bytes
+                .as_ref()
+                .map_or(0, |bytes| put_bytes_max(slot_key.len(), bytes.len()))
+            + statuses.len()
+                * (put_bytes_max(Hash::LEN, 0)
+                    + put_bytes_max(columns::TRANSACTION_INDEX_KEY_BYTES, 0))
+            + status_bytes.len()
+            + put_bytes_max(slot_key.len(), SLOT_META_BYTES_TYPICAL);
+        let mut batch = WriteBatch::with_capacity_bytes(capacity_bytes);
         let shreds_family = self.family(columns::SHREDS);
         let mut added = 0u64;
         // A slot with no stored shreds (a leader storing its own block, the common case)
@@ -228,22 +278,18 @@ impl Blockstore {
                 ShredKind::Coding => meta.coding_shred_count += 1,
             }
         }
-        if let Some(block) = write.block {
-            batch.put_cf(self.family(columns::BLOCKS), slot_key, encode(block));
+        if let Some(bytes) = block_bytes {
+            batch.put_cf(self.family(columns::BLOCKS), slot_key, bytes);
             meta.block_complete = true;
         }
-        // In id order: each column family's memtable then takes these inserts in key
-        // order, and its skiplist starts each search from the previous insert's place
-        // instead of from the top (random-order ids were the stage's largest cost).
-        let mut statuses: Vec<&(Hash, TransactionStatus)> =
-            write.transaction_statuses.iter().collect();
-        statuses.sort_by_key(|status| status.0);
-        for (transaction_id, status) in statuses {
+        let mut status_start = 0;
+        for ((transaction_id, _), status_end) in statuses.into_iter().zip(status_ends) {
             batch.put_cf(
                 self.family(columns::TRANSACTION_STATUS),
                 transaction_id.as_bytes(),
-                encode(status),
+                &status_bytes[status_start..status_end],
             );
+            status_start = status_end;
             batch.put_cf(
                 self.family(columns::TRANSACTION_INDEX),
                 columns::transaction_index_key(write.slot, transaction_id),

@@ -140,6 +140,45 @@ fn a_slot_round_trips_and_survives_reopen() {
     assert_eq!(blockstore.slot_range().unwrap(), Some((5, 5)));
 }
 
+/// Statuses of different lengths, given out of id order, each read back under its own
+/// id (the write sorts them and encodes them into one shared buffer).
+#[test]
+fn statuses_of_every_length_read_back_under_their_own_ids() {
+    let directory = tempfile::tempdir().unwrap();
+    let blockstore = Blockstore::open(directory.path(), BlockstoreOptions::default()).unwrap();
+    let statuses: Vec<(Hash, TransactionStatus)> = (0..200u64)
+        .rev()
+        .map(|index| {
+            let outcome = match index % 3 {
+                0 => TransactionOutcome::Succeeded,
+                _ => TransactionOutcome::Failed {
+                    reason: "x".repeat(index as usize),
+                },
+            };
+            (
+                transaction_id(9, index * 7919 % 200),
+                TransactionStatus { slot: 9, outcome },
+            )
+        })
+        .collect();
+    blockstore
+        .write_slot(&SlotWrite {
+            slot: 9,
+            parent_slot: Some(8),
+            shreds: &[],
+            block: Some(&block_meta(9, 0)),
+            transaction_statuses: &statuses,
+            finalized: true,
+        })
+        .unwrap();
+    for (id, status) in &statuses {
+        assert_eq!(
+            blockstore.transaction_status(id).unwrap().as_ref(),
+            Some(status)
+        );
+    }
+}
+
 #[test]
 fn shreds_arriving_twice_are_stored_and_counted_once() {
     let directory = tempfile::tempdir().unwrap();
