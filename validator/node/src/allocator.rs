@@ -35,6 +35,83 @@ pub fn keep_freed_memory() {
     }
 }
 
+/// Bytes of each allocation [`prefault`] makes: below mimalloc's 32 MiB arena objects,
+/// so each is carved from an arena (and returned to it when freed) rather than mapped
+/// and unmapped on its own.
+const PREFAULT_CHUNK_BYTES: usize = 16 << 20;
+
+/// The page size [`prefault`] writes at (the smallest Linux x86-64 and arm64 use).
+const PAGE_BYTES: usize = 4096;
+
+/// What [`prefault`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Prefault {
+    /// `bytes` were faulted in and kept for reuse, in `elapsed`.
+    Done {
+        bytes: usize,
+        elapsed: std::time::Duration,
+    },
+    /// Nothing: mimalloc returns freed memory to the kernel after `purge_delay_ms` (an
+    /// operator's `MIMALLOC_PURGE_DELAY`), so pages touched now would not stay.
+    SkippedPurging { purge_delay_ms: i64 },
+}
+
+/// Faults in `bytes` (rounded up to whole [`PREFAULT_CHUNK_BYTES`]) of memory and frees
+/// it again. With purging off ([`keep_freed_memory`]) mimalloc keeps those pages, and
+/// the allocations of the running node (state growing block by block, RocksDB's write
+/// batches and memtables) reuse them instead of taking a page fault, and the kernel's
+/// zeroing of a fresh page, on the data path. In a virtual machine the first touch of
+/// a page can cost 2 ms per MiB; this moves it to start-up.
+pub fn prefault(bytes: usize) -> Prefault {
+    let purge_delay_ms = purge_delay_ms();
+    if purge_delay_ms != -1 {
+        return Prefault::SkippedPurging { purge_delay_ms };
+    }
+    let started = std::time::Instant::now();
+    let layout = std::alloc::Layout::from_size_align(PREFAULT_CHUNK_BYTES, PAGE_BYTES)
+        .expect("a valid layout");
+    let chunks = bytes.div_ceil(PREFAULT_CHUNK_BYTES);
+    let mut touched = Vec::with_capacity(chunks);
+    for _ in 0..chunks {
+        // SAFETY: `layout` has a non-zero size; the pointer is checked for null, each
+        // write stays inside the allocation, and each allocation is freed once below
+        // with the layout it was made with.
+        #[allow(unsafe_code)]
+        unsafe {
+            let chunk = std::alloc::alloc(layout);
+            if chunk.is_null() {
+                break;
+            }
+            for offset in (0..PREFAULT_CHUNK_BYTES).step_by(PAGE_BYTES) {
+                chunk.add(offset).write_volatile(0);
+            }
+            touched.push(chunk);
+        }
+    }
+    let bytes = touched.len() * PREFAULT_CHUNK_BYTES;
+    for chunk in touched {
+        // SAFETY: allocated above with `layout` and not freed yet.
+        #[allow(unsafe_code)]
+        unsafe {
+            std::alloc::dealloc(chunk, layout)
+        };
+    }
+    Prefault::Done {
+        bytes,
+        elapsed: started.elapsed(),
+    }
+}
+
+/// `MemAvailable` of `/proc/meminfo`, in bytes (`None` where there is no such file).
+pub fn available_memory_bytes() -> Option<u64> {
+    let meminfo = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = meminfo
+        .lines()
+        .find(|line| line.starts_with("MemAvailable:"))?;
+    let kibibytes: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kibibytes * 1024)
+}
+
 #[allow(unsafe_code)]
 fn set_purge_delay_ms(milliseconds: i64) {
     // SAFETY: `mi_option_set` only stores an integer in mimalloc's option table; it is
@@ -42,7 +119,6 @@ fn set_purge_delay_ms(milliseconds: i64) {
     unsafe { libmimalloc_sys::mi_option_set(OPTION_PURGE_DELAY, milliseconds as _) }
 }
 
-#[cfg(test)]
 #[allow(unsafe_code)]
 fn purge_delay_ms() -> i64 {
     // SAFETY: reads an integer from mimalloc's option table.
@@ -95,6 +171,84 @@ mod tests {
             status.success(),
             "the child's check of {case} failed: {status}"
         );
+    }
+
+    /// Minor page faults of this process so far (`/proc/self/stat` field 10).
+    fn minor_faults() -> u64 {
+        let stat = std::fs::read_to_string("/proc/self/stat").unwrap();
+        let after_name = &stat[stat.rfind(')').unwrap() + 2..];
+        after_name
+            .split_whitespace()
+            .nth(7)
+            .unwrap()
+            .parse()
+            .unwrap()
+    }
+
+    /// Page faults taken while allocating and writing 64 MiB in 8 MiB pieces (at least 32
+    /// when the pages are fresh: one per 2 MiB huge page, or one per 4 KiB page).
+    fn faults_of_fresh_allocations() -> u64 {
+        let before = minor_faults();
+        let pieces: Vec<Vec<u8>> = (0..8).map(|_| vec![1u8; 8 << 20]).collect();
+        let after = minor_faults();
+        assert!(pieces.iter().all(|piece| piece[piece.len() - 1] == 1));
+        after - before
+    }
+
+    /// After a prefault, new allocations reuse the touched pages and take (almost) no
+    /// page faults; without one, the same allocations fault in fresh pages.
+    #[test]
+    fn prefaulted_memory_serves_later_allocations() {
+        match std::env::var(CHILD_CASE_VARIABLE).as_deref() {
+            Ok("prefaulted") => {
+                keep_freed_memory();
+                let Prefault::Done { bytes, .. } = prefault(128 << 20) else {
+                    panic!("purging is off, so the prefault runs");
+                };
+                assert_eq!(bytes, 128 << 20);
+                let faults = faults_of_fresh_allocations();
+                assert!(faults < 20, "{faults} page faults after a prefault");
+            }
+            Ok("fresh") => {
+                keep_freed_memory();
+                let faults = faults_of_fresh_allocations();
+                assert!(faults >= 32, "only {faults} page faults without a prefault");
+            }
+            _ => {
+                for case in ["prefaulted", "fresh"] {
+                    run_child(
+                        "allocator::tests::prefaulted_memory_serves_later_allocations",
+                        case,
+                        None,
+                    );
+                }
+            }
+        }
+    }
+
+    /// An operator's purge delay would hand prefaulted pages back, so none are touched.
+    #[test]
+    fn prefault_is_skipped_while_mimalloc_purges() {
+        match std::env::var(CHILD_CASE_VARIABLE).as_deref() {
+            Ok("purging") => {
+                keep_freed_memory();
+                assert_eq!(
+                    prefault(64 << 20),
+                    Prefault::SkippedPurging { purge_delay_ms: 10 }
+                );
+            }
+            _ => run_child(
+                "allocator::tests::prefault_is_skipped_while_mimalloc_purges",
+                "purging",
+                Some("10"),
+            ),
+        }
+    }
+
+    #[test]
+    fn available_memory_is_read() {
+        let available = available_memory_bytes().expect("Linux has /proc/meminfo");
+        assert!(available > 1 << 20, "{available} bytes available");
     }
 
     /// The option we name is the one mimalloc reads from `MIMALLOC_PURGE_DELAY`, and an

@@ -10,6 +10,9 @@ use serde::Deserialize;
 /// The documented default configuration.
 pub const DEFAULT_CONFIG: &str = include_str!("../../../config/default.toml");
 
+/// Most memory `node.prefault_memory_mib` may name (1 TiB).
+pub const PREFAULT_MEMORY_MIB_MAX: usize = 1 << 20;
+
 /// See `config/default.toml` for every key.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -55,6 +58,7 @@ pub struct NodeSection {
     pub keys: PathBuf,
     pub faucet: bool,
     pub faucet_keypair: String,
+    pub prefault_memory_mib: usize,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -198,6 +202,10 @@ impl NodeConfig {
             self.accounts.index_keys_reserved <= aether_account_storage::INDEX_KEYS_RESERVED_MAX,
             "accounts.index_keys_reserved must be at most {}",
             aether_account_storage::INDEX_KEYS_RESERVED_MAX
+        );
+        ensure!(
+            self.node.prefault_memory_mib <= PREFAULT_MEMORY_MIB_MAX,
+            "node.prefault_memory_mib must be at most {PREFAULT_MEMORY_MIB_MAX}"
         );
         ensure!(
             self.cluster.turbine_fanout > 0,

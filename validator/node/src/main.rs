@@ -117,11 +117,45 @@ fn main() -> Result<()> {
                 );
                 config.chain.slot_duration_ms = slot_ms;
             }
+            prefault_memory(config.node.prefault_memory_mib);
             node::run(node::RunOptions {
                 config,
                 dev,
                 snapshot,
             })
         }
+    }
+}
+
+/// Touches `mebibytes` of memory for the node's later allocations (see
+/// [`allocator::prefault`]), at most half of what the machine has available now.
+fn prefault_memory(mebibytes: usize) {
+    if mebibytes == 0 {
+        return;
+    }
+    let mut bytes = mebibytes << 20;
+    if let Some(available) = allocator::available_memory_bytes() {
+        let cap = usize::try_from(available / 2).unwrap_or(usize::MAX);
+        if bytes > cap {
+            tracing::warn!(
+                asked_mib = mebibytes,
+                available_mib = available >> 20,
+                "node.prefault_memory_mib is more than half of the available memory; prefaulting {} MiB",
+                cap >> 20
+            );
+            bytes = cap;
+        }
+    }
+    tracing::info!(mib = bytes >> 20, "prefaulting memory");
+    match allocator::prefault(bytes) {
+        allocator::Prefault::Done { bytes, elapsed } => tracing::info!(
+            mib = bytes >> 20,
+            seconds = elapsed.as_secs_f64(),
+            "memory prefaulted"
+        ),
+        allocator::Prefault::SkippedPurging { purge_delay_ms } => tracing::warn!(
+            purge_delay_ms,
+            "memory not prefaulted: MIMALLOC_PURGE_DELAY returns freed pages to the kernel"
+        ),
     }
 }

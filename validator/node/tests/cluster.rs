@@ -255,8 +255,10 @@ fn start_cluster() -> (tempfile::TempDir, Cluster) {
             } else {
                 format!("\"{}\"", listens[0])
             };
+            // Four nodes share this machine: one sigverify thread and one execution
+            // worker each, and no memory prefault (2 GiB apiece by default).
             let config = format!(
-                "[node]\nledger = \"{ledger}\"\nkeys = \"{keys}\"\n\n\
+                "[node]\nledger = \"{ledger}\"\nkeys = \"{keys}\"\nprefault_memory_mib = 0\n\n\
                  [network]\ntpu = \"{tpu}\"\nrpc = \"{rpc}\"\nmetrics = \"{metrics}\"\n\n\
                  [sigverify]\nbackend = \"cpu\"\nthreads = 1\n\n\
                  [banking]\nexecution_workers = 1\n\n\
