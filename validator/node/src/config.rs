@@ -258,5 +258,17 @@ mod tests {
             );
         }
         assert!(NodeConfig::parse("[banking]\nmempool_capacity = 10000000\n").is_ok());
+        let too_much = NodeConfig::parse(&format!(
+            "[node]\nprefault_memory_mib = {}\n",
+            PREFAULT_MEMORY_MIB_MAX + 1
+        ))
+        .unwrap_err();
+        assert!(
+            format!("{too_much:#}").contains("prefault_memory_mib"),
+            "{too_much:#}"
+        );
+        let off = NodeConfig::parse("[node]\nprefault_memory_mib = 0\n").expect("valid");
+        assert_eq!(off.node.prefault_memory_mib, 0);
+        assert_eq!(NodeConfig::default_config().node.prefault_memory_mib, 2048);
     }
 }
