@@ -6,11 +6,13 @@
 //!   8..12   format version, u32 LE (FORMAT_VERSION)
 //!   12..16  header length, u32 LE (64)
 //!   16..24  segment id, u64 LE (equals the number in the file name)
-//!   24..56  salt: 32 random bytes, the BLAKE3 key of every checksum in this segment
+//!   24..56  salt: 32 random bytes, the key of every record checksum in this segment
 //!   56..64  BLAKE3(bytes 0..56), first 8 bytes
 //!
 //! record (16-byte header, then the payload)
-//!   0..8    checksum: BLAKE3-keyed(salt, bytes 8..end of record), first 8 bytes
+//!   0..8    checksum of bytes 8..end of record (see record_checksum):
+//!             put, delete  XXH3-64(seed = salt bytes 0..8 as u64 LE), LE
+//!             commit       BLAKE3-keyed(salt), first 8 bytes
 //!   8       kind: 1 put, 2 delete, 3 commit
 //!   9..12   zero
 //!   12..16  payload length, u32 LE (bounded per kind, checked before any allocation)
@@ -21,15 +23,19 @@
 //! ```
 //!
 //! The checksum key is per segment, so bytes chosen by a user (a value that contains an
-//! encoded record) never verify as a record: recovery's search for a later commit record
-//! cannot be fooled by value contents.
+//! encoded record) never verify as a commit record: recovery's search for a later
+//! commit record cannot be fooled by value contents. Puts and deletes only count once
+//! their group's commit record (keyed BLAKE3, with a keyed BLAKE3 digest of the group's
+//! bytes) verifies, so their own checksum guards against damage, not forgery, and uses
+//! XXH3 (version 1 used keyed BLAKE3 for every record: three compressions for a typical
+//! put, written once and checked on every read and compaction copy).
 
 use aether_types::Hash;
 
 /// First 8 bytes of every segment file.
 pub const SEGMENT_MAGIC: [u8; 8] = *b"AETHSTOR";
 /// The only segment format this build reads and writes.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 /// Bytes of the segment header.
 pub const SEGMENT_HEADER_LEN: usize = 64;
 /// Bytes of a record header.
@@ -303,7 +309,7 @@ pub fn decode_record<'a>(salt: &Salt, bytes: &'a [u8]) -> Result<(Record<'a>, us
         });
     }
     let record = &bytes[..len];
-    if checksum(salt, &record[CHECKSUM_LEN..]) != record[..CHECKSUM_LEN] {
+    if record_checksum(salt, header.kind, &record[CHECKSUM_LEN..]) != record[..CHECKSUM_LEN] {
         return Err(RecordError::ChecksumMismatch);
     }
     let payload = &record[RECORD_HEADER_LEN..];
@@ -385,16 +391,26 @@ fn encode_record(out: &mut Vec<u8>, salt: &Salt, kind: RecordKind, parts: &[&[u8
     for part in parts {
         out.extend_from_slice(part);
     }
-    let sum = checksum(salt, &out[start + CHECKSUM_LEN..]);
+    let sum = record_checksum(salt, kind, &out[start + CHECKSUM_LEN..]);
     out[start..start + CHECKSUM_LEN].copy_from_slice(&sum);
     out.len() - start
 }
 
-/// First 8 bytes of BLAKE3-keyed(salt, bytes).
-pub fn checksum(salt: &Salt, bytes: &[u8]) -> [u8; CHECKSUM_LEN] {
-    let mut out = [0u8; CHECKSUM_LEN];
-    out.copy_from_slice(&blake3::keyed_hash(salt, bytes).as_bytes()[..CHECKSUM_LEN]);
-    out
+/// The checksum of a record of `kind` whose bytes after the checksum are `bytes`: for a
+/// commit record the first 8 bytes of BLAKE3-keyed(salt, bytes); for a put or delete
+/// XXH3-64 seeded with the salt's first 8 bytes (a little-endian u64).
+pub fn record_checksum(salt: &Salt, kind: RecordKind, bytes: &[u8]) -> [u8; CHECKSUM_LEN] {
+    match kind {
+        RecordKind::Commit => {
+            let mut out = [0u8; CHECKSUM_LEN];
+            out.copy_from_slice(&blake3::keyed_hash(salt, bytes).as_bytes()[..CHECKSUM_LEN]);
+            out
+        }
+        RecordKind::Put | RecordKind::Delete => {
+            let seed = read_u64(salt, 0);
+            twox_hash::XxHash3_64::oneshot_with_seed(seed, bytes).to_le_bytes()
+        }
+    }
 }
 
 /// Whether a valid commit record starts at `bytes[0]` (used to tell a torn tail from
@@ -527,6 +543,34 @@ mod tests {
         }
     }
 
+    /// Each kind's checksum is the documented construction over bytes 8.. of the record.
+    #[test]
+    fn checksums_are_the_documented_functions() {
+        let mut salt = [0u8; 32];
+        for (index, byte) in salt.iter_mut().enumerate() {
+            *byte = index as u8 + 1;
+        }
+        let seed = u64::from_le_bytes([1, 2, 3, 4, 5, 6, 7, 8]);
+        let mut bytes = Vec::new();
+        let key = Hash::digest(b"k");
+        let put_len = encode_put(&mut bytes, &salt, &key, b"value");
+        encode_delete(&mut bytes, &salt, &key);
+        encode_commit(&mut bytes, &salt, &sample_commit());
+        let (put, rest) = bytes.split_at(put_len);
+        let (delete, commit) = rest.split_at(RECORD_HEADER_LEN + KEY_LEN);
+        for record in [put, delete] {
+            assert_eq!(
+                record[..CHECKSUM_LEN],
+                twox_hash::XxHash3_64::oneshot_with_seed(seed, &record[CHECKSUM_LEN..])
+                    .to_le_bytes()
+            );
+        }
+        assert_eq!(
+            commit[..CHECKSUM_LEN],
+            blake3::keyed_hash(&salt, &commit[CHECKSUM_LEN..]).as_bytes()[..CHECKSUM_LEN]
+        );
+    }
+
     #[test]
     fn another_segments_salt_does_not_verify() {
         let (bytes, _) = sample_log();
@@ -605,12 +649,15 @@ mod tests {
         let mut bad = bytes;
         bad[0] = b'X';
         assert_eq!(SegmentHeader::decode(&bad), Err(HeaderError::BadMagic));
-        let mut bad = bytes;
-        bad[8..12].copy_from_slice(&2u32.to_le_bytes());
-        assert_eq!(
-            SegmentHeader::decode(&bad),
-            Err(HeaderError::UnsupportedVersion { found: 2 })
-        );
+        // Version 1 (keyed BLAKE3 on every record) and an unknown future version.
+        for version in [1u32, 3] {
+            let mut bad = bytes;
+            bad[8..12].copy_from_slice(&version.to_le_bytes());
+            assert_eq!(
+                SegmentHeader::decode(&bad),
+                Err(HeaderError::UnsupportedVersion { found: version })
+            );
+        }
         let mut bad = bytes;
         bad[12] = 65;
         assert_eq!(
@@ -635,7 +682,7 @@ mod tests {
         // Set flags to 2 and re-seal the checksum so only the flags check can fail.
         let flags_at = RECORD_HEADER_LEN + 84;
         bytes[flags_at..flags_at + 4].copy_from_slice(&2u32.to_le_bytes());
-        let sum = checksum(&SALT, &bytes[CHECKSUM_LEN..]);
+        let sum = record_checksum(&SALT, RecordKind::Commit, &bytes[CHECKSUM_LEN..]);
         bytes[..CHECKSUM_LEN].copy_from_slice(&sum);
         assert_eq!(
             decode_record(&SALT, &bytes),

@@ -17,8 +17,9 @@
 //! - **Segments** (`segment.rs`, layout in `format.rs`): append-only files
 //!   `segment-NNNNNN.dat`, each with a 64-byte header (magic `AETHSTOR`, format version,
 //!   segment id, a random 32-byte salt, header checksum) and then records. Every record
-//!   carries an 8-byte BLAKE3 checksum keyed by the segment's salt over its header and
-//!   payload. Kinds: put (key, value), delete (key), commit. Values are at most
+//!   carries an 8-byte checksum over its header and payload, keyed by the segment's salt:
+//!   XXH3-64 for puts and deletes, BLAKE3 for commit records (which recovery must not
+//!   mistake for user bytes; see `format.rs`). Kinds: put (key, value), delete (key), commit. Values are at most
 //!   [`MAX_VALUE_BYTES`] (1 MiB), so a corrupt length can never make a reader allocate
 //!   more than that.
 //! - **Groups**: a block's records followed by one commit record (group sequence number,
