@@ -211,11 +211,12 @@ fn shred_set(
     fec::encode_parity(shape, data.iter().map(Vec::as_slice), |position, parity| {
         coding[position].extend_from_slice(parity);
     })?;
-    let leaves: Vec<_> = data
+    let leaf_bytes: Vec<&[u8]> = data
         .iter()
         .chain(coding.iter())
-        .map(|bytes| merkle::leaf_hash(bytes))
+        .map(Vec::as_slice)
         .collect();
+    let leaves = merkle::leaf_hashes(&leaf_bytes);
     assert_eq!(leaves.len(), shape.leaf_count());
     let tree = MerkleTree::new(leaves);
     let root = tree.root();
