@@ -16,7 +16,7 @@ use aether_types::Hash;
 
 use std::sync::Arc;
 
-use crate::hashing::{KEY_BITS, key_bit, node_hash, value_hash};
+use crate::hashing::{KEY_BITS, key_bit, node_hash, value_hash, value_hashes};
 use crate::node::{Child, Node, split};
 use crate::pending::{self, PENDING_HASH};
 use crate::warm::{WARM_OPERATIONS_MAX, warm};
@@ -90,9 +90,20 @@ impl Batch {
         I: IntoIterator<Item = (Hash, Option<V>)>,
         V: AsRef<[u8]>,
     {
+        let updates: Vec<(Hash, Option<V>)> = updates.into_iter().collect();
+        let values: Vec<&[u8]> = updates
+            .iter()
+            .filter_map(|(_, value)| value.as_ref().map(AsRef::as_ref))
+            .collect();
+        let mut hashes = value_hashes(&values).into_iter();
         let mut operations: Vec<(Hash, Option<Hash>)> = updates
-            .into_iter()
-            .map(|(key, value)| (key, value.map(|value| value_hash(value.as_ref()))))
+            .iter()
+            .map(|(key, value)| {
+                let hash = value
+                    .as_ref()
+                    .map(|_| hashes.next().expect("a hash per value"));
+                (*key, hash)
+            })
             .collect();
         operations.sort_unstable_by_key(|operation| operation.0);
         assert!(
@@ -330,7 +341,9 @@ mod tests {
         let updates: Vec<(Hash, Option<Vec<u8>>)> = (0..200u32)
             .map(|i| {
                 let key = Hash::digest(&i.to_le_bytes());
-                (key, (i % 3 != 0).then(|| i.to_be_bytes().to_vec()))
+                // Mostly 100-byte values (runs that share compressions), some shorter.
+                let repeats = if i % 7 == 0 { 3 } else { 25 };
+                (key, (i % 3 != 0).then(|| i.to_be_bytes().repeat(repeats)))
             })
             .collect();
         assert_eq!(

@@ -14,7 +14,7 @@
 
 use std::sync::LazyLock;
 
-use aether_types::Hash;
+use aether_types::{Hash, hash_lanes};
 
 /// Number of bits in a key, and so the greatest depth a leaf can sit at.
 pub const KEY_BITS: usize = 256;
@@ -52,6 +52,13 @@ const FLAG_KEYED_HASH: u8 = 16;
 /// The value hash a leaf commits to: plain `BLAKE3(value)`.
 pub fn value_hash(value: &[u8]) -> Hash {
     Hash(*blake3::hash(value).as_bytes())
+}
+
+/// [`value_hash`] of each of `values`, in order; runs of values of equal length share
+/// BLAKE3's multi-input compression ([`aether_types::hash_lanes`]).
+pub(crate) fn value_hashes(values: &[&[u8]]) -> Vec<Hash> {
+    static PLAIN: LazyLock<hash_lanes::Mode> = LazyLock::new(hash_lanes::Mode::plain);
+    hash_lanes::hash_runs(&PLAIN, values)
 }
 
 /// `BLAKE3-keyed(K_leaf, key ‖ value_hash)` with `K_leaf = derive_key(LEAF_CONTEXT, "")`.

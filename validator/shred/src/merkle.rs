@@ -14,7 +14,7 @@
 
 use std::sync::LazyLock;
 
-use aether_types::Hash;
+use aether_types::{Hash, hash_lanes};
 
 use crate::layout::proof_depth;
 
@@ -44,137 +44,16 @@ pub fn leaf_hash_parts(parts: &[&[u8]]) -> Hash {
 }
 
 /// The leaf hashes of many shreds' `header ‖ body` bytes: equal to [`leaf_hash`] of
-/// each, computed [`HASH_LANES`] leaves at a time where they allow it.
-///
-/// A leaf is at most one BLAKE3 chunk (1024 bytes) of up to 16 blocks, and the shreds
-/// of one kind in a set all have the same length. Runs of equal-length leaves go
-/// through BLAKE3's multi-input compression (`Platform::hash_many`, one leaf per SIMD
-/// lane) for every block but the last, which ends the chunk and the root and is
-/// compressed one leaf at a time with its true length. One compression per block of
-/// each leaf, one leaf after another, was the largest part of the shred stage's hashing.
-/// `hash_many` is public but documented as unstable, so the workspace pins blake3 to an
-/// exact version, and a test checks every length and lane count against [`leaf_hash`].
+/// each. A set's leaves of one kind all have the same length (at most one BLAKE3 chunk),
+/// so they go through the multi-input compression of [`aether_types::hash_lanes`]: one
+/// compression per block of each leaf, one leaf after another, was the largest part of
+/// the shred stage's hashing.
 pub fn leaf_hashes(leaves: &[&[u8]]) -> Vec<Hash> {
-    let mut hashes = Vec::with_capacity(leaves.len());
-    let mut start = 0;
-    while start < leaves.len() {
-        let len = leaves[start].len();
-        let run = leaves[start..]
-            .iter()
-            .take(HASH_LANES)
-            .take_while(|leaf| leaf.len() == len)
-            .count();
-        let group = &leaves[start..start + run];
-        if (1..=CHUNK_BYTES).contains(&len) && run > 1 {
-            hash_equal_leaves(group, &mut hashes);
-        } else {
-            hashes.extend(group.iter().map(|leaf| leaf_hash(leaf)));
-        }
-        start += run;
-    }
-    hashes
+    hash_lanes::hash_runs(&LEAF_MODE, leaves)
 }
 
-/// Leaves hashed by one multi-input compression call: the widest SIMD degree BLAKE3
-/// has (AVX-512).
-const HASH_LANES: usize = 16;
-
-/// BLAKE3's block and chunk sizes.
-const BLOCK_BYTES: usize = 64;
-const CHUNK_BYTES: usize = 1024;
-
-// BLAKE3 domain flags (specification, table 3).
-const FLAG_CHUNK_START: u8 = 1;
-const FLAG_CHUNK_END: u8 = 2;
-const FLAG_ROOT: u8 = 8;
-const FLAG_DERIVE_KEY_MATERIAL: u8 = 64;
-
-static PLATFORM: LazyLock<blake3::platform::Platform> =
-    LazyLock::new(blake3::platform::Platform::detect);
-
-/// The leaf key: `derive_key`'s context key for [`LEAF_CONTEXT`], as compression words.
-static LEAF_KEY_WORDS: LazyLock<[u32; 8]> = LazyLock::new(|| {
-    blake3::platform::words_from_le_bytes_32(&blake3::hazmat::hash_derive_key_context(LEAF_CONTEXT))
-});
-
-/// Appends the leaf hashes of `leaves` (2 to [`HASH_LANES`], all of the same length,
-/// 1 to 1024 bytes) to `out`.
-fn hash_equal_leaves(leaves: &[&[u8]], out: &mut Vec<Hash>) {
-    let len = leaves[0].len();
-    assert!(leaves.len() <= HASH_LANES && leaves.iter().all(|leaf| leaf.len() == len));
-    // Every block but the last goes through the lanes; the last (1 to 64 bytes) ends
-    // the chunk and is the root.
-    let leading_blocks = (len - 1) / BLOCK_BYTES;
-    let mut chaining = [*LEAF_KEY_WORDS; HASH_LANES];
-    if leading_blocks > 0 {
-        let mut digests = [0u8; 32 * HASH_LANES];
-        let digests = &mut digests[..32 * leaves.len()];
-        hash_leading_blocks(leaves, leading_blocks, digests);
-        for (words, digest) in chaining.iter_mut().zip(digests.chunks_exact(32)) {
-            *words = blake3::platform::words_from_le_bytes_32(
-                digest.try_into().expect("32-byte digest"),
-            );
-        }
-    }
-    let tail_start = leading_blocks * BLOCK_BYTES;
-    let tail_len = len - tail_start;
-    let flags = FLAG_DERIVE_KEY_MATERIAL
-        | FLAG_CHUNK_END
-        | FLAG_ROOT
-        | if leading_blocks == 0 {
-            FLAG_CHUNK_START
-        } else {
-            0
-        };
-    for (leaf, mut words) in leaves.iter().zip(chaining) {
-        let mut block = [0u8; BLOCK_BYTES];
-        block[..tail_len].copy_from_slice(&leaf[tail_start..]);
-        PLATFORM.compress_in_place(&mut words, &block, tail_len as u8, 0, flags);
-        out.push(Hash(blake3::platform::le_bytes_from_words_32(&words)));
-    }
-}
-
-/// The chaining value of each leaf after its first `blocks` blocks (1 to 15), into
-/// `digests` (32 bytes per leaf).
-fn hash_leading_blocks(leaves: &[&[u8]], blocks: usize, digests: &mut [u8]) {
-    fn lanes<const N: usize>(leaves: &[&[u8]], digests: &mut [u8]) {
-        fn prefix<const N: usize>(leaf: &[u8]) -> &[u8; N] {
-            leaf[..N].try_into().expect("the leaf holds N bytes")
-        }
-        let mut inputs = [prefix::<N>(leaves[0]); HASH_LANES];
-        for (input, leaf) in inputs.iter_mut().zip(leaves) {
-            *input = prefix(leaf);
-        }
-        PLATFORM.hash_many(
-            &inputs[..leaves.len()],
-            &LEAF_KEY_WORDS,
-            0,
-            blake3::IncrementCounter::No,
-            FLAG_DERIVE_KEY_MATERIAL,
-            FLAG_CHUNK_START,
-            0,
-            digests,
-        );
-    }
-    match blocks {
-        1 => lanes::<64>(leaves, digests),
-        2 => lanes::<128>(leaves, digests),
-        3 => lanes::<192>(leaves, digests),
-        4 => lanes::<256>(leaves, digests),
-        5 => lanes::<320>(leaves, digests),
-        6 => lanes::<384>(leaves, digests),
-        7 => lanes::<448>(leaves, digests),
-        8 => lanes::<512>(leaves, digests),
-        9 => lanes::<576>(leaves, digests),
-        10 => lanes::<640>(leaves, digests),
-        11 => lanes::<704>(leaves, digests),
-        12 => lanes::<768>(leaves, digests),
-        13 => lanes::<832>(leaves, digests),
-        14 => lanes::<896>(leaves, digests),
-        15 => lanes::<960>(leaves, digests),
-        other => unreachable!("a leaf of one chunk has 1 to 15 leading blocks, not {other}"),
-    }
-}
+static LEAF_MODE: LazyLock<hash_lanes::Mode> =
+    LazyLock::new(|| hash_lanes::Mode::derive_key(LEAF_CONTEXT));
 
 /// The parent of two nodes.
 pub fn node_hash(left: &Hash, right: &Hash) -> Hash {
@@ -255,16 +134,13 @@ mod tests {
         (0..count).map(|i| leaf_hash(&[i])).collect()
     }
 
-    /// Batched leaf hashes equal one-at-a-time ones for every length a chunk allows
-    /// (and past it), every lane count, and runs of mixed lengths.
+    /// Batched leaf hashes equal one-at-a-time ones (the lanes themselves are tested
+    /// in `aether_types::hash_lanes`; this checks the leaf mode).
     #[test]
     fn batched_leaf_hashes_equal_single_ones() {
         let bytes: Vec<u8> = (0..2100u32).map(|i| (i * 31 + 7) as u8).collect();
-        for len in (0..=1100)
-            .step_by(7)
-            .chain([63, 64, 65, 128, 1023, 1024, 1025])
-        {
-            for count in [1, 2, 15, 16, 17, 33] {
+        for len in [1, 63, 64, 65, 940, 1000, 1024, 1025] {
+            for count in [1, 2, 16, 17] {
                 let leaves: Vec<&[u8]> = (0..count)
                     .map(|index| &bytes[index * 29 % 900..][..len])
                     .collect();

@@ -64,6 +64,7 @@ pub mod certificate;
 pub mod codec;
 pub mod error;
 pub mod hash;
+pub mod hash_lanes;
 pub mod merkle;
 pub mod output;
 pub mod shred;
