@@ -6,11 +6,10 @@
 //! (`Hasher::new_derive_key`) would cost a second compression for the context every time.
 //!
 //! [`leaf_hashes`] and [`node_hashes`] compute many such hashes together, up to
-//! [`HASH_LANES`] per call of BLAKE3's multi-input compression (one input per SIMD lane:
-//! 16 with AVX-512, 8 with AVX2), which costs far less per hash than one compression at a
-//! time (see the crate's `hash_lanes` benchmark). That entry point, `Platform::hash_many`,
-//! is public but documented by the blake3 crate as unstable, so the workspace pins blake3
-//! to an exact version and a test here checks every lane count against `keyed_hash`.
+//! [`HASH_LANES`](hash_lanes::HASH_LANES) per call of BLAKE3's multi-input compression
+//! (one input per SIMD lane: 16 with AVX-512, 8 with AVX2; [`aether_types::hash_lanes`]),
+//! which costs far less per hash than one compression at a time; a test here checks
+//! every lane count against `keyed_hash`.
 
 use std::sync::LazyLock;
 
@@ -32,22 +31,8 @@ const _: () = assert!(KEY_BITS == Hash::LEN * 8);
 
 static LEAF_KEY: LazyLock<[u8; 32]> = LazyLock::new(|| blake3::derive_key(LEAF_CONTEXT, &[]));
 static NODE_KEY: LazyLock<[u8; 32]> = LazyLock::new(|| blake3::derive_key(NODE_CONTEXT, &[]));
-static LEAF_KEY_WORDS: LazyLock<[u32; 8]> = LazyLock::new(|| key_words(&LEAF_KEY));
-static NODE_KEY_WORDS: LazyLock<[u32; 8]> = LazyLock::new(|| key_words(&NODE_KEY));
-
-/// The widest SIMD compression this CPU has, chosen once.
-static PLATFORM: LazyLock<blake3::platform::Platform> =
-    LazyLock::new(blake3::platform::Platform::detect);
-
-/// Inputs hashed by one multi-input compression call: the widest SIMD degree BLAKE3 has.
-pub(crate) const HASH_LANES: usize = 16;
-
-// BLAKE3 domain flags (BLAKE3 specification, table 3): a one-block keyed hash is a single
-// compression whose block both starts and ends chunk 0 and is the root.
-const FLAG_CHUNK_START: u8 = 1;
-const FLAG_CHUNK_END: u8 = 2;
-const FLAG_ROOT: u8 = 8;
-const FLAG_KEYED_HASH: u8 = 16;
+static LEAF_MODE: LazyLock<hash_lanes::Mode> = LazyLock::new(|| hash_lanes::Mode::keyed(&LEAF_KEY));
+static NODE_MODE: LazyLock<hash_lanes::Mode> = LazyLock::new(|| hash_lanes::Mode::keyed(&NODE_KEY));
 
 /// The value hash a leaf commits to: plain `BLAKE3(value)`.
 pub fn value_hash(value: &[u8]) -> Hash {
@@ -85,48 +70,12 @@ pub(crate) fn pair_block(first: &Hash, second: &Hash) -> [u8; 64] {
 
 /// `out[i] = leaf_hash` of the pair in `inputs[i]` (each a [`pair_block`]).
 pub(crate) fn leaf_hashes(inputs: &[[u8; 64]], out: &mut [Hash]) {
-    keyed_hashes(&LEAF_KEY_WORDS, inputs, out);
+    hash_lanes::hash_blocks(&LEAF_MODE, inputs, out);
 }
 
 /// `out[i] = node_hash` of the pair in `inputs[i]` (each a [`pair_block`]).
 pub(crate) fn node_hashes(inputs: &[[u8; 64]], out: &mut [Hash]) {
-    keyed_hashes(&NODE_KEY_WORDS, inputs, out);
-}
-
-/// `out[i] = BLAKE3-keyed(key, inputs[i])`, [`HASH_LANES`] inputs per compression call.
-fn keyed_hashes(key_words: &[u32; 8], inputs: &[[u8; 64]], out: &mut [Hash]) {
-    assert_eq!(inputs.len(), out.len(), "one output per input");
-    let platform = *PLATFORM;
-    let mut digests = [0u8; 32 * HASH_LANES];
-    for (input_chunk, out_chunk) in inputs.chunks(HASH_LANES).zip(out.chunks_mut(HASH_LANES)) {
-        let mut lanes: [&[u8; 64]; HASH_LANES] = [&input_chunk[0]; HASH_LANES];
-        for (lane, input) in lanes.iter_mut().zip(input_chunk) {
-            *lane = input;
-        }
-        let count = input_chunk.len();
-        platform.hash_many(
-            &lanes[..count],
-            key_words,
-            0,
-            blake3::IncrementCounter::No,
-            FLAG_KEYED_HASH | FLAG_ROOT,
-            FLAG_CHUNK_START,
-            FLAG_CHUNK_END,
-            &mut digests[..32 * count],
-        );
-        for (hash, digest) in out_chunk.iter_mut().zip(digests.chunks_exact(32)) {
-            hash.0.copy_from_slice(digest);
-        }
-    }
-}
-
-/// A 32-byte BLAKE3 key as the eight little-endian words the compression function takes.
-fn key_words(key: &[u8; 32]) -> [u32; 8] {
-    let mut words = [0u32; 8];
-    for (word, bytes) in words.iter_mut().zip(key.chunks_exact(4)) {
-        *word = u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]);
-    }
-    words
+    hash_lanes::hash_blocks(&NODE_MODE, inputs, out);
 }
 
 /// Bit `depth` of `key`, most significant bit of byte 0 first: `false` is left, `true` right.
@@ -205,7 +154,7 @@ mod tests {
     fn many_at_once_equal_one_at_a_time_for_every_count() {
         // Every count from none to more than two full calls, so partial last calls and
         // each lane position are covered.
-        for count in 0..=(2 * HASH_LANES + 3) {
+        for count in 0..=(2 * hash_lanes::HASH_LANES + 3) {
             let pairs: Vec<(Hash, Hash)> = (0..count as u32)
                 .map(|i| {
                     (

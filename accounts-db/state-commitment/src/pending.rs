@@ -25,7 +25,7 @@
 //! value; `finish` asserts that every node it hashes has final children, so a marker left
 //! in place by a bug stops the node instead of producing a wrong root.
 //!
-//! [`HASH_LANES`]: crate::hashing::HASH_LANES
+//! [`HASH_LANES`]: aether_types::hash_lanes::HASH_LANES
 
 use std::sync::Arc;
 

@@ -6,8 +6,9 @@
 //! each run of up to [`HASH_LANES`] consecutive inputs of equal length, compresses all
 //! blocks but the last through `Platform::hash_many` (16 lanes with AVX-512, 8 with
 //! AVX2), then the last block of each input (which ends the chunk and is the root) one
-//! at a time with its true length. The result is exactly the mode's BLAKE3 hash of each
-//! input. `hash_many` is public but documented by the blake3 crate as unstable, so the
+//! at a time with its true length. Inputs of exactly one block go through the lanes
+//! whole ([`hash_blocks`] takes them as arrays, without allocating: the state tree's
+//! leaf and node hashes). The result is exactly the mode's BLAKE3 hash of each input. `hash_many` is public but documented by the blake3 crate as unstable, so the
 //! workspace pins blake3 to an exact version, and the tests compare every length and
 //! lane count with the blake3 crate's own functions.
 
@@ -18,7 +19,8 @@ use crate::Hash;
 /// Inputs per multi-input compression call: the widest SIMD degree BLAKE3 has.
 pub const HASH_LANES: usize = 16;
 
-const BLOCK_BYTES: usize = 64;
+/// Bytes of a BLAKE3 block: the input of [`hash_blocks`].
+pub const BLOCK_BYTES: usize = 64;
 const CHUNK_BYTES: usize = 1024;
 
 // BLAKE3 domain flags (specification, table 3).
@@ -99,7 +101,15 @@ pub fn hash_runs(mode: &Mode, inputs: &[&[u8]]) -> Vec<Hash> {
             .take_while(|input| input.len() == len)
             .count();
         let group = &inputs[start..start + run];
-        if (1..=CHUNK_BYTES).contains(&len) && run > 1 {
+        if len == BLOCK_BYTES && run > 1 {
+            let mut lanes = [prefix::<BLOCK_BYTES>(group[0]); HASH_LANES];
+            for (lane, input) in lanes.iter_mut().zip(group) {
+                *lane = prefix(input);
+            }
+            let mut digests = [Hash::ZERO; HASH_LANES];
+            hash_whole_blocks(mode, &lanes[..run], &mut digests[..run]);
+            hashes.extend_from_slice(&digests[..run]);
+        } else if (1..=CHUNK_BYTES).contains(&len) && run > 1 {
             hash_equal_lengths(mode, group, &mut hashes);
         } else {
             hashes.extend(group.iter().map(|input| mode.hash(input)));
@@ -107,6 +117,44 @@ pub fn hash_runs(mode: &Mode, inputs: &[&[u8]]) -> Vec<Hash> {
         start += run;
     }
     hashes
+}
+
+/// `out[i]` = the hash in `mode` of the one-block input `inputs[i]`, [`HASH_LANES`]
+/// inputs per multi-input compression call.
+pub fn hash_blocks(mode: &Mode, inputs: &[[u8; BLOCK_BYTES]], out: &mut [Hash]) {
+    assert_eq!(inputs.len(), out.len(), "one output per input");
+    for (input_chunk, out_chunk) in inputs.chunks(HASH_LANES).zip(out.chunks_mut(HASH_LANES)) {
+        let mut lanes = [&input_chunk[0]; HASH_LANES];
+        for (lane, input) in lanes.iter_mut().zip(input_chunk) {
+            *lane = input;
+        }
+        hash_whole_blocks(mode, &lanes[..input_chunk.len()], out_chunk);
+    }
+}
+
+/// One-block inputs (at most [`HASH_LANES`]) through one multi-input compression: the
+/// block starts and ends the chunk and is the root.
+fn hash_whole_blocks(mode: &Mode, lanes: &[&[u8; BLOCK_BYTES]], out: &mut [Hash]) {
+    let mut digests = [0u8; 32 * HASH_LANES];
+    let digests = &mut digests[..32 * lanes.len()];
+    PLATFORM.hash_many(
+        lanes,
+        &mode.key_words,
+        0,
+        blake3::IncrementCounter::No,
+        mode.flag | FLAG_ROOT,
+        FLAG_CHUNK_START,
+        FLAG_CHUNK_END,
+        digests,
+    );
+    for (hash, digest) in out.iter_mut().zip(digests.chunks_exact(32)) {
+        hash.0.copy_from_slice(digest);
+    }
+}
+
+/// The first `N` bytes of `input` as an array.
+fn prefix<const N: usize>(input: &[u8]) -> &[u8; N] {
+    input[..N].try_into().expect("the input holds N bytes")
 }
 
 /// Appends the hashes of `inputs` (2 to [`HASH_LANES`], all of one length of 1 to 1024
@@ -150,9 +198,6 @@ fn hash_equal_lengths(mode: &Mode, inputs: &[&[u8]], out: &mut Vec<Hash>) {
 /// `digests` (32 bytes per input).
 fn hash_leading_blocks(mode: &Mode, inputs: &[&[u8]], blocks: usize, digests: &mut [u8]) {
     fn lanes<const N: usize>(mode: &Mode, inputs: &[&[u8]], digests: &mut [u8]) {
-        fn prefix<const N: usize>(input: &[u8]) -> &[u8; N] {
-            input[..N].try_into().expect("the input holds N bytes")
-        }
         let mut lanes = [prefix::<N>(inputs[0]); HASH_LANES];
         for (lane, input) in lanes.iter_mut().zip(inputs) {
             *lane = prefix(input);
@@ -233,6 +278,17 @@ mod tests {
                         .collect();
                     check(&inputs);
                 }
+            }
+            // One-block inputs as arrays, for every count up to past two calls.
+            for count in 0..=(2 * HASH_LANES + 3) {
+                let blocks: Vec<[u8; BLOCK_BYTES]> = (0..count)
+                    .map(|index| *prefix(&bytes[index * 13..]))
+                    .collect();
+                let mut out = vec![Hash::ZERO; count];
+                hash_blocks(mode, &blocks, &mut out);
+                let expected: Vec<Hash> =
+                    blocks.iter().map(|block| Hash(reference(block))).collect();
+                assert_eq!(out, expected, "{count} blocks");
             }
             let mixed: Vec<&[u8]> = [940, 940, 1000, 1000, 1000, 5, 940, 0, 0]
                 .iter()
