@@ -139,13 +139,16 @@ struct BlockInProgress {
 }
 
 impl BlockInProgress {
-    fn new(slot: u64) -> Self {
+    /// An empty block with room for `writes_expected` writes (the previous block's
+    /// count: blocks under steady load are alike, and a map grown by doubling rehashes
+    /// every key it holds at each step).
+    fn new(slot: u64, writes_expected: usize) -> Self {
         Self {
             slot,
             transaction_bytes: 0,
             transactions: Vec::new(),
             received_at: Vec::new(),
-            writes: Writes::new(),
+            writes: Writes::with_capacity_and_hasher(writes_expected, Default::default()),
             spent: Vec::new(),
         }
     }
@@ -216,7 +219,7 @@ impl BankingStage {
             clock,
             chain,
             parent,
-            current: BlockInProgress::new(first_slot),
+            current: BlockInProgress::new(first_slot, 0),
             input_keys: Vec::new(),
         }
     }
@@ -297,7 +300,11 @@ impl BankingStage {
 
     /// Seals the current block and starts the next one at `next_slot`.
     fn seal(&mut self, next_slot: u64) -> Result<SealedBlock, SealError> {
-        let finished = std::mem::replace(&mut self.current, BlockInProgress::new(next_slot));
+        let writes_expected = self.current.writes.len();
+        let finished = std::mem::replace(
+            &mut self.current,
+            BlockInProgress::new(next_slot, writes_expected),
+        );
         let slot = finished.slot;
         let ids: Vec<Hash> = finished.transactions.iter().map(|(_, id)| *id).collect();
         let mut header = self.keys.unsealed_header(

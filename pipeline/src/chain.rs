@@ -180,7 +180,7 @@ mod tests {
             })
             .collect();
         let mut index = AddressIndex::default();
-        let mut writes = Writes::new();
+        let mut writes = Writes::default();
         for (reference, aeth) in references.iter().zip([10, 20, 30]) {
             writes.insert(
                 reference.key(),
@@ -193,7 +193,7 @@ mod tests {
             key: reference.key(),
             owner,
         };
-        let mut spend = Writes::new();
+        let mut spend = Writes::default();
         spend.insert(references[1].key(), None);
         index.apply(&spend, &[spent(&references[1])]);
         assert_eq!(index.balance(&owner), 40);
@@ -258,7 +258,7 @@ mod tests {
             let mut model: BTreeMap<Hash, (Hash, OutputReference, u64)> = BTreeMap::new();
             let mut index = AddressIndex::default();
             for block in blocks {
-                let mut writes = Writes::new();
+                let mut writes = Writes::default();
                 for write in block {
                     match write {
                         GeneratedWrite::Output { key_number, owner_number, aeth } => {

@@ -151,18 +151,18 @@ fn refused_blocks_change_nothing() {
     let root = accounts.state_root(&a).unwrap();
     assert!(
         accounts
-            .apply_block(block_hash(9), block_hash(10), 6, Writes::new())
+            .apply_block(block_hash(9), block_hash(10), 6, Writes::default())
             .is_err()
     );
     assert!(
         accounts
-            .apply_block(a, block_hash(11), 5, Writes::new())
+            .apply_block(a, block_hash(11), 5, Writes::default())
             .is_err(),
         "slot not above parent"
     );
     assert!(
         accounts
-            .apply_block(GENESIS_PARENT, a, 7, Writes::new())
+            .apply_block(GENESIS_PARENT, a, 7, Writes::default())
             .is_err(),
         "duplicate hash"
     );
@@ -327,7 +327,7 @@ proptest! {
                     let hash = block_hash(next_block);
                     let slot = parent_slot + 1 + next_block % 3;
                     next_block += 1;
-                    let mut block_writes = Writes::new();
+                    let mut block_writes = Writes::default();
                     let mut state = parent_state;
                     for (index, value) in pairs {
                         let value = value.map(|byte| vec![byte; 1 + usize::from(byte % 4)]);

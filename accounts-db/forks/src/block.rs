@@ -7,7 +7,7 @@ use aether_types::Hash;
 use crate::finalized_state::{BlockId, Value};
 
 /// One block's diff layer: key → new value, `None` for a delete (spent).
-pub type Writes = HashMap<Hash, Option<Value>>;
+pub type Writes = foldhash::HashMap<Hash, Option<Value>>;
 
 /// A block to add to the overlay ([`ForkOverlay::insert_block`](crate::ForkOverlay::insert_block)).
 #[derive(Debug, Clone, PartialEq, Eq)]

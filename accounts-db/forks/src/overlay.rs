@@ -42,7 +42,7 @@ impl<S: FinalizedState, T> ForkOverlay<S, T> {
             parent: Hash::ZERO,
             slot: last_finalized.slot,
             state_root: last_finalized.state_root,
-            writes: Writes::new(),
+            writes: Writes::default(),
             value_bytes: 0,
             payload,
             children: Vec::new(),

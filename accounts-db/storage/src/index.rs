@@ -6,7 +6,7 @@
 //! - a segment's `live_bytes` is the sum of the lengths of the locations in it;
 //! - `live_bytes + tombstone_bytes <= total_bytes` for every segment.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use aether_types::Hash;
 
@@ -76,7 +76,7 @@ impl Update {
 /// The index.
 #[derive(Debug, Default)]
 pub(crate) struct Index {
-    map: HashMap<Hash, Location>,
+    map: foldhash::HashMap<Hash, Location>,
     usage: BTreeMap<u32, SegmentUsage>,
 }
 

@@ -161,7 +161,11 @@ pub fn execute_parallel(
     let mut outcomes: Vec<Option<Result<(), RejectReason>>> = vec![None; transactions.len()];
     // Each transaction's spent inputs, by block index (levels finish out of order).
     let mut spent_by_index: Vec<Vec<SpentOutput>> = vec![Vec::new(); transactions.len()];
-    let mut writes = Writes::new();
+    // Every written key is in some access set: sized once, the map never rehashes.
+    let mut writes = Writes::with_capacity_and_hasher(
+        access_sets.iter().map(|access| access.writes.len()).sum(),
+        Default::default(),
+    );
     for members in &by_level {
         let view = Layered {
             base,

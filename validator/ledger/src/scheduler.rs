@@ -5,8 +5,6 @@
 //! conflicts with an earlier write. One pass, O(total keys) with a hash map per key:
 //! the last level that wrote it and the highest level that read it.
 
-use std::collections::HashMap;
-
 use aether_types::{Hash, Transaction};
 
 use crate::rules::created_output_keys;
@@ -58,7 +56,8 @@ struct KeyLevels {
 
 /// The level of each transaction, in block order (see the module docs).
 pub fn schedule_levels(access_sets: &[AccessSet]) -> Vec<u32> {
-    let mut keys: HashMap<Hash, KeyLevels> = HashMap::with_capacity(access_sets.len() * 4);
+    let mut keys: foldhash::HashMap<Hash, KeyLevels> =
+        foldhash::HashMap::with_capacity_and_hasher(access_sets.len() * 4, Default::default());
     let mut levels = Vec::with_capacity(access_sets.len());
     for access in access_sets {
         let mut level = 0u32;

@@ -9,7 +9,7 @@ use aether_types::Hash;
 pub type StateValue = Arc<[u8]>;
 
 /// A block's effects: `Some(bytes)` creates or replaces, `None` deletes.
-pub type Writes = HashMap<Hash, Option<StateValue>>;
+pub type Writes = foldhash::HashMap<Hash, Option<StateValue>>;
 
 /// Read access to the state a block executes on (its parent's state).
 ///

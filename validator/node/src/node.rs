@@ -166,7 +166,7 @@ fn open_accounts(
 }
 
 fn build_address_index(accounts: &AccountsDb, chain: &ChainState) -> Result<()> {
-    let mut writes = Writes::new();
+    let mut writes = Writes::default();
     for entry in accounts.storage().iter_live() {
         let (key, value) = entry.context("reading account state")?;
         writes.insert(key, Some(value.into()));
