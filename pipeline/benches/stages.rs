@@ -5,6 +5,9 @@
 //!   against the backend's raw verification of the same signatures (the stage's
 //!   overhead is the gap).
 //! - `mempool`: inserting and popping transactions, best fee per byte first.
+//! - `parse`: decoding a batch of 128 transfer packets with their ids one by one,
+//!   against the batch decoder (ids hashed through BLAKE3's SIMD lanes); and the ids
+//!   alone, both ways.
 //!
 //! `cargo test --benches` runs each once at a tiny size and checks the results.
 
@@ -20,7 +23,7 @@ use aether_pipeline::mempool::Mempool;
 use aether_pipeline::metrics::StageMetrics;
 use aether_pipeline::packet::{BATCH_PACKETS_MAX, Packet, PacketBatch};
 use aether_pipeline::sigverify::{SIGVERIFY_DROP_REASONS, SigverifyStage, VerifiedTransaction};
-use aether_types::{Hash, Lock, OutputReference, Transaction, ValidityWindow};
+use aether_types::{Hash, Lock, OutputReference, Transaction, ValidityWindow, hash_lanes};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
 fn transfers(count: usize) -> Vec<Transaction> {
@@ -159,5 +162,47 @@ fn mempool(criterion: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, sigverify, mempool);
+/// The sigverify stage's parse: a batch of transfer packets decoded with their ids one
+/// by one, against the batch decoder that hashes the ids through SIMD lanes.
+fn parse(criterion: &mut Criterion) {
+    let transactions = transfers(BATCH_PACKETS_MAX);
+    let wires: Vec<Vec<u8>> = transactions
+        .iter()
+        .map(|transaction| transaction.to_wire().expect("wire"))
+        .collect();
+    let slices: Vec<&[u8]> = wires.iter().map(Vec::as_slice).collect();
+    let mut group = criterion.benchmark_group("parse");
+    group.throughput(Throughput::Elements(slices.len() as u64));
+    group.bench_function("one_by_one", |bencher| {
+        bencher.iter(|| {
+            slices
+                .iter()
+                .map(|bytes| Transaction::from_wire_with_id(bytes))
+                .collect::<Vec<_>>()
+        })
+    });
+    // The ids alone: one BLAKE3 per body against the lanes.
+    let bodies: Vec<Vec<u8>> = transactions
+        .iter()
+        .map(|transaction| aether_types::encode(&transaction.body))
+        .collect();
+    let bodies: Vec<&[u8]> = bodies.iter().map(Vec::as_slice).collect();
+    group.bench_function("ids_one_by_one", |bencher| {
+        bencher.iter(|| {
+            bodies
+                .iter()
+                .map(|body| Hash::digest(body))
+                .collect::<Vec<_>>()
+        })
+    });
+    group.bench_function("ids_grouped", |bencher| {
+        bencher.iter(|| hash_lanes::hash_grouped(&hash_lanes::Mode::plain(), &bodies))
+    });
+    group.bench_function("batch", |bencher| {
+        bencher.iter(|| Transaction::from_wire_batch(&slices))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, sigverify, mempool, parse);
 criterion_main!(benches);

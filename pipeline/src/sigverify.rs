@@ -93,8 +93,10 @@ impl SigverifyStage {
     /// already-verified packets are counted drops.
     fn parse(&mut self, batch: PacketBatch, metrics: &StageMetrics) {
         metrics.add_in(batch.packets.len());
-        for packet in &batch.packets {
-            let Ok((transaction, id)) = Transaction::from_wire_with_id(packet.data()) else {
+        let wires: Vec<&[u8]> = batch.packets.iter().map(|packet| packet.data()).collect();
+        let decoded = Transaction::from_wire_batch(&wires);
+        for (packet, decoded) in batch.packets.iter().zip(decoded) {
+            let Ok((transaction, id)) = decoded else {
                 metrics.add_drop("malformed", 1);
                 continue;
             };

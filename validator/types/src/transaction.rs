@@ -16,7 +16,7 @@ use crate::codec::{
     Decode, DecodeError, Encode, Reader, decode_exact, decode_seq, decode_sorted_seq, encode,
     encode_seq, seq_encoded_len, varint_len,
 };
-use crate::{Hash, Output, OutputReference};
+use crate::{Hash, Output, OutputReference, hash_lanes};
 
 /// The only transaction format version this code reads and writes.
 pub const TRANSACTION_VERSION: u8 = 1;
@@ -371,6 +371,12 @@ impl Transaction {
     /// [`Transaction::transaction_id`] because decoding accepts only the canonical
     /// encoding, so the body bytes that decode are exactly `encode(body)`.
     pub fn from_wire_with_id(bytes: &[u8]) -> Result<(Transaction, Hash), WireError> {
+        let (transaction, body_length) = Transaction::from_wire_with_body_length(bytes)?;
+        Ok((transaction, Hash::digest(&bytes[..body_length])))
+    }
+
+    /// [`Transaction::from_wire`] plus the length of the body's encoding.
+    fn from_wire_with_body_length(bytes: &[u8]) -> Result<(Transaction, usize), WireError> {
         if bytes.len() > MAX_WIRE_TRANSACTION_BYTES {
             return Err(WireError::TooLarge {
                 length: bytes.len(),
@@ -378,9 +384,34 @@ impl Transaction {
             });
         }
         let mut reader = Reader::new(bytes);
-        let (transaction, body_length) = Transaction::decode_with_body_length(&mut reader)?;
+        let decoded = Transaction::decode_with_body_length(&mut reader)?;
         reader.finish()?;
-        Ok((transaction, Hash::digest(&bytes[..body_length])))
+        Ok(decoded)
+    }
+
+    /// [`Transaction::from_wire_with_id`] for each of `packets`, in order. The ids of the
+    /// packets that decode are hashed together ([`hash_lanes::hash_grouped`]: bodies of
+    /// equal length share multi-input compressions), not one by one.
+    pub fn from_wire_batch(packets: &[&[u8]]) -> Vec<Result<(Transaction, Hash), WireError>> {
+        // Decoded in place with a placeholder id (a transaction is moved once), the
+        // ids filled in after.
+        let mut bodies: Vec<&[u8]> = Vec::with_capacity(packets.len());
+        let mut decoded: Vec<Result<(Transaction, Hash), WireError>> = packets
+            .iter()
+            .map(|bytes| {
+                let (transaction, body_length) = Transaction::from_wire_with_body_length(bytes)?;
+                bodies.push(&bytes[..body_length]);
+                Ok((transaction, Hash::ZERO))
+            })
+            .collect();
+        let ids = hash_lanes::hash_grouped(&hash_lanes::Mode::plain(), &bodies);
+        let slots = decoded
+            .iter_mut()
+            .filter_map(|decoded| decoded.as_mut().ok());
+        for ((_, id), hashed) in slots.zip(ids) {
+            *id = hashed;
+        }
+        decoded
     }
 }
 

@@ -224,6 +224,32 @@ proptest! {
             prop_assert_eq!(decoded.to_wire()?, bytes);
         }
     }
+
+    /// A batch of packets (valid, damaged and oversize, of mixed lengths) decodes
+    /// exactly as each packet does alone: same transactions, same ids, same errors, in
+    /// packet order.
+    #[test]
+    fn batch_decoding_equals_one_at_a_time(
+        packets in vec((strategies::transaction(), vec(mutation(), 0..2), proptest::bool::weighted(0.1)), 0..40)
+    ) {
+        let wires: Vec<Vec<u8>> = packets
+            .iter()
+            .map(|(transaction, mutations, oversize)| {
+                let mut bytes = transaction.to_wire().unwrap_or_default();
+                for mutation in mutations {
+                    apply(&mut bytes, mutation);
+                }
+                if *oversize {
+                    bytes.resize(MAX_WIRE_TRANSACTION_BYTES + 1, 0);
+                }
+                bytes
+            })
+            .collect();
+        let slices: Vec<&[u8]> = wires.iter().map(Vec::as_slice).collect();
+        let batch = Transaction::from_wire_batch(&slices);
+        let alone: Vec<_> = slices.iter().map(|bytes| Transaction::from_wire_with_id(bytes)).collect();
+        prop_assert_eq!(batch, alone);
+    }
 }
 
 proptest! {
