@@ -19,7 +19,7 @@ use std::sync::Arc;
 use crate::hashing::{KEY_BITS, key_bit, node_hash, value_hash, value_hashes};
 use crate::node::{Child, Node, split};
 use crate::pending::{self, PENDING_HASH};
-use crate::warm::{WARM_OPERATIONS_MAX, warm};
+use crate::warm::{Update, WARM_OPERATIONS_MAX, warm};
 
 /// How [`Tree::apply_with`](crate::Tree::apply_with) and the bulk build use threads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -171,7 +171,7 @@ fn apply_below(
     in_group: bool,
 ) -> (Child, i64) {
     if !in_group && operations.len() <= WARM_OPERATIONS_MAX {
-        warm(child, operations, depth);
+        warm(child, operations, depth, Update::Copy);
         let (mut new_child, delta) = apply_below(child, operations, depth, parallelism, true);
         pending::finish(&mut new_child);
         return (new_child, delta);
@@ -233,7 +233,7 @@ pub(crate) fn apply_owned(
         return 0;
     }
     if !in_group && operations.len() <= WARM_OPERATIONS_MAX {
-        warm(child, operations, depth);
+        warm(child, operations, depth, Update::InPlace);
         let delta = apply_owned(child, operations, depth, parallelism, true);
         pending::finish(child);
         return delta;
