@@ -96,7 +96,7 @@ pub fn execute_transaction(
         return Err(RejectReason::ProgramsNotEnabled);
     }
     for reference in &body.reference_inputs {
-        read_output(state, reference.key())?;
+        read_output(state, reference, reference.key())?;
     }
     let signers: Vec<Hash> = transaction
         .signatures
@@ -107,7 +107,7 @@ pub fn execute_transaction(
     let mut spent = Vec::with_capacity(body.inputs.len());
     for input in &body.inputs {
         let key = input.key();
-        let output = read_output(state, key)?;
+        let output = read_output(state, input, key)?;
         match output.lock {
             Lock::PublicKeyHash(lock) => {
                 if !signers.contains(&lock) {
@@ -164,10 +164,19 @@ pub fn execute_transaction(
     })
 }
 
-fn read_output(state: &(impl StateView + ?Sized), key: Hash) -> Result<Output, RejectReason> {
+/// The output `reference` names, stored under `key` (= `reference.key()`). The value must
+/// be an output stored under that same reference: comparing the references says so
+/// without hashing the stored one again (two references with one key would be a BLAKE3
+/// collision).
+fn read_output(
+    state: &(impl StateView + ?Sized),
+    reference: &OutputReference,
+    key: Hash,
+) -> Result<Output, RejectReason> {
+    debug_assert_eq!(reference.key(), key);
     let bytes = state.get(&key).ok_or(RejectReason::UnknownInput(key))?;
     match decode_state_output(&bytes) {
-        Some((reference, output)) if reference.key() == key => Ok(output),
+        Some((stored, output)) if stored == *reference => Ok(output),
         _ => Err(RejectReason::NotAnOutput(key)),
     }
 }
@@ -200,4 +209,39 @@ pub fn decode_state_output(bytes: &[u8]) -> Option<(OutputReference, Output)> {
     let output = Output::decode_from(&mut reader).ok()?;
     reader.finish().ok()?;
     Some((reference, output))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sample_blocks::independent_transfers;
+
+    /// An input's key must hold that very output: an output stored under another
+    /// reference's key, or bytes that are not an output, are refused as
+    /// `NotAnOutput`; the output in its own place is spent.
+    #[test]
+    fn an_input_must_hold_the_output_its_reference_names() {
+        let (state, transactions) = independent_transfers(2);
+        let (transaction, id) = &transactions[0];
+        let params = LedgerParams::DEFAULT;
+        assert!(execute_transaction(&state, transaction, *id, 1, &params).is_ok());
+
+        let input = transaction.body.inputs[0];
+        let other = transactions[1].0.body.inputs[0];
+        let mut misplaced = state.clone();
+        let (_, other_output) =
+            decode_state_output(&state.get(&other.key()).expect("present")).expect("output");
+        misplaced.insert(input.key(), output_state_value(&other, &other_output));
+        assert_eq!(
+            execute_transaction(&misplaced, transaction, *id, 1, &params),
+            Err(RejectReason::NotAnOutput(input.key()))
+        );
+
+        let mut not_an_output = state.clone();
+        not_an_output.insert(input.key(), Arc::from(&b"not an output"[..]));
+        assert_eq!(
+            execute_transaction(&not_an_output, transaction, *id, 1, &params),
+            Err(RejectReason::NotAnOutput(input.key()))
+        );
+    }
 }
