@@ -5,8 +5,11 @@
 //! 1. Scan S's records with no lock held; a put is a candidate when the index still
 //!    points at exactly its location; a tombstone is a candidate when its key is absent
 //!    and a segment older than S still exists (it may hold a put the tombstone hides).
+//!    Records are read [`SCAN_RECORDS`] at a time and their keys looked up together
+//!    under one short read lock, so the index's cache misses overlap.
 //! 2. Per batch of `batch_bytes`: take the appender lock (commits wait for one batch at
-//!    most), re-check each candidate against the index (no commit can interleave now),
+//!    most), re-check each candidate against the index (no commit can interleave now;
+//!    the keys are again looked up together first),
 //!    and append the survivors as a compaction group with its own commit record, written
 //!    durably like a block. Publishing it moves the index entries to the copies.
 //! 3. After the scan (always with at least one group, possibly empty, so that the newest
@@ -52,6 +55,9 @@ pub struct CompactionSummary {
     /// Bytes of those files.
     pub bytes_reclaimed: u64,
 }
+
+/// Records read from a segment before their keys are looked up together.
+const SCAN_RECORDS: usize = 64;
 
 /// A live record to copy.
 #[derive(Debug)]
@@ -162,40 +168,74 @@ fn compact_segment(
     let mut batch_bytes = 0usize;
     let mut copied = 0u64;
     let mut groups_written = 0u64;
+    // Records are read a few at a time into `scanned` (their bytes end to end), then
+    // their keys are looked up together under one read lock: each lookup is a cache
+    // miss in a large index, and independent lookups in a row overlap (`Index::warm`).
+    let mut scanned: Vec<u8> = Vec::new();
+    let mut scanned_records: Vec<(Location, usize)> = Vec::with_capacity(SCAN_RECORDS);
     let mut buf = Vec::new();
     while position < committed_len {
-        let len = read_verified(&mut reader, segment, position, &mut buf)?;
-        let (record, _) =
-            decode_record(segment.salt(), &buf).map_err(|reason| StorageError::CorruptRecord {
-                path: segment.path().to_path_buf(),
+        scanned.clear();
+        scanned_records.clear();
+        // No more than the batch may still take, so a batch overshoots its bounds by at
+        // most one record, as when records were taken one at a time.
+        let records_room = SCAN_RECORDS.min(MAX_GROUP_RECORDS - batch.len());
+        while position < committed_len
+            && scanned_records.len() < records_room
+            && batch_bytes + scanned.len() < shared.options.compaction.batch_bytes
+        {
+            let len = read_verified(&mut reader, segment, position, &mut buf)?;
+            let from = Location {
+                segment: id,
                 offset: position,
-                reason,
-            })?;
-        let from = Location {
-            segment: id,
-            offset: position,
-            len: len as u32,
-        };
-        match record {
-            Record::Put { key, value } => {
-                if shared.read_state().index.get(&key) == Some(from) {
-                    batch_bytes += put_record_len(value.len());
-                    batch.push(Copy::Put {
-                        key,
-                        value: value.to_vec(),
-                        from,
-                    });
-                }
-            }
-            Record::Delete { key } => {
-                if !is_oldest && shared.read_state().index.get(&key).is_none() {
-                    batch_bytes += len;
-                    batch.push(Copy::Delete { key });
-                }
-            }
-            Record::Commit(_) => {}
+                len: len as u32,
+            };
+            scanned_records.push((from, scanned.len()));
+            scanned.extend_from_slice(&buf);
+            position += len as u64;
         }
-        position += len as u64;
+        let mut records = Vec::with_capacity(scanned_records.len());
+        for &(from, start) in &scanned_records {
+            let bytes = &scanned[start..start + from.len as usize];
+            let (record, _) = decode_record(segment.salt(), bytes).map_err(|reason| {
+                StorageError::CorruptRecord {
+                    path: segment.path().to_path_buf(),
+                    offset: from.offset,
+                    reason,
+                }
+            })?;
+            records.push((record, from));
+        }
+        {
+            let state = shared.read_state();
+            state
+                .index
+                .warm(records.iter().filter_map(|(record, _)| match record {
+                    Record::Put { key, .. } | Record::Delete { key } => Some(key),
+                    Record::Commit(_) => None,
+                }));
+            for (record, from) in records {
+                match record {
+                    Record::Put { key, value } => {
+                        if state.index.get(&key) == Some(from) {
+                            batch_bytes += put_record_len(value.len());
+                            batch.push(Copy::Put {
+                                key,
+                                value: value.to_vec(),
+                                from,
+                            });
+                        }
+                    }
+                    Record::Delete { key } => {
+                        if !is_oldest && state.index.get(&key).is_none() {
+                            batch_bytes += from.len as usize;
+                            batch.push(Copy::Delete { key });
+                        }
+                    }
+                    Record::Commit(_) => {}
+                }
+            }
+        }
         if batch_bytes >= shared.options.compaction.batch_bytes || batch.len() >= MAX_GROUP_RECORDS
         {
             if let Some(count) = write_batch(shared, std::mem::take(&mut batch), false)? {
@@ -248,6 +288,9 @@ fn write_batch(shared: &Shared, batch: Vec<Copy>, always: bool) -> Result<Option
     // the group is published.
     let (survivors, block) = {
         let state = shared.read_state();
+        state.index.warm(batch.iter().map(|copy| match copy {
+            Copy::Put { key, .. } | Copy::Delete { key } => key,
+        }));
         let survivors: Vec<Copy> = batch
             .into_iter()
             .filter(|copy| match copy {
