@@ -173,7 +173,6 @@ fn compact_segment(
     // miss in a large index, and independent lookups in a row overlap (`Index::warm`).
     let mut scanned: Vec<u8> = Vec::new();
     let mut scanned_records: Vec<(Location, usize)> = Vec::with_capacity(SCAN_RECORDS);
-    let mut buf = Vec::new();
     while position < committed_len {
         scanned.clear();
         scanned_records.clear();
@@ -184,14 +183,14 @@ fn compact_segment(
             && scanned_records.len() < records_room
             && batch_bytes + scanned.len() < shared.options.compaction.batch_bytes
         {
-            let len = read_verified(&mut reader, segment, position, &mut buf)?;
+            let start = scanned.len();
+            let len = read_verified(&mut reader, segment, position, &mut scanned)?;
             let from = Location {
                 segment: id,
                 offset: position,
                 len: len as u32,
             };
-            scanned_records.push((from, scanned.len()));
-            scanned.extend_from_slice(&buf);
+            scanned_records.push((from, start));
             position += len as u64;
         }
         let mut records = Vec::with_capacity(scanned_records.len());
@@ -256,12 +255,13 @@ fn compact_segment(
     Ok(Some(copied))
 }
 
-/// Reads the record at `position` (a committed region: any failure is corruption).
+/// Reads the record at `position` (a committed region: any failure is corruption) onto
+/// the end of `out`; returns its length.
 fn read_verified(
     reader: &mut BufReader<&fs::File>,
     segment: &Segment,
     position: u64,
-    buf: &mut Vec<u8>,
+    out: &mut Vec<u8>,
 ) -> Result<usize> {
     let corrupt = |reason| StorageError::CorruptRecord {
         path: segment.path().to_path_buf(),
@@ -269,13 +269,14 @@ fn read_verified(
         reason,
     };
     let io = |source| StorageError::io("read", segment.path(), Some(position), source);
-    buf.resize(RECORD_HEADER_LEN, 0);
-    reader.read_exact(buf).map_err(io)?;
-    let header = decode_header(buf).map_err(corrupt)?;
+    let start = out.len();
+    out.resize(start + RECORD_HEADER_LEN, 0);
+    reader.read_exact(&mut out[start..]).map_err(io)?;
+    let header = decode_header(&out[start..]).map_err(corrupt)?;
     let len = header.record_len();
-    buf.resize(len, 0);
+    out.resize(start + len, 0);
     reader
-        .read_exact(&mut buf[RECORD_HEADER_LEN..])
+        .read_exact(&mut out[start + RECORD_HEADER_LEN..])
         .map_err(io)?;
     Ok(len)
 }

@@ -366,15 +366,6 @@ impl Transaction {
         Ok(decode_exact(bytes)?)
     }
 
-    /// [`Transaction::from_wire`] plus the transaction id, hashed straight from the
-    /// body's bytes in the packet instead of re-encoding the decoded body. Equal to
-    /// [`Transaction::transaction_id`] because decoding accepts only the canonical
-    /// encoding, so the body bytes that decode are exactly `encode(body)`.
-    pub fn from_wire_with_id(bytes: &[u8]) -> Result<(Transaction, Hash), WireError> {
-        let (transaction, body_length) = Transaction::from_wire_with_body_length(bytes)?;
-        Ok((transaction, Hash::digest(&bytes[..body_length])))
-    }
-
     /// [`Transaction::from_wire`] plus the length of the body's encoding.
     fn from_wire_with_body_length(bytes: &[u8]) -> Result<(Transaction, usize), WireError> {
         if bytes.len() > MAX_WIRE_TRANSACTION_BYTES {
@@ -389,9 +380,13 @@ impl Transaction {
         Ok(decoded)
     }
 
-    /// [`Transaction::from_wire_with_id`] for each of `packets`, in order. The ids of the
-    /// packets that decode are hashed together ([`hash_lanes::hash_grouped`]: bodies of
-    /// equal length share multi-input compressions), not one by one.
+    /// [`Transaction::from_wire`] for each of `packets`, in order, with the transaction
+    /// ids. An id is hashed straight from the body's bytes in the packet instead of
+    /// re-encoding the decoded body: equal to [`Transaction::transaction_id`] because
+    /// decoding accepts only the canonical encoding, so the body bytes that decode are
+    /// exactly `encode(body)`. The ids of a batch are hashed together
+    /// ([`hash_lanes::hash_grouped`]: bodies of equal length share multi-input
+    /// compressions), not one by one.
     pub fn from_wire_batch(packets: &[&[u8]]) -> Vec<Result<(Transaction, Hash), WireError>> {
         // Decoded in place with a placeholder id (a transaction is moved once), the
         // ids filled in after.
