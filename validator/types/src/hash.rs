@@ -23,8 +23,37 @@ use blake3::hazmat::{ContextKey, HasherExt, hash_derive_key_context};
 use crate::codec::{Decode, DecodeError, Encode, Reader};
 
 /// A 32-byte BLAKE3 output (also used as a 32-byte state key).
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+#[derive(Clone, Copy, PartialEq, Eq, Default)]
 pub struct Hash(pub [u8; 32]);
+
+impl Ord for Hash {
+    /// Byte-lexicographic order, as the derived order on `[u8; 32]` is, compared as four
+    /// big-endian 8-byte words: every block sorts its state keys (for the state tree
+    /// and for storage), and the derived order calls `memcmp` for each comparison. Keys
+    /// are BLAKE3 outputs, so the first words almost always differ and one comparison
+    /// of two registers decides.
+    #[inline]
+    fn cmp(&self, other: &Self) -> core::cmp::Ordering {
+        let word = |hash: &Hash, index: usize| {
+            u64::from_be_bytes(
+                hash.0[8 * index..8 * index + 8]
+                    .try_into()
+                    .expect("8-byte word"),
+            )
+        };
+        (0..4)
+            .map(|index| word(self, index).cmp(&word(other, index)))
+            .find(|ordering| ordering.is_ne())
+            .unwrap_or(core::cmp::Ordering::Equal)
+    }
+}
+
+impl PartialOrd for Hash {
+    #[inline]
+    fn partial_cmp(&self, other: &Self) -> Option<core::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
 
 impl core::hash::Hash for Hash {
     /// Feeds the hasher one word, the XOR of the value's four 8-byte words, instead of
@@ -192,6 +221,22 @@ mod tests {
     use proptest::prelude::*;
 
     proptest! {
+        /// The order is the bytes' lexicographic order, for hashes that differ anywhere
+        /// (often only late in the array, as hand-made test keys do) or not at all.
+        #[test]
+        fn order_is_byte_order(
+            left in proptest::array::uniform32(any::<u8>()),
+            right in proptest::array::uniform32(any::<u8>()),
+            shared_prefix in 0..=32usize,
+        ) {
+            let mut right = right;
+            right[..shared_prefix].copy_from_slice(&left[..shared_prefix]);
+            prop_assert_eq!(Hash(left).cmp(&Hash(right)), left.cmp(&right));
+            prop_assert_eq!(Hash(right).cmp(&Hash(left)), right.cmp(&left));
+            prop_assert_eq!(Hash(left).partial_cmp(&Hash(right)), Some(left.cmp(&right)));
+            prop_assert_eq!(Hash(left).cmp(&Hash(left)), core::cmp::Ordering::Equal);
+        }
+
         /// The word a hasher is fed is the XOR of the four words, and changing any one
         /// byte changes it, so keys that differ in one byte never share every bucket.
         #[test]
