@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 
 use aether_accounts_db::{AccountsDb, BlockId};
 use aether_ledger::{
-    Executor, LedgerParams, RejectReason, SpentOutput, StateValue, StateView, Writes,
+    CreatedOutput, Executor, LedgerParams, RejectReason, SpentOutput, StateValue, StateView, Writes,
 };
 use aether_types::codec::Encode;
 use aether_types::signers::ValidatorIndex;
@@ -136,6 +136,8 @@ struct BlockInProgress {
     writes: Writes,
     /// Inputs the block's transactions spent, with their owners (for the address index).
     spent: Vec<SpentOutput>,
+    /// Outputs the block's transactions created (for the address index).
+    created: Vec<CreatedOutput>,
 }
 
 impl BlockInProgress {
@@ -150,6 +152,7 @@ impl BlockInProgress {
             received_at: Vec::new(),
             writes: Writes::with_capacity_and_hasher(writes_expected, Default::default()),
             spent: Vec::new(),
+            created: Vec::new(),
         }
     }
 }
@@ -279,6 +282,7 @@ impl BankingStage {
         };
         self.current.writes.extend(execution.writes);
         self.current.spent.extend(execution.spent);
+        self.current.created.extend(execution.created);
         for ((pair, received), outcome) in
             pairs.into_iter().zip(received_at).zip(execution.outcomes)
         {
@@ -321,7 +325,7 @@ impl BankingStage {
             .addresses
             .write()
             .expect("address index lock")
-            .apply(&writes, &finished.spent);
+            .apply_executed(&finished.created, &finished.spent);
         let (hash, state_root) = {
             let mut accounts = self.accounts.write().expect("accounts lock");
             // A single-node chain: the block is final once durable, and its state tree

@@ -7,8 +7,7 @@ use foldhash::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, RwLock};
 
-use aether_ledger::rules::decode_state_output;
-use aether_ledger::{SpentOutput, Writes};
+use aether_ledger::{CreatedOutput, SpentOutput, Writes};
 use aether_types::{Hash, OutputReference};
 
 /// How many rejection reasons are remembered for `getTransaction`.
@@ -20,23 +19,60 @@ pub const REJECTIONS_REMEMBERED: usize = 65_536;
 /// for writes: each address holds a hash map from state key to its output. A spend is
 /// removed with the owner execution reported for it ([`SpentOutput`]): execution
 /// decodes every input it spends anyway, so the index keeps no key-to-owner map (a
-/// second map as large as state, touched at random on every spend). Readers sort an
-/// address's outputs by reference when they ask (reads are rare next to writes).
+/// second map as large as state, touched at random on every spend). Likewise a block
+/// the leader executed is indexed from the outputs execution reports creating
+/// ([`CreatedOutput`]), not by reading and decoding the block's stored values again,
+/// which are cold in cache by the time the block is sealed. Readers sort an address's
+/// outputs by reference when they ask (reads are rare next to writes).
 #[derive(Debug, Default)]
 pub struct AddressIndex {
     by_address: HashMap<Hash, HashMap<Hash, (OutputReference, u64)>>,
 }
 
 impl AddressIndex {
-    /// Applies a block: first `replaced`, the previous owner of every key the block
-    /// deletes or overwrites (what execution reports as spent; a key that was never
-    /// indexed, such as an output created and spent in the same block, is ignored);
-    /// then every output `writes` stores is indexed under its lock. Values that are not
+    /// Applies a block from its writes (a replayed block, or all of state at start):
+    /// first `replaced`, the previous owner of every key the block deletes or
+    /// overwrites (what execution reports as spent; a key that was never indexed, such
+    /// as an output created and spent in the same block, is ignored); then every output
+    /// `writes` stores is decoded and indexed under its lock. Values that are not
     /// outputs are not indexed.
     pub fn apply(&mut self, writes: &Writes, replaced: &[SpentOutput]) {
+        self.remove(replaced);
+        for (key, value) in writes {
+            if let Some(output) = value
+                .as_deref()
+                .and_then(|bytes| CreatedOutput::from_state_value(*key, bytes))
+            {
+                self.insert(&output);
+            }
+        }
+    }
+
+    /// Applies a block as its execution reported it: every output its transactions
+    /// created, then every input they spent, each list in block order. Creates go
+    /// first, so an output created and spent within the block ends up absent; that
+    /// order is right because a created key is new (an output's key names its
+    /// transaction, which commits once), unlike the overwrites [`AddressIndex::apply`]
+    /// allows.
+    pub fn apply_executed(&mut self, created: &[CreatedOutput], spent: &[SpentOutput]) {
+        for output in created {
+            self.insert(output);
+        }
+        self.remove(spent);
+    }
+
+    fn insert(&mut self, output: &CreatedOutput) {
+        self.by_address
+            .entry(output.owner)
+            .or_default()
+            .insert(output.key, (output.reference, output.aeth));
+    }
+
+    /// Removes every spend whose key the index holds under its owner.
+    fn remove(&mut self, spent: &[SpentOutput]) {
         // Look every spend up first, for the caches: the lookups are independent, so
         // their cache misses overlap, and the removals below find their entries in cache.
-        let present = replaced
+        let present = spent
             .iter()
             .filter(|spent| {
                 self.by_address
@@ -45,20 +81,12 @@ impl AddressIndex {
             })
             .count();
         std::hint::black_box(present);
-        for spent in replaced {
+        for spent in spent {
             if let Some(outputs) = self.by_address.get_mut(&spent.owner) {
                 outputs.remove(&spent.key);
                 if outputs.is_empty() {
                     self.by_address.remove(&spent.owner);
                 }
-            }
-        }
-        for (key, value) in writes {
-            if let Some((reference, output)) = value.as_deref().and_then(decode_state_output) {
-                self.by_address
-                    .entry(output.lock.hash())
-                    .or_default()
-                    .insert(*key, (reference, output.value.aeth()));
             }
         }
     }
@@ -161,7 +189,7 @@ mod tests {
     use std::collections::BTreeMap;
     use std::sync::Arc;
 
-    use aether_ledger::rules::output_state_value;
+    use aether_ledger::rules::{decode_state_output, output_state_value};
     use aether_types::{Lock, Output, Value};
     use proptest::prelude::*;
 
@@ -314,6 +342,74 @@ mod tests {
                     index.by_address.values().map(HashMap::len).sum::<usize>(),
                     model.len()
                 );
+            }
+        }
+
+        /// A leader's blocks indexed from what execution reported (`apply_executed`)
+        /// leave the index exactly as indexing the same blocks from their writes does
+        /// (`apply`), and both hold exactly the model's live outputs. Blocks spend
+        /// outputs of earlier blocks and outputs created earlier in the same block.
+        #[test]
+        fn executed_blocks_index_as_their_writes_do(
+            blocks in proptest::collection::vec(
+                proptest::collection::vec((any::<bool>(), 0..4usize, 1..1_000u64, any::<proptest::sample::Index>()), 0..16),
+                1..10,
+            ),
+        ) {
+            let owners: Vec<Hash> = (0..4u8).map(|number| Hash([100 + number; 32])).collect();
+            let mut live: BTreeMap<Hash, CreatedOutput> = BTreeMap::new();
+            let (mut from_execution, mut from_writes) = (AddressIndex::default(), AddressIndex::default());
+            let mut next_transaction = 0u32;
+            for block in blocks {
+                let before = live.clone();
+                let (mut created, mut spent, mut writes) = (Vec::new(), Vec::new(), Writes::default());
+                for (create, owner_number, aeth, pick) in block {
+                    if create || live.is_empty() {
+                        next_transaction += 1;
+                        let mut transaction_id = Hash::ZERO;
+                        transaction_id.0[..4].copy_from_slice(&next_transaction.to_le_bytes());
+                        let reference = OutputReference { transaction_id, index: 0 };
+                        let output = Output {
+                            lock: Lock::PublicKeyHash(owners[owner_number]),
+                            value: Value::from_aeth(aeth),
+                            datum: None,
+                        };
+                        let value = output_state_value(&reference, &output);
+                        let reported = CreatedOutput {
+                            key: reference.key(),
+                            reference,
+                            owner: owners[owner_number],
+                            aeth,
+                        };
+                        prop_assert_eq!(CreatedOutput::from_state_value(reported.key, &value), Some(reported));
+                        writes.insert(reported.key, Some(value));
+                        created.push(reported);
+                        live.insert(reported.key, reported);
+                    } else {
+                        let key = *pick.get(&live.keys().copied().collect::<Vec<_>>());
+                        let output = live.remove(&key).expect("picked from live");
+                        writes.insert(key, None);
+                        spent.push(SpentOutput { key, owner: output.owner });
+                    }
+                }
+                let replaced: Vec<SpentOutput> = spent
+                    .iter()
+                    .filter(|spent| before.contains_key(&spent.key))
+                    .copied()
+                    .collect();
+                from_execution.apply_executed(&created, &spent);
+                from_writes.apply(&writes, &replaced);
+                for owner in &owners {
+                    let mut expected: Vec<(OutputReference, u64)> = live
+                        .values()
+                        .filter(|output| output.owner == *owner)
+                        .map(|output| (output.reference, output.aeth))
+                        .collect();
+                    expected.sort_unstable();
+                    prop_assert_eq!(from_execution.outputs(owner), expected.clone());
+                    prop_assert_eq!(from_writes.outputs(owner), expected);
+                    prop_assert_eq!(from_execution.balance(owner), from_writes.balance(owner));
+                }
             }
         }
     }

@@ -7,7 +7,9 @@ use rayon::prelude::*;
 use thiserror::Error;
 
 use crate::rejection::RejectReason;
-use crate::rules::{LedgerParams, SpentOutput, TransactionEffects, execute_transaction};
+use crate::rules::{
+    CreatedOutput, LedgerParams, SpentOutput, TransactionEffects, execute_transaction,
+};
 use crate::scheduler::{AccessSet, schedule_levels};
 use crate::state_view::{Layered, StateView, Writes};
 
@@ -21,6 +23,9 @@ pub struct BlockExecution {
     /// Every accepted transaction's spent inputs, in block order (an output created
     /// and spent in the same block appears here although its key was never stored).
     pub spent: Vec<SpentOutput>,
+    /// Every accepted transaction's created outputs, in block order (an output created
+    /// and spent in the same block appears here and in `spent`).
+    pub created: Vec<CreatedOutput>,
 }
 
 impl BlockExecution {
@@ -33,13 +38,19 @@ impl BlockExecution {
     }
 }
 
-/// Applies an accepted transaction's effects to `writes`; returns its spent inputs.
-fn apply_effects(writes: &mut Writes, effects: TransactionEffects) -> Vec<SpentOutput> {
+/// Applies an accepted transaction's effects to `writes`; appends what it created to
+/// `created` and returns its spent inputs.
+fn apply_effects(
+    writes: &mut Writes,
+    effects: TransactionEffects,
+    created: &mut Vec<CreatedOutput>,
+) -> Vec<SpentOutput> {
     for spent in &effects.spent {
         writes.insert(spent.key, None);
     }
-    for (key, value) in effects.created {
-        writes.insert(key, Some(value));
+    for (output, value) in effects.created {
+        writes.insert(output.key, Some(value));
+        created.push(output);
     }
     effects.spent
 }
@@ -59,7 +70,7 @@ pub fn execute_sequential(
         };
         match execute_transaction(&view, transaction, *id, slot, params) {
             Ok(effects) => {
-                let spent = apply_effects(&mut execution.writes, effects);
+                let spent = apply_effects(&mut execution.writes, effects, &mut execution.created);
                 execution.spent.extend(spent);
                 execution.outcomes.push(Ok(()));
             }
@@ -161,6 +172,7 @@ pub fn execute_parallel(
     let mut outcomes: Vec<Option<Result<(), RejectReason>>> = vec![None; transactions.len()];
     // Each transaction's spent inputs, by block index (levels finish out of order).
     let mut spent_by_index: Vec<Vec<SpentOutput>> = vec![Vec::new(); transactions.len()];
+    let mut created_by_index: Vec<Vec<CreatedOutput>> = vec![Vec::new(); transactions.len()];
     // Every written key is in some access set: sized once, the map never rehashes.
     let mut writes = Writes::with_capacity_and_hasher(
         access_sets.iter().map(|access| access.writes.len()).sum(),
@@ -187,7 +199,8 @@ pub fn execute_parallel(
         // within a level does not matter; outcomes keep block order by index.
         for (index, result) in results {
             outcomes[index] = Some(result.map(|effects| {
-                spent_by_index[index] = apply_effects(&mut writes, effects);
+                spent_by_index[index] =
+                    apply_effects(&mut writes, effects, &mut created_by_index[index]);
             }));
         }
     }
@@ -199,6 +212,7 @@ pub fn execute_parallel(
         outcomes,
         writes,
         spent: spent_by_index.into_iter().flatten().collect(),
+        created: created_by_index.into_iter().flatten().collect(),
     }
 }
 

@@ -61,7 +61,9 @@ pub mod transfer;
 
 pub use executor::{BlockExecution, Executor, execute_parallel, execute_sequential};
 pub use rejection::RejectReason;
-pub use rules::{LedgerParams, SpentOutput, TransactionEffects, execute_transaction};
+pub use rules::{
+    CreatedOutput, LedgerParams, SpentOutput, TransactionEffects, execute_transaction,
+};
 pub use scheduler::{AccessSet, schedule_levels};
 pub use state_view::{MemoryState, StateValue, StateView, Writes};
 pub use transfer::{TransferError, TransferRequest, build_transfer, sign_transaction};

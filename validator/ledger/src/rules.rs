@@ -42,6 +42,35 @@ pub struct SpentOutput {
     pub owner: Hash,
 }
 
+/// An output a transaction creates, as an index of owners needs it. Execution has the
+/// output decoded at hand when it creates it, so an index built from these need not
+/// read and decode the stored bytes again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CreatedOutput {
+    /// The output's state key (`reference.key()`).
+    pub key: Hash,
+    /// The output's reference (its transaction and index).
+    pub reference: OutputReference,
+    /// The hash in the output's lock: its address.
+    pub owner: Hash,
+    /// The AETH it holds, in base units.
+    pub aeth: u64,
+}
+
+impl CreatedOutput {
+    /// The output stored as `bytes` ([`output_state_value`]) under `key`; `None` when
+    /// the bytes are not an output.
+    pub fn from_state_value(key: Hash, bytes: &[u8]) -> Option<CreatedOutput> {
+        let (reference, output) = decode_state_output(bytes)?;
+        Some(CreatedOutput {
+            key,
+            reference,
+            owner: output.lock.hash(),
+            aeth: output.value.aeth(),
+        })
+    }
+}
+
 /// What an accepted transaction does to state: keys deleted (spent inputs) and
 /// outputs created, in output-index order.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,8 +79,8 @@ pub struct TransactionEffects {
     pub transaction_id: Hash,
     /// The spent inputs, in input order.
     pub spent: Vec<SpentOutput>,
-    /// `(key, canonical output bytes)` for each created output.
-    pub created: Vec<(Hash, StateValue)>,
+    /// Each created output and its canonical stored bytes.
+    pub created: Vec<(CreatedOutput, StateValue)>,
 }
 
 /// Checks `transaction` against `state` at `slot`; on success returns its effects.
@@ -154,7 +183,13 @@ pub fn execute_transaction(
                 transaction_id,
                 index: index as u16,
             };
-            (reference.key(), output_state_value(&reference, output))
+            let created = CreatedOutput {
+                key: reference.key(),
+                reference,
+                owner: output.lock.hash(),
+                aeth: output.value.aeth(),
+            };
+            (created, output_state_value(&reference, output))
         })
         .collect();
     Ok(TransactionEffects {

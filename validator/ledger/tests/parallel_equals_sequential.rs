@@ -8,7 +8,8 @@
 //! execution in block order.
 
 use aether_ledger::{
-    Executor, LedgerParams, MemoryState, StateView, execute_sequential, rules::output_state_value,
+    CreatedOutput, Executor, LedgerParams, MemoryState, StateView, execute_sequential,
+    rules::output_state_value,
 };
 use aether_state_commitment::Tree;
 use aether_types::{
@@ -193,6 +194,7 @@ proptest! {
             prop_assert_eq!(&parallel.outcomes, &sequential.outcomes);
             prop_assert_eq!(&parallel.writes, &sequential.writes);
             prop_assert_eq!(&parallel.spent, &sequential.spent);
+            prop_assert_eq!(&parallel.created, &sequential.created);
             prop_assert_eq!(root_after(&state, &parallel.writes), sequential_root);
         }
         // The spent list is every accepted transaction's inputs in block order, each
@@ -221,6 +223,30 @@ proptest! {
         let spent: Vec<(Hash, Hash)> =
             sequential.spent.iter().map(|spent| (spent.key, spent.owner)).collect();
         prop_assert_eq!(spent, expected_spent);
+        // The created list is every accepted transaction's outputs in block order, each
+        // with its reference, key, lock hash and amount, as stored.
+        let expected_created: Vec<CreatedOutput> = transactions
+            .iter()
+            .zip(&sequential.outcomes)
+            .filter(|(_, outcome)| outcome.is_ok())
+            .flat_map(|((transaction, id), _)| {
+                transaction.body.outputs.iter().enumerate().map(|(index, output)| {
+                    let reference = OutputReference { transaction_id: *id, index: index as u16 };
+                    CreatedOutput {
+                        key: reference.key(),
+                        reference,
+                        owner: output.lock.hash(),
+                        aeth: output.value.aeth(),
+                    }
+                })
+            })
+            .collect();
+        prop_assert_eq!(&sequential.created, &expected_created);
+        for created in &sequential.created {
+            if let Some(Some(bytes)) = sequential.writes.get(&created.key) {
+                prop_assert_eq!(CreatedOutput::from_state_value(created.key, bytes), Some(*created));
+            }
+        }
         // Both accepted and rejected transactions occur across cases; conservation
         // holds for every accepted set: nothing is minted.
         let mut after = state.clone();
