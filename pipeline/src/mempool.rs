@@ -9,9 +9,16 @@
 //! ids refuses duplicates, so each transaction is moved in and out exactly once and the
 //! maps hold only small keys. Invariant: the order, the id set and the occupied slots
 //! always name the same transactions.
+//!
+//! The order is a queue of slots per fee rate, in a map from rate to queue: arrivals
+//! only grow, so each rate's queue is in arrival order by construction, and an insert
+//! is a push onto its rate's queue (transactions mostly pay a few distinct rates)
+//! instead of an insert into an ordered map of every transaction. The id set grows
+//! with what the mempool holds rather than being sized for its capacity: a mempool
+//! drained every few milliseconds holds hundreds, and their set stays in cache.
 
 use std::cmp::Reverse;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 
 use foldhash::{HashSet, HashSetExt};
 
@@ -20,14 +27,13 @@ use aether_types::Hash;
 use crate::sigverify::VerifiedTransaction;
 
 /// The largest capacity a mempool takes: ten million transactions, about 2.5 GiB of
-/// slots when full (the id set is sized for it up front). Slot numbers are `u32`.
+/// slots when full. Slot numbers are `u32`.
 pub const MEMPOOL_CAPACITY_MAX: usize = 10_000_000;
 
 const _: () = assert!(MEMPOOL_CAPACITY_MAX <= u32::MAX as usize);
 
-/// Priority key: fee per byte (in 1/1000 base units, so small differences count),
-/// then arrival order.
-type Priority = (Reverse<u64>, u64);
+/// Fee per byte in 1/1000 base units (so small differences count), highest first.
+type Rate = Reverse<u64>;
 
 /// Why the mempool refused a transaction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,15 +47,15 @@ pub enum MempoolRefusal {
 /// See the module docs.
 pub struct Mempool {
     capacity: usize,
-    /// Priority to slot, best first.
-    by_priority: BTreeMap<Priority, u32>,
+    /// Slots by fee rate, best rate first, each rate's slots in arrival order; no
+    /// queue is empty.
+    by_rate: BTreeMap<Rate, VecDeque<u32>>,
     /// The transactions; `None` in a free slot.
     slots: Vec<Option<VerifiedTransaction>>,
     /// Free slots, the most recently freed last.
     free_slots: Vec<u32>,
     /// Ids of the transactions held.
     ids: HashSet<Hash>,
-    arrivals: u64,
 }
 
 fn fee_per_kilobyte(transaction: &VerifiedTransaction) -> u64 {
@@ -62,11 +68,10 @@ impl Mempool {
         assert!((1..=MEMPOOL_CAPACITY_MAX).contains(&capacity));
         Self {
             capacity,
-            by_priority: BTreeMap::new(),
+            by_rate: BTreeMap::new(),
             slots: Vec::new(),
             free_slots: Vec::new(),
-            ids: HashSet::with_capacity(capacity),
-            arrivals: 0,
+            ids: HashSet::new(),
         }
     }
 
@@ -78,20 +83,23 @@ impl Mempool {
         if self.ids.contains(&transaction.id) {
             return Err(MempoolRefusal::Duplicate);
         }
-        let priority = (Reverse(fee_per_kilobyte(&transaction)), self.arrivals);
+        let rate = Reverse(fee_per_kilobyte(&transaction));
         let mut evicted = None;
         if self.ids.len() == self.capacity {
-            let (&cheapest, _) = self
-                .by_priority
-                .last_key_value()
+            let mut cheapest = self
+                .by_rate
+                .last_entry()
                 .expect("a full mempool has entries");
-            if priority.0 >= cheapest.0 {
+            if rate >= *cheapest.key() {
                 return Err(MempoolRefusal::Full);
             }
-            let slot = self.by_priority.remove(&cheapest).expect("present");
+            // The latest arrival of the cheapest rate: the last in priority order.
+            let slot = cheapest.get_mut().pop_back().expect("no queue is empty");
+            if cheapest.get().is_empty() {
+                cheapest.remove();
+            }
             evicted = Some(self.take(slot));
         }
-        self.arrivals += 1;
         let slot = match self.free_slots.pop() {
             Some(slot) => slot,
             None => {
@@ -101,7 +109,7 @@ impl Mempool {
         };
         assert!(self.slots.len() <= self.capacity);
         self.ids.insert(transaction.id);
-        self.by_priority.insert(priority, slot);
+        self.by_rate.entry(rate).or_default().push_back(slot);
         let previous = self.slots[slot as usize].replace(transaction);
         assert!(previous.is_none(), "a free slot is empty");
         Ok(evicted)
@@ -111,12 +119,16 @@ impl Mempool {
     pub fn pop_best(&mut self, count: usize) -> Vec<VerifiedTransaction> {
         let mut taken = Vec::with_capacity(count.min(self.ids.len()));
         while taken.len() < count {
-            let Some((_, slot)) = self.by_priority.pop_first() else {
+            let Some(mut best) = self.by_rate.first_entry() else {
                 break;
             };
+            let slot = best.get_mut().pop_front().expect("no queue is empty");
+            if best.get().is_empty() {
+                best.remove();
+            }
             taken.push(self.take(slot));
         }
-        debug_assert_eq!(self.by_priority.len(), self.ids.len());
+        debug_assert_eq!(self.queued(), self.ids.len());
         taken
     }
 
@@ -129,6 +141,11 @@ impl Mempool {
         assert!(held, "an occupied slot's id is in the set");
         self.free_slots.push(slot);
         transaction
+    }
+
+    /// Slots in the priority order (equal to [`Mempool::len`] by the invariant).
+    fn queued(&self) -> usize {
+        self.by_rate.values().map(VecDeque::len).sum()
     }
 
     /// Transactions held.
@@ -195,7 +212,8 @@ mod tests {
                     mempool.slots.iter().filter(|slot| slot.is_some()).count(),
                     mempool.len()
                 );
-                prop_assert_eq!(mempool.by_priority.len(), mempool.len());
+                prop_assert_eq!(mempool.queued(), mempool.len());
+                prop_assert!(mempool.by_rate.values().all(|queue| !queue.is_empty()));
             }
             let popped: Vec<(u64, u64)> = mempool
                 .pop_best(usize::MAX)
