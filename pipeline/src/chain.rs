@@ -81,11 +81,11 @@ impl AddressIndex {
             })
             .count();
         std::hint::black_box(present);
-        for spent in spent {
-            if let Some(outputs) = self.by_address.get_mut(&spent.owner) {
-                outputs.remove(&spent.key);
+        for input in spent {
+            if let Some(outputs) = self.by_address.get_mut(&input.owner) {
+                outputs.remove(&input.key);
                 if outputs.is_empty() {
-                    self.by_address.remove(&spent.owner);
+                    self.by_address.remove(&input.owner);
                 }
             }
         }
