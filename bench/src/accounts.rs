@@ -21,6 +21,7 @@ use aether_fork_overlay::Writes;
 use aether_types::Hash;
 use anyhow::{Context, Result, ensure};
 use clap::Args;
+use foldhash::HashMapExt;
 use serde_json::json;
 
 use crate::random::SplitMix64;
@@ -96,7 +97,7 @@ pub fn run(arguments: &AccountsArguments) -> Result<()> {
         let count = arguments
             .load_block_keys
             .min(arguments.keys - keys.len() as u64);
-        let mut writes = Writes::with_capacity_and_hasher(count as usize, Default::default());
+        let mut writes = Writes::with_capacity(count as usize);
         for _ in 0..count {
             let key = Hash(random.bytes32());
             writes.insert(key, Some(value(&mut random, arguments.value_bytes)));
@@ -116,8 +117,7 @@ pub fn run(arguments: &AccountsArguments) -> Result<()> {
     let mut apply_time = Duration::ZERO;
     let mut finalize_time = Duration::ZERO;
     for _ in 0..arguments.blocks {
-        let mut writes =
-            Writes::with_capacity_and_hasher(arguments.block_keys as usize, Default::default());
+        let mut writes = Writes::with_capacity(arguments.block_keys as usize);
         while (writes.len() as u64) < arguments.block_keys {
             let key = if random.below(2) == 0 {
                 keys[random.below(keys.len() as u64) as usize]

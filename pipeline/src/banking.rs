@@ -33,6 +33,7 @@ use aether_types::codec::Encode;
 use aether_types::signers::ValidatorIndex;
 use aether_types::transaction::MAX_WIRE_TRANSACTION_BYTES;
 use aether_types::{Block, Hash, MAX_BLOCK_BYTES, OutputReference, Transaction};
+use foldhash::HashMapExt;
 
 use crate::chain::ChainState;
 use crate::leader::{LeaderKeys, vrf_input};
@@ -150,7 +151,7 @@ impl BlockInProgress {
             transaction_bytes: 0,
             transactions: Vec::new(),
             received_at: Vec::new(),
-            writes: Writes::with_capacity_and_hasher(writes_expected, Default::default()),
+            writes: Writes::with_capacity(writes_expected),
             spent: Vec::new(),
             created: Vec::new(),
         }

@@ -30,7 +30,7 @@ pub struct AddressIndex {
 }
 
 impl AddressIndex {
-    /// Applies a block from its writes (a replayed block, or all of state at start):
+    /// Applies a block from its writes (a replayed block):
     /// first `replaced`, the previous owner of every key the block deletes or
     /// overwrites (what execution reports as spent; a key that was never indexed, such
     /// as an output created and spent in the same block, is ignored); then every output
@@ -61,7 +61,8 @@ impl AddressIndex {
         self.remove(spent);
     }
 
-    fn insert(&mut self, output: &CreatedOutput) {
+    /// Indexes one output (a rebuild from state streams them in).
+    pub fn insert(&mut self, output: &CreatedOutput) {
         self.by_address
             .entry(output.owner)
             .or_default()

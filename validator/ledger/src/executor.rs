@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use aether_types::{Hash, Transaction};
+use foldhash::HashMapExt;
 use rayon::prelude::*;
 use thiserror::Error;
 
@@ -174,10 +175,8 @@ pub fn execute_parallel(
     let mut spent_by_index: Vec<Vec<SpentOutput>> = vec![Vec::new(); transactions.len()];
     let mut created_by_index: Vec<Vec<CreatedOutput>> = vec![Vec::new(); transactions.len()];
     // Every written key is in some access set: sized once, the map never rehashes.
-    let mut writes = Writes::with_capacity_and_hasher(
-        access_sets.iter().map(|access| access.writes.len()).sum(),
-        Default::default(),
-    );
+    let mut writes =
+        Writes::with_capacity(access_sets.iter().map(|access| access.writes.len()).sum());
     for members in &by_level {
         let view = Layered {
             base,

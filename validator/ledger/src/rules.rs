@@ -58,16 +58,21 @@ pub struct CreatedOutput {
 }
 
 impl CreatedOutput {
-    /// The output stored as `bytes` ([`output_state_value`]) under `key`; `None` when
-    /// the bytes are not an output.
-    pub fn from_state_value(key: Hash, bytes: &[u8]) -> Option<CreatedOutput> {
-        let (reference, output) = decode_state_output(bytes)?;
-        Some(CreatedOutput {
+    /// `output`, named by `reference`, stored under `key` (= `reference.key()`).
+    pub fn new(key: Hash, reference: OutputReference, output: &Output) -> CreatedOutput {
+        CreatedOutput {
             key,
             reference,
             owner: output.lock.hash(),
             aeth: output.value.aeth(),
-        })
+        }
+    }
+
+    /// The output stored as `bytes` ([`output_state_value`]) under `key`; `None` when
+    /// the bytes are not an output.
+    pub fn from_state_value(key: Hash, bytes: &[u8]) -> Option<CreatedOutput> {
+        let (reference, output) = decode_state_output(bytes)?;
+        Some(CreatedOutput::new(key, reference, &output))
     }
 }
 
@@ -183,13 +188,10 @@ pub fn execute_transaction(
                 transaction_id,
                 index: index as u16,
             };
-            let created = CreatedOutput {
-                key: reference.key(),
-                reference,
-                owner: output.lock.hash(),
-                aeth: output.value.aeth(),
-            };
-            (created, output_state_value(&reference, output))
+            (
+                CreatedOutput::new(reference.key(), reference, output),
+                output_state_value(&reference, output),
+            )
         })
         .collect();
     Ok(TransactionEffects {

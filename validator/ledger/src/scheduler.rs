@@ -6,6 +6,7 @@
 //! the last level that wrote it and the highest level that read it.
 
 use aether_types::{Hash, Transaction};
+use foldhash::HashMapExt;
 
 use crate::rules::created_output_keys;
 
@@ -57,7 +58,7 @@ struct KeyLevels {
 /// The level of each transaction, in block order (see the module docs).
 pub fn schedule_levels(access_sets: &[AccessSet]) -> Vec<u32> {
     let mut keys: foldhash::HashMap<Hash, KeyLevels> =
-        foldhash::HashMap::with_capacity_and_hasher(access_sets.len() * 4, Default::default());
+        foldhash::HashMap::with_capacity(access_sets.len() * 4);
     let mut levels = Vec::with_capacity(access_sets.len());
     for access in access_sets {
         let mut level = 0u32;

@@ -6,12 +6,12 @@ use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use aether_accounts_db::snapshot::{load_snapshot, read_snapshot_header};
-use aether_accounts_db::{ACCOUNTS_DIRECTORY, AccountsDb, AccountsDbOptions, Writes};
+use aether_accounts_db::{ACCOUNTS_DIRECTORY, AccountsDb, AccountsDbOptions};
 use aether_blockstore::{Blockstore, BlockstoreOptions};
 use aether_client::Wallet;
 use aether_genesis::ClusterGenesis;
 use aether_kernels::{BackendKind, SigVerify, open_backend};
-use aether_ledger::{Executor, LedgerParams};
+use aether_ledger::{CreatedOutput, Executor, LedgerParams};
 use aether_pipeline::banking::BankingConfig;
 use aether_pipeline::chain::ChainState;
 use aether_pipeline::fetch::FetchConfig;
@@ -165,17 +165,16 @@ fn open_accounts(
     Ok(accounts)
 }
 
+/// Indexes every output of the last finalized state, streamed from storage (no copy of
+/// state is held).
 fn build_address_index(accounts: &AccountsDb, chain: &ChainState) -> Result<()> {
-    let mut writes = Writes::default();
+    let mut index = chain.addresses.write().expect("address index lock");
     for entry in accounts.storage().iter_live() {
         let (key, value) = entry.context("reading account state")?;
-        writes.insert(key, Some(value.into()));
+        if let Some(output) = CreatedOutput::from_state_value(key, &value) {
+            index.insert(&output);
+        }
     }
-    chain
-        .addresses
-        .write()
-        .expect("address index lock")
-        .apply(&writes, &[]);
     Ok(())
 }
 
